@@ -1,0 +1,1 @@
+//! CMS structures of the KOM-LE profile.

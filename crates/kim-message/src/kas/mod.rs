@@ -1,0 +1,1 @@
+//! The KIM-Attachment (KAS) format.

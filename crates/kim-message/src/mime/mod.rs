@@ -1,0 +1,1 @@
+//! MIME composition and post-processing of KOM-LE messages.

@@ -1,0 +1,1 @@
+//! PKCS#12 key stores (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! KIM vocabulary types (see ARCHITECTURE.md).

@@ -1,0 +1,2 @@
+//! The `kim` command.
+fn main() {}
