@@ -1,0 +1,56 @@
+//! [`Issued`]: one end-entity certificate with its private key and chain.
+
+use pem_rfc7468::LineEnding;
+use zeroize::Zeroizing;
+
+use super::PkiError;
+use super::keys::{KeyAlgorithm, KeyPair};
+
+/// An end-entity certificate of the test PKI together with its private key.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// Stable label, e.g. `smcb/1-2.58.00000040/enc/rsa`; serial number and key are
+    /// derived from it.
+    pub label: String,
+    /// DER certificate.
+    pub certificate_der: Vec<u8>,
+    /// PKCS#8 `PrivateKeyInfo` DER (unencrypted).
+    pub private_key_pkcs8_der: Zeroizing<Vec<u8>>,
+    /// Algorithm of the subject key.
+    pub algorithm: KeyAlgorithm,
+    /// Issuing CA certificate first, then up to and including the root.
+    pub chain_der: Vec<Vec<u8>>,
+}
+
+impl Issued {
+    /// The certificate as PEM (`CERTIFICATE`).
+    pub fn certificate_pem(&self) -> Result<String, PkiError> {
+        pem("CERTIFICATE", &self.certificate_der)
+    }
+
+    /// The private key as PKCS#8 PEM (`PRIVATE KEY`).
+    pub fn private_key_pem(&self) -> Result<Zeroizing<String>, PkiError> {
+        pem("PRIVATE KEY", &self.private_key_pkcs8_der).map(Zeroizing::new)
+    }
+
+    /// Parses the private key for signing or decryption in the simulator and tests.
+    pub fn key_pair(&self) -> Result<KeyPair, PkiError> {
+        KeyPair::from_pkcs8_der(&self.private_key_pkcs8_der)
+    }
+
+    /// The Telematik-ID from the Admission extension, if the certificate has one.
+    pub fn telematik_id(&self) -> Result<Option<String>, PkiError> {
+        Ok(
+            super::admission::Admission::from_certificate_der(&self.certificate_der)?
+                .and_then(|a| a.registration_number),
+        )
+    }
+}
+
+/// PEM-encodes `der` with `label` and LF line endings.
+pub(crate) fn pem(label: &'static str, der: &[u8]) -> Result<String, PkiError> {
+    pem_rfc7468::encode_string(label, LineEnding::LF, der).map_err(|e| PkiError::Crypto {
+        what: format!("PEM encoding ({label})"),
+        detail: e.to_string(),
+    })
+}
