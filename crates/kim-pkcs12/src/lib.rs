@@ -7,6 +7,9 @@
 //!   PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC) `encryptedData`, a `pkcs8ShroudedKeyBag` with the
 //!   same PBES2 in a plain `data` content, and an HMAC-SHA-256 integrity MAC. [`BuildOptions`]
 //!   sets the friendly name and the iteration count.
+//! - [`parse`] reads what OpenSSL (default and `-legacy`), Java keytool and gematik's samples
+//!   write: SHA-1/SHA-2 MACs, PBES2 (PBKDF2 + AES-CBC or DES-EDE3-CBC) and the PKCS#12 PBE
+//!   schemes with 3DES and RC2, into a [`KeyStore`].
 //!
 //! Invariants:
 //! - Nothing here panics on untrusted input; every structure is bounds-checked. The reader
@@ -16,17 +19,20 @@
 //!   byte-identical output.
 //! - Iteration counts above 10,000,000 are refused (a hostile file cannot stall us).
 
+mod bags;
 mod build;
 mod error;
 mod kdf;
 mod keymatch;
 mod mac;
 mod oid;
+mod parse;
 mod pbe;
 mod tlv;
 
 pub use build::{BuildOptions, build};
 pub use error::Pkcs12Error;
+pub use parse::parse;
 
 /// The contents of a PKCS#12 file that holds one private key.
 #[derive(Debug, Clone, PartialEq, Eq)]

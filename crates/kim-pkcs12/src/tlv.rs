@@ -127,6 +127,16 @@ impl<'a> Reader<'a> {
         Ok(element)
     }
 
+    /// Reads the next element and returns its complete encoding (header included).
+    pub(crate) fn read_raw(&mut self, what: &'static str) -> Result<&'a [u8], Pkcs12Error> {
+        let before = self.data;
+        self.read_any(what)?;
+        let consumed = before.len() - self.data.len();
+        before
+            .get(..consumed)
+            .ok_or(Pkcs12Error::Truncated { what })
+    }
+
     /// Reads the next element and checks its tag.
     pub(crate) fn read(&mut self, tag: u8, what: &'static str) -> Result<Element<'a>, Pkcs12Error> {
         let element = self.read_any(what)?;
@@ -183,6 +193,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The remaining input, unread.
+    #[cfg(test)]
     pub(crate) fn remaining(&self) -> &'a [u8] {
         self.data
     }

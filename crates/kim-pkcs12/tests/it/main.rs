@@ -8,4 +8,7 @@
 )]
 
 mod build_openssl;
+mod gematik;
+mod parse_openssl;
+mod round_trip;
 mod support;

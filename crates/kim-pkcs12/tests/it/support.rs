@@ -1,6 +1,6 @@
 //! Helpers: run the `openssl` CLI, make test keys and certificates in a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use rand_chacha::ChaCha20Rng;
@@ -47,13 +47,11 @@ pub enum KeyKind {
     Brainpool,
 }
 
-/// A generated identity: PKCS#8 key, self-signed leaf certificate issued by a CA, CA certificate.
+/// A generated identity in `dir` (`leaf.key`, `leaf.pem`, `ca.pem`) and its DER forms: PKCS#8
+/// key, leaf certificate issued by the CA, self-signed CA certificate.
 #[derive(Debug)]
 pub struct Identity {
     pub dir: tempfile::TempDir,
-    pub key_pem: PathBuf,
-    pub cert_pem: PathBuf,
-    pub ca_pem: PathBuf,
     pub key_der: Vec<u8>,
     pub cert_der: Vec<u8>,
     pub ca_der: Vec<u8>,
@@ -147,9 +145,6 @@ pub fn identity(kind: KeyKind) -> Identity {
     let cert_der = openssl(d, &["x509", "-in", "leaf.pem", "-outform", "DER"]);
     let ca_der = openssl(d, &["x509", "-in", "ca.pem", "-outform", "DER"]);
     Identity {
-        key_pem: d.join("leaf.key"),
-        cert_pem: d.join("leaf.pem"),
-        ca_pem: d.join("ca.pem"),
         dir,
         key_der,
         cert_der,
@@ -174,7 +169,7 @@ pub fn pem_blocks(text: &[u8], label: &str) -> Vec<Vec<u8>> {
     while let Some(start) = rest.find(&begin) {
         let tail = &rest[start..];
         let stop = tail.find(&end).expect("unterminated PEM block") + end.len();
-        out.push(pem_to_der(tail[..stop].as_bytes(), label));
+        out.push(pem_to_der(&tail.as_bytes()[..stop], label));
         rest = &tail[stop..];
     }
     out
