@@ -1,6 +1,8 @@
 //! [`Issued`]: one end-entity certificate with its private key and chain.
 
 use pem_rfc7468::LineEnding;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use zeroize::Zeroizing;
 
 use super::PkiError;
@@ -36,6 +38,31 @@ impl Issued {
     /// Parses the private key for signing or decryption in the simulator and tests.
     pub fn key_pair(&self) -> Result<KeyPair, PkiError> {
         KeyPair::from_pkcs8_der(&self.private_key_pkcs8_der)
+    }
+
+    /// A PKCS#12 file (OpenSSL 3 default layout: PBES2/AES-256-CBC, HMAC-SHA-256 MAC,
+    /// 2048 iterations) with the key, the certificate (friendlyName = [`Issued::label`])
+    /// and the chain. Salts and IVs come from a ChaCha20 RNG seeded with `rng_seed`, so
+    /// the same seed gives the same bytes.
+    pub fn to_pkcs12(&self, password: &str, rng_seed: [u8; 32]) -> Result<Vec<u8>, PkiError> {
+        let chain: Vec<&[u8]> = self.chain_der.iter().map(Vec::as_slice).collect();
+        let options = kim_pkcs12::BuildOptions {
+            friendly_name: Some(&self.label),
+            ..kim_pkcs12::BuildOptions::default()
+        };
+        let mut rng = ChaCha20Rng::from_seed(rng_seed);
+        kim_pkcs12::build(
+            &self.private_key_pkcs8_der,
+            &self.certificate_der,
+            &chain,
+            password,
+            &options,
+            &mut rng,
+        )
+        .map_err(|e| PkiError::Pkcs12 {
+            label: self.label.clone(),
+            detail: e.to_string(),
+        })
     }
 
     /// The Telematik-ID from the Admission extension, if the certificate has one.

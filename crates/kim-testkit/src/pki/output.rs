@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::issued::Issued;
+use super::keys::derive_bytes;
 use super::{Ca, PkiError, TestPki};
 
 /// One file written by [`TestPki::write_dir`].
@@ -58,6 +59,8 @@ impl Manifest {
 /// Collects files under a root directory and records them in the manifest.
 struct Writer<'a> {
     root: &'a Path,
+    /// PKI seed; PKCS#12 salts and IVs derive from it and the entity label.
+    seed: [u8; 32],
     manifest: Manifest,
 }
 
@@ -128,9 +131,14 @@ impl Writer<'_> {
             true,
             format!("{what} private key (PKCS#8 PEM, unencrypted)"),
         )?;
-        // PKCS#12 output follows once kim-pkcs12 provides its builder.
-        let _ = p12_password;
-        Ok(())
+        let rng_seed = *derive_bytes(&self.seed, &format!("{}/p12", issued.label));
+        let p12 = issued.to_pkcs12(p12_password, rng_seed)?;
+        self.write(
+            &format!("{stem}.p12"),
+            &p12,
+            true,
+            format!("{what} PKCS#12: key, certificate and chain"),
+        )
     }
 }
 
@@ -142,6 +150,7 @@ impl TestPki {
     pub fn write_dir(&self, dir: &Path, p12_password: &str) -> Result<Manifest, PkiError> {
         let mut writer = Writer {
             root: dir,
+            seed: self.spec.seed,
             manifest: Manifest::default(),
         };
         writer.write(

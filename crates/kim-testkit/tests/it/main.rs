@@ -14,6 +14,7 @@ mod admission;
 mod determinism;
 mod expiry;
 mod files;
+mod p12;
 mod profiles;
 mod verify;
 
