@@ -123,3 +123,50 @@ fn ca_certificates_have_ca_extensions() {
         assert!(text.contains("Policy: 1.2.276.0.76.4.163"), "{text}");
     }
 }
+
+#[test]
+fn tls_certificates_pass_openssl_purpose_and_name_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let root = put(
+        dir.path(),
+        "root.pem",
+        pki.root_rsa.certificate_pem().unwrap().as_bytes(),
+    );
+    let komp = put(
+        dir.path(),
+        "komp.pem",
+        pki.component_ca.certificate_pem().unwrap().as_bytes(),
+    );
+    let check = |name: &str, extra: &[&str]| {
+        let leaf = pki
+            .tls_entity(name)
+            .unwrap()
+            .issued
+            .certificate_pem()
+            .unwrap();
+        let leaf = put(dir.path(), "leaf.pem", leaf.as_bytes());
+        let mut args = vec!["verify", "-CAfile", &root, "-untrusted", &komp];
+        args.extend_from_slice(extra);
+        args.push(&leaf);
+        openssl(&args)
+    };
+    for name in ["konnektor", "fachdienst"] {
+        let run = check(
+            name,
+            &["-purpose", "sslserver", "-verify_hostname", "localhost"],
+        );
+        assert!(run.ok, "{name}: {} {}", run.stdout, run.stderr);
+        let run = check(name, &["-purpose", "sslserver", "-verify_ip", "127.0.0.1"]);
+        assert!(run.ok, "{name}: {} {}", run.stdout, run.stderr);
+        let run = check(name, &["-purpose", "sslclient"]);
+        assert!(
+            !run.ok,
+            "{name} must not be usable as TLS client certificate"
+        );
+        let run = check(name, &["-verify_hostname", "example.org"]);
+        assert!(!run.ok, "{name} must not match example.org");
+    }
+    let run = check("clientmodul", &["-purpose", "sslclient"]);
+    assert!(run.ok, "clientmodul: {} {}", run.stdout, run.stderr);
+}
