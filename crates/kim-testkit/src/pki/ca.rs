@@ -319,3 +319,79 @@ fn aki(key_id: &[u8]) -> Result<Extension, PkiError> {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::pki::names::{COMMON_NAME, COUNTRY, build_name};
+    use ecdsa::signature::Verifier;
+
+    fn validity() -> ValidityPeriod {
+        ValidityPeriod {
+            not_before: DateTime::new(2025, 1, 1, 0, 0, 0).unwrap(),
+            not_after: DateTime::new(2051, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn ecc_root(seed: &[u8; 32]) -> Ca {
+        let key = KeyPair::derive(KeyAlgorithm::BrainpoolP256r1, seed, "ca/ecc/root").unwrap();
+        let subject = build_name(&[(COUNTRY, "DE"), (COMMON_NAME, "Unit Root TEST-ONLY")]).unwrap();
+        let template = CertTemplate {
+            label: "ca/ecc/root",
+            subject,
+            validity: validity(),
+            extensions: Vec::new(),
+        };
+        Ca::new_root(seed, "ca/ecc/root", key, template).unwrap()
+    }
+
+    #[test]
+    fn serials_are_positive_eight_bytes_and_label_bound() {
+        let seed = [3u8; 32];
+        for label in ["a", "b", "c", "smcb/1-1/enc/rsa"] {
+            let serial = derive_serial(&seed, label).unwrap();
+            assert_eq!(serial.as_bytes().len(), 8);
+            assert_eq!(serial.as_bytes().first().unwrap() & 0xc0, 0x40);
+        }
+        assert_ne!(
+            derive_serial(&seed, "a").unwrap(),
+            derive_serial(&seed, "b").unwrap()
+        );
+    }
+
+    #[test]
+    fn root_is_self_signed_v3_with_generalized_time_after_2049() {
+        let root = ecc_root(&[9u8; 32]);
+        let cert = Certificate::from_der(&root.certificate_der).unwrap();
+        let tbs = cert.tbs_certificate();
+        assert_eq!(tbs.version(), x509_cert::certificate::Version::V3);
+        assert_eq!(tbs.issuer(), tbs.subject());
+        assert!(matches!(tbs.validity().not_after, Time::GeneralTime(_)));
+        assert!(matches!(tbs.validity().not_before, Time::UtcTime(_)));
+        let tbs_der = tbs.to_der().unwrap();
+        let KeyPair::Ecc(key) = root.key_pair() else {
+            panic!("ECC root expected")
+        };
+        let signature = ecdsa::der::Signature::<bp256::BrainpoolP256r1>::from_bytes(
+            cert.signature().raw_bytes(),
+        )
+        .unwrap();
+        key.verifying_key().verify(&tbs_der, &signature).unwrap();
+        let ids: Vec<_> = tbs
+            .extensions()
+            .unwrap()
+            .iter()
+            .map(|e| e.extn_id)
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+                const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
+                const_oid::db::rfc5280::ID_CE_KEY_USAGE,
+                const_oid::db::rfc5280::ID_CE_CERTIFICATE_POLICIES,
+            ]
+        );
+    }
+}
