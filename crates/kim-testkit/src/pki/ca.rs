@@ -74,7 +74,9 @@ pub(crate) struct CertTemplate<'a> {
 }
 
 /// A certificate authority of the test PKI with its signing key.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the label and subject, never the key.
+#[derive(Clone)]
 pub struct Ca {
     /// DER certificate of this CA.
     pub certificate_der: Vec<u8>,
@@ -89,6 +91,17 @@ pub struct Ca {
     key_id: Vec<u8>,
     /// Certificates above this CA, nearest first (empty for a root).
     chain_der: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca")
+            .field("label", &self.label)
+            .field("subject", &self.subject.to_string())
+            .field("algorithm", &self.algorithm)
+            .field("private_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Ca {

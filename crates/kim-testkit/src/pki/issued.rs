@@ -9,7 +9,9 @@ use super::PkiError;
 use super::keys::{KeyAlgorithm, KeyPair};
 
 /// An end-entity certificate of the test PKI together with its private key.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the label, algorithm and sizes, never the key.
+#[derive(Clone)]
 pub struct Issued {
     /// Stable label, e.g. `smcb/1-2.58.00000040/enc/rsa`; serial number and key are
     /// derived from it.
@@ -22,6 +24,18 @@ pub struct Issued {
     pub algorithm: KeyAlgorithm,
     /// Issuing CA certificate first, then up to and including the root.
     pub chain_der: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("label", &self.label)
+            .field("algorithm", &self.algorithm)
+            .field("certificate_der_len", &self.certificate_der.len())
+            .field("private_key", &"<redacted>")
+            .field("chain_len", &self.chain_der.len())
+            .finish()
+    }
 }
 
 impl Issued {
@@ -80,4 +94,32 @@ pub(crate) fn pem(label: &'static str, der: &[u8]) -> Result<String, PkiError> {
         what: format!("PEM encoding ({label})"),
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_private_key() {
+        let key = KeyPair::derive(KeyAlgorithm::BrainpoolP256r1, &[5; 32], "k").unwrap();
+        let issued = Issued {
+            label: "tls/x".into(),
+            certificate_der: vec![1, 2, 3],
+            private_key_pkcs8_der: key.to_pkcs8_der().unwrap(),
+            algorithm: KeyAlgorithm::BrainpoolP256r1,
+            chain_der: Vec::new(),
+        };
+        let debug = format!("{issued:?}");
+        assert!(
+            debug.contains("<redacted>") && debug.contains("tls/x"),
+            "{debug}"
+        );
+        let key_bytes = format!("{:?}", *issued.private_key_pkcs8_der);
+        assert!(
+            !debug.contains(key_bytes.trim_matches(['[', ']'])),
+            "{debug}"
+        );
+    }
 }
