@@ -170,3 +170,26 @@ fn tls_certificates_pass_openssl_purpose_and_name_checks() {
     let run = check("clientmodul", &["-purpose", "sslclient"]);
     assert!(run.ok, "clientmodul: {} {}", run.stdout, run.stderr);
 }
+
+#[test]
+fn brainpool_tls_certificate_chains_to_the_ecc_component_ca() {
+    let mut spec = kim_testkit::pki::PkiSpec::from_u64_seed(7);
+    let mut tls = kim_testkit::pki::TlsSpec::localhost(
+        "fd-ecc",
+        kim_testkit::pki::TlsProfile::FachdienstServer,
+        "fd-ecc.test",
+    );
+    tls.algorithm = KeyAlgorithm::BrainpoolP256r1;
+    spec.tls.push(tls);
+    let generated = kim_testkit::pki::TestPki::generate(&spec).unwrap();
+    let entity = generated.tls_entity("fd-ecc").unwrap();
+    assert_eq!(entity.issued.algorithm, KeyAlgorithm::BrainpoolP256r1);
+    let dir = tempfile::tempdir().unwrap();
+    let run = verify(
+        dir.path(),
+        &generated.root_ecc,
+        &generated.component_ca_ecc,
+        &entity.issued,
+    );
+    assert!(run.ok, "{} {}", run.stdout, run.stderr);
+}
