@@ -1,0 +1,14 @@
+//! Integration tests for kim-pkcs12: interoperability with the OpenSSL CLI, the gematik sample
+//! key stores, round trips and robustness against garbage.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod build_openssl;
+mod gematik;
+mod parse_openssl;
+mod round_trip;
+mod support;
