@@ -1,2 +1,64 @@
-//! The `kim` command.
-fn main() {}
+//! The `kim` command: message tools, the test PKI and the local KIM sandbox.
+//!
+//! Exit codes (scripts rely on them): 0 success (for `message open`: delivered with a
+//! positive integrity result 01 or 07), 1 a negative finding (`message open`: delivered
+//! with a negative integrity result, or the spec's error mail), 2 usage or I/O error.
+
+mod message;
+mod pki;
+mod sandbox;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "kim", version, about = "KIM (KOM-LE) tools and the local KIM sandbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// KOM-LE message tools: inspect, seal and open messages with software keys.
+    #[command(subcommand)]
+    Message(message::MessageCommand),
+    /// The TI-like test PKI.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Runs the local KIM sandbox: seals a sample Arztbrief from one practice to another
+    /// and opens it, printing the delivered message with its Vermerke.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// How a command ended; mapped to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything as expected.
+    Success,
+    /// A negative finding (integrity failure, error mail).
+    Negative,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Message(cmd) => message::run(cmd),
+        Command::Pki(cmd) => pki::run(cmd),
+        Command::Sandbox(args) => sandbox::run(&args),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Negative) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("kim: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
