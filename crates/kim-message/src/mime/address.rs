@@ -142,10 +142,10 @@ fn strip_ws_outside_quotes(spec: &str) -> String {
 /// Removes an obsolete source route (`@a,@b:`) in front of an addr-spec.
 fn strip_route(spec: &str) -> &str {
     let trimmed = spec.trim();
-    if trimmed.starts_with('@') {
-        if let Some((_, rest)) = trimmed.split_once(':') {
-            return rest;
-        }
+    if trimmed.starts_with('@')
+        && let Some((_, rest)) = trimmed.split_once(':')
+    {
+        return rest;
     }
     trimmed
 }
@@ -165,10 +165,7 @@ mod tests {
             addr_specs("\"Doe, John <boss>\" <john@x.de>"),
             ["john@x.de"]
         );
-        assert_eq!(
-            addr_specs("=?UTF-8?Q?M=C3=BCller?= <m@x.de>"),
-            ["m@x.de"]
-        );
+        assert_eq!(addr_specs("=?UTF-8?Q?M=C3=BCller?= <m@x.de>"), ["m@x.de"]);
     }
 
     #[test]

@@ -115,7 +115,15 @@ pub struct OuterParams {
 /// KOM-LE-A_2101-01). `Bcc` is deliberately not copied: an outer `Bcc` would disclose the
 /// blind recipients to every recipient's Fachdienst and Clientmodul; blind recipients are
 /// still addressed via RCPT TO and recipient-emails (open question 7 of the digest).
-const COPIED_FIELDS: [&str; 7] = ["Date", "From", "Sender", "Reply-To", "To", "Cc", "Message-ID"];
+const COPIED_FIELDS: [&str; 7] = [
+    "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Message-ID",
+];
 
 /// `X-KIM-*` fields the Clientmodul sets itself; copies from the inner header are dropped.
 const GENERATED_X_KIM: [&str; 4] = [
@@ -153,7 +161,10 @@ pub fn outer_message(
         }
     }
     outer.push(HeaderField::new("Subject", SUBJECT_OUTER)?);
-    outer.push(HeaderField::new("X-KOM-LE-Version", &params.kom_le_version)?);
+    outer.push(HeaderField::new(
+        "X-KOM-LE-Version",
+        &params.kom_le_version,
+    )?);
     for field in inner_header.fields() {
         let is_x_kim = field
             .name()
@@ -207,7 +218,7 @@ pub fn extract_self_forward(mail: &[u8], submitter: &str) -> Option<Vec<u8>> {
     let (header, body_offset) = HeaderBlock::parse(mail).ok()?;
     let header_end = header.to_bytes().len();
     let top = Entity::from_header(mail, header, header_end, body_offset..mail.len());
-    let embedded = find_kom_le_rfc822(mail, &top)?;
+    let embedded = find_kom_le_rfc822(mail, &top, 0)?;
     let crlf = to_crlf(&embedded);
     let (mut inner_header, inner_body) = HeaderBlock::parse(&crlf).ok()?;
     let from = HeaderField::new("From", submitter).ok()?;
@@ -218,22 +229,35 @@ pub fn extract_self_forward(mail: &[u8], submitter: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Depth-first search for a `message/rfc822` entity whose content has `X-KOM-LE-Version`.
-fn find_kom_le_rfc822<'a>(buf: &'a [u8], entity: &Entity) -> Option<Cow<'a, [u8]>> {
+/// How many `message/rfc822` levels are searched (a forwarded error mail embeds the
+/// KOM-LE message one level deeper).
+const MAX_MESSAGE_DEPTH: usize = 8;
+
+/// Depth-first search for a `message/rfc822` entity whose content has `X-KOM-LE-Version`;
+/// descends into embedded messages that are not KOM-LE messages themselves.
+fn find_kom_le_rfc822(buf: &[u8], entity: &Entity, depth: usize) -> Option<Vec<u8>> {
     if entity.content_type.is("message/rfc822") {
         let raw = buf.get(entity.body.clone())?;
-        let content: Cow<'a, [u8]> = match entity.transfer_encoding().as_str() {
+        let content: Cow<'_, [u8]> = match entity.transfer_encoding().as_str() {
             "base64" => Cow::Owned(base64_decode_tolerant(raw).ok()?),
             "quoted-printable" => Cow::Owned(qp_decode(raw)),
             _ => Cow::Borrowed(raw),
         };
-        let (inner, _) = HeaderBlock::parse(&content).ok()?;
-        return inner.contains("X-KOM-LE-Version").then_some(content);
+        let (inner, body_offset) = HeaderBlock::parse(&content).ok()?;
+        if inner.contains("X-KOM-LE-Version") {
+            return Some(content.into_owned());
+        }
+        if depth >= MAX_MESSAGE_DEPTH {
+            return None;
+        }
+        let header_end = inner.to_bytes().len();
+        let nested = Entity::from_header(&content, inner, header_end, body_offset..content.len());
+        return find_kom_le_rfc822(&content, &nested, depth + 1);
     }
     entity
         .children
         .iter()
-        .find_map(|child| find_kom_le_rfc822(buf, child))
+        .find_map(|child| find_kom_le_rfc822(buf, child, depth))
 }
 
 /// True if the Content-Type value is the outer KOM-LE type (used by tests and callers that

@@ -90,9 +90,15 @@ impl ContentType {
 
     /// Sets (or adds) a parameter.
     pub fn set_param(&mut self, name: &str, value: &str) {
-        match self.params.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .params
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value.to_owned(),
-            None => self.params.push((name.to_ascii_lowercase(), value.to_owned())),
+            None => self
+                .params
+                .push((name.to_ascii_lowercase(), value.to_owned())),
         }
     }
 }

@@ -165,14 +165,20 @@ fn add_vermerke(
             return Ok((part.header, part.body));
         }
         let mut bytes = part.header.to_bytes();
-        bytes.extend_from_slice(buf.get(target.header_end..target.body.start).unwrap_or_default());
+        bytes.extend_from_slice(
+            buf.get(target.header_end..target.body.start)
+                .unwrap_or_default(),
+        );
         bytes.extend_from_slice(&part.body);
         edits.push((target.start..target.body.end, bytes));
     }
     if edits.is_empty() {
         return add_text_part(buf, top, vermerke);
     }
-    Ok((top.header.clone(), apply_edits(buf, top.body.clone(), &mut edits)))
+    Ok((
+        top.header.clone(),
+        apply_edits(buf, top.body.clone(), &mut edits),
+    ))
 }
 
 /// Rebuilds `range` of `buf` with the edits (non-overlapping ranges inside `range`).
@@ -216,13 +222,18 @@ fn collect_targets<'a>(entity: &'a Entity, out: &mut Vec<&'a Entity>) -> bool {
             .first()
             .is_some_and(|root| collect_targets(root, out));
     }
-    entity.children.iter().any(|child| collect_targets(child, out))
+    entity
+        .children
+        .iter()
+        .any(|child| collect_targets(child, out))
 }
 
 /// Header and content of the text part added when no existing part could take the
 /// Vermerke.
 fn new_text_part(vermerke: &[String]) -> Vec<u8> {
-    let mut part = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+    let mut part =
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            .to_vec();
     part.extend_from_slice(VERMERK_SEPARATOR.as_bytes());
     part.extend_from_slice(b"\r\n");
     for v in vermerke {
@@ -241,14 +252,19 @@ fn add_text_part(
 ) -> Result<(HeaderBlock, Vec<u8>), MimeError> {
     let part = new_text_part(vermerke);
     let boundary = top.content_type.param("boundary");
-    if let (true, Some(delimiter), Some(boundary)) =
-        (top.content_type.is("multipart/mixed"), top.first_delimiter, boundary)
-    {
+    if let (true, Some(delimiter), Some(boundary)) = (
+        top.content_type.is("multipart/mixed"),
+        top.first_delimiter,
+        boundary,
+    ) {
         let mut insert = format!("--{boundary}\r\n").into_bytes();
         insert.extend_from_slice(&part);
         insert.extend_from_slice(b"\r\n");
         let mut edits = [(delimiter..delimiter, insert)];
-        return Ok((top.header.clone(), apply_edits(buf, top.body.clone(), &mut edits)));
+        return Ok((
+            top.header.clone(),
+            apply_edits(buf, top.body.clone(), &mut edits),
+        ));
     }
     // Wrap: the Content-* fields move into the inner entity, the body is kept byte-exact.
     let body = buf.get(top.body.clone()).unwrap_or_default();

@@ -140,12 +140,8 @@ impl SendErrorCode {
             Self::KonnektorUnavailable => {
                 "Der Konnektor war für die Entschlüsselung nicht erreichbar."
             }
-            Self::KasHashMismatch => {
-                "Der Hashwert der E-Mail-Daten vom KAS stimmt nicht überein."
-            }
-            Self::KasTooManyRequests => {
-                "Der KAS hat den Abruf wegen zu vieler Zugriffe abgelehnt."
-            }
+            Self::KasHashMismatch => "Der Hashwert der E-Mail-Daten vom KAS stimmt nicht überein.",
+            Self::KasTooManyRequests => "Der KAS hat den Abruf wegen zu vieler Zugriffe abgelehnt.",
             Self::ManipulatedAfterEncryption => {
                 "Die Nachricht wurde nach dem Verschlüsseln verändert."
             }
@@ -320,11 +316,17 @@ fn human_text(recipients: &[DsnRecipient]) -> String {
 /// The `message/delivery-status` content (RFC 3464 §2.2, §2.3).
 fn delivery_status(params: &DsnParams<'_>) -> Result<Vec<u8>, MimeError> {
     let mut out = HeaderBlock::default();
-    out.push(HeaderField::new("Reporting-MTA", &format!("dns; {}", params.reporting_mta))?);
+    out.push(HeaderField::new(
+        "Reporting-MTA",
+        &format!("dns; {}", params.reporting_mta),
+    )?);
     let mut status = out.to_bytes();
     for r in params.recipients {
         let mut block = HeaderBlock::default();
-        block.push(HeaderField::new("Final-Recipient", &format!("rfc822; {}", r.address))?);
+        block.push(HeaderField::new(
+            "Final-Recipient",
+            &format!("rfc822; {}", r.address),
+        )?);
         block.push(HeaderField::new("Action", "failed")?);
         block.push(HeaderField::new("Status", r.code.status())?);
         let mut diagnostic = format!("X-KIM; {} {}", r.code.code(), ascii_description(r.code));
@@ -332,7 +334,10 @@ fn delivery_status(params: &DsnParams<'_>) -> Result<Vec<u8>, MimeError> {
             diagnostic.push_str(" - ");
             diagnostic.push_str(&detail.replace(['\r', '\n'], " "));
         }
-        block.push(HeaderField::new_folded("Diagnostic-Code", &ascii_only(&diagnostic))?);
+        block.push(HeaderField::new_folded(
+            "Diagnostic-Code",
+            &ascii_only(&diagnostic),
+        )?);
         status.extend_from_slice(b"\r\n");
         block.write_to(&mut status);
     }

@@ -47,7 +47,12 @@ pub(crate) fn qp_encode(data: &[u8]) -> Vec<u8> {
     let mut line_len = 0usize;
     let mut i = 0;
     while let Some(&b) = data.get(i) {
-        let at_line_end = |j: usize| matches!(data.get(j..), Some([b'\n', ..] | [b'\r', b'\n', ..]) | Some([]));
+        let at_line_end = |j: usize| {
+            matches!(
+                data.get(j..),
+                Some([b'\n', ..] | [b'\r', b'\n', ..]) | Some([])
+            )
+        };
         if b == b'\n' || (b == b'\r' && data.get(i + 1) == Some(&b'\n')) {
             out.extend_from_slice(b"\r\n");
             line_len = 0;
@@ -90,7 +95,10 @@ pub(crate) fn qp_decode(data: &[u8]) -> Vec<u8> {
         }
         let rest = data.get(i + 1..).unwrap_or_default();
         // Soft line break: "=" followed by optional whitespace and a line ending.
-        let ws = rest.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+        let ws = rest
+            .iter()
+            .take_while(|c| **c == b' ' || **c == b'\t')
+            .count();
         let after_ws = rest.get(ws..).unwrap_or_default();
         if after_ws.starts_with(b"\r\n") {
             i += 1 + ws + 2;
@@ -185,10 +193,8 @@ impl Charset {
                 .chars()
                 .map(|c| {
                     let cp = u32::from(c);
-                    let replaced_in_latin9 = matches!(
-                        cp,
-                        0xA4 | 0xA6 | 0xA8 | 0xB4 | 0xB8 | 0xBC | 0xBD | 0xBE
-                    );
+                    let replaced_in_latin9 =
+                        matches!(cp, 0xA4 | 0xA6 | 0xA8 | 0xB4 | 0xB8 | 0xBC | 0xBD | 0xBE);
                     let c1 = (0x80..0xA0).contains(&cp);
                     if c1 || (self == Self::Latin9 && replaced_in_latin9) {
                         None
@@ -258,7 +264,7 @@ pub(crate) fn identity_cte(data: &[u8]) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

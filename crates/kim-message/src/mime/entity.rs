@@ -75,20 +75,21 @@ impl Entity {
             children: Vec::new(),
             first_delimiter: None,
         };
-        if entity.content_type.is_multipart() && depth < MAX_DEPTH {
-            if let Some(boundary) = entity.content_type.param("boundary").map(str::to_owned) {
-                let parts = split_multipart(buf, entity.body.clone(), &boundary);
-                entity.first_delimiter = parts.first_delimiter;
-                // A part that cannot be parsed makes the multipart opaque.
-                let children: Result<Vec<_>, _> = parts
-                    .parts
-                    .into_iter()
-                    .map(|r| Self::parse_at_depth(buf, r, depth + 1))
-                    .collect();
-                entity.children = children.unwrap_or_default();
-                if entity.children.is_empty() {
-                    entity.first_delimiter = None;
-                }
+        if entity.content_type.is_multipart()
+            && depth < MAX_DEPTH
+            && let Some(boundary) = entity.content_type.param("boundary").map(str::to_owned)
+        {
+            let parts = split_multipart(buf, entity.body.clone(), &boundary);
+            entity.first_delimiter = parts.first_delimiter;
+            // A part that cannot be parsed makes the multipart opaque.
+            let children: Result<Vec<_>, _> = parts
+                .parts
+                .into_iter()
+                .map(|r| Self::parse_at_depth(buf, r, depth + 1))
+                .collect();
+            entity.children = children.unwrap_or_default();
+            if entity.children.is_empty() {
+                entity.first_delimiter = None;
             }
         }
         entity
@@ -98,7 +99,11 @@ impl Entity {
     pub fn is_attachment(&self) -> bool {
         self.header
             .value("Content-Disposition")
-            .and_then(|v| v.split(';').next().map(|d| d.trim().eq_ignore_ascii_case("attachment")))
+            .and_then(|v| {
+                v.split(';')
+                    .next()
+                    .map(|d| d.trim().eq_ignore_ascii_case("attachment"))
+            })
             .unwrap_or(false)
     }
 
@@ -138,7 +143,11 @@ pub(crate) fn split_multipart(buf: &[u8], body: Range<usize>, boundary: &str) ->
         let text = buf.get(line..line_end).unwrap_or_default();
         if let Some(after) = text.strip_prefix(delimiter.as_slice()) {
             let is_close = after.starts_with(b"--");
-            let rest = if is_close { after.get(2..).unwrap_or_default() } else { after };
+            let rest = if is_close {
+                after.get(2..).unwrap_or_default()
+            } else {
+                after
+            };
             if rest.iter().all(|b| b.is_ascii_whitespace()) {
                 if result.first_delimiter.is_none() {
                     result.first_delimiter = Some(line);
@@ -185,7 +194,10 @@ mod tests {
         let (h, off) = HeaderBlock::parse(msg).unwrap();
         let e = Entity::from_header(msg, h, off - 2, off..msg.len());
         assert_eq!(e.children.len(), 2);
-        assert_eq!(&msg[e.children[0].start..e.children[0].body.end], b"A: 1\r\n\r\none");
+        assert_eq!(
+            &msg[e.children[0].start..e.children[0].body.end],
+            b"A: 1\r\n\r\none"
+        );
         assert_eq!(&msg[e.children[0].body.clone()], b"one");
         assert_eq!(&msg[e.children[1].body.clone()], b"two");
         assert_eq!(e.first_delimiter, Some(off + 5));

@@ -198,7 +198,10 @@ pub fn kas_error_mail(failure: KasFailure, mail: &[u8]) -> Result<Vec<u8>, MimeE
     if !header.contains("MIME-Version") {
         header.push(HeaderField::new("MIME-Version", "1.0")?);
     }
-    header.push(HeaderField::new("Content-Type", "text/plain; charset=utf-8")?);
+    header.push(HeaderField::new(
+        "Content-Type",
+        "text/plain; charset=utf-8",
+    )?);
     header.push(HeaderField::new("Content-Transfer-Encoding", "8bit")?);
     let mut out = header.to_bytes();
     out.extend_from_slice(b"\r\n");

@@ -333,7 +333,10 @@ fn field_len(rest: &[u8]) -> Result<usize, &'static str> {
     }
     let mut end = colon;
     loop {
-        match rest.get(end..).and_then(|r| r.iter().position(|&b| b == b'\n')) {
+        match rest
+            .get(end..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        {
             None => return Ok(rest.len()),
             Some(nl) => {
                 end += nl + 1;
@@ -366,7 +369,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
-    const SAMPLE: &[u8] = b"From: A <a@x.de>\r\nSubject: one\r\n two\r\nX-Empty:\r\nto : b@x.de\r\n\r\nbody";
+    const SAMPLE: &[u8] =
+        b"From: A <a@x.de>\r\nSubject: one\r\n two\r\nX-Empty:\r\nto : b@x.de\r\n\r\nbody";
 
     #[test]
     fn parse_keeps_raw_bytes_and_body_offset() {

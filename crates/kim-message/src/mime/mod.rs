@@ -39,7 +39,7 @@ pub mod outer;
 pub mod texts;
 mod vermerk;
 
-pub use address::{address_set, addr_specs};
+pub use address::{addr_specs, address_set};
 pub use compose::{
     OuterParams, PreparedMail, extract_self_forward, outer_message, prepare_client_mail,
     rfc822_wrap, signed_data_entity,
@@ -48,8 +48,8 @@ pub use content_type::ContentType;
 pub use deliver::{DeliveryResult, build_delivered};
 pub use dsn::{DsnParams, DsnRecipient, SendErrorCode, sender_dsn};
 pub use error_mail::{
-    DecryptionFailure, ErrorMailContext, ErrorMailKind, KasFailure, error_mail, integrity_error_mail,
-    kas_error_mail,
+    DecryptionFailure, ErrorMailContext, ErrorMailKind, KasFailure, error_mail,
+    integrity_error_mail, kas_error_mail,
 };
 pub use errors::{MimeError, OuterError};
 pub use header::{HeaderBlock, HeaderField};

@@ -38,7 +38,8 @@ impl OuterMessage {
     /// [`OuterError::Malformed`] if it has the field but does not follow the profile
     /// (wrong Content-Type or transfer encoding, empty or undecodable body).
     pub fn parse(message: &[u8]) -> Result<Self, OuterError> {
-        let (header, body_offset) = HeaderBlock::parse(message).map_err(|_| OuterError::NotKomLe)?;
+        let (header, body_offset) =
+            HeaderBlock::parse(message).map_err(|_| OuterError::NotKomLe)?;
         if !header.contains("X-KOM-LE-Version") {
             return Err(OuterError::NotKomLe);
         }
@@ -92,7 +93,11 @@ fn outer_content(header: &HeaderBlock) -> Result<OuterContent, MimeError> {
     if !(ct.is("application/pkcs7-mime") || ct.is("application/x-pkcs7-mime")) {
         return Err(unexpected());
     }
-    match ct.param("smime-type").map(str::to_ascii_lowercase).as_deref() {
+    match ct
+        .param("smime-type")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("authenticated-enveloped-data") => Ok(OuterContent::AuthEnvelopedData),
         Some("enveloped-data") => Ok(OuterContent::EnvelopedData),
         _ => Err(unexpected()),

@@ -73,8 +73,7 @@ pub fn integrity_is_positive(id: &str) -> bool {
     matches!(id, "01" | "07")
 }
 
-const L1_PREFIX: &str =
-    "Das verwendete Clientmodul unterstützt die in der empfangenen Nachricht angegebene KIM-Version ";
+const L1_PREFIX: &str = "Das verwendete Clientmodul unterstützt die in der empfangenen Nachricht angegebene KIM-Version ";
 const L1_SUFFIX: &str = " nicht.";
 
 /// L1, version error text (A_21391-02).

@@ -119,7 +119,9 @@ pub(crate) fn append_to_text_part(
             let tail = if raw_needs_break {
                 // A hard line break is written here; drop the one the addition carries.
                 out.extend_from_slice(b"\r\n");
-                addition.strip_prefix(b"\r\n".as_slice()).unwrap_or(&addition)
+                addition
+                    .strip_prefix(b"\r\n".as_slice())
+                    .unwrap_or(&addition)
             } else {
                 addition.as_slice()
             };

@@ -1,0 +1,3 @@
+//! Integration tests of kim-message.
+
+mod mime;
