@@ -152,3 +152,101 @@ fn find_last_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .windows(needle.len())
         .rposition(|w| w.eq_ignore_ascii_case(needle))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn vermerke() -> Vec<String> {
+        vec!["Die Nachricht wurde entschlüsselt.".to_owned()]
+    }
+
+    fn run(header: &str, body: &[u8]) -> Option<ModifiedPart> {
+        let (h, _) = HeaderBlock::parse(header.as_bytes()).unwrap();
+        let ct = ContentType::of(&h);
+        append_to_text_part(&h, &ct, body, &vermerke())
+    }
+
+    #[test]
+    fn qp_body_ending_in_soft_break_gets_a_hard_break() {
+        let part = run(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+            b"abc=\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            qp_decode(&part.body),
+            "abc\r\n\r\n---------------------------------------------\r\nDie Nachricht wurde entschlüsselt.\r\n".as_bytes()
+        );
+    }
+
+    #[test]
+    fn qp_body_without_line_break() {
+        let part = run(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+            b"abc",
+        )
+        .unwrap();
+        assert!(part.body.starts_with(b"abc\r\n\r\n-----"));
+        assert!(qp_decode(&part.body).starts_with(b"abc\r\n\r\n---"));
+    }
+
+    #[test]
+    fn html_in_quoted_printable_and_base64() {
+        let part = run(
+            "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+            b"<body>Gr=C3=BC=C3=9Fe</body>",
+        )
+        .unwrap();
+        assert_eq!(
+            qp_decode(&part.body),
+            "<body>Grüße<hr>\r\n<p>Die Nachricht wurde entschl&#252;sselt.</p>\r\n</body>"
+                .as_bytes()
+        );
+        let part = run(
+            "Content-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            b"PGJvZHk+PC9ib2R5Pg==",
+        )
+        .unwrap();
+        assert_eq!(
+            base64_decode_tolerant(&part.body).unwrap(),
+            b"<body><hr>\r\n<p>Die Nachricht wurde entschl&#252;sselt.</p>\r\n</body>"
+        );
+    }
+
+    #[test]
+    fn empty_body_gets_the_block_without_extra_break() {
+        let part = run(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            part.body,
+            "\r\n---------------------------------------------\r\nDie Nachricht wurde entschlüsselt.\r\n".as_bytes()
+        );
+    }
+
+    #[test]
+    fn unsupported_parts_are_left_alone() {
+        assert!(run("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n", b"x").is_none());
+        assert!(run("Content-Type: text/html; charset=UTF-16\r\n\r\n", b"x").is_none());
+        assert!(run("Content-Type: text/plain; charset=shift_jis\r\n\r\n", b"x").is_none());
+        // US-ASCII label with 8-bit content: relabelling would change its meaning.
+        assert!(run("Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", b"\xe4").is_none());
+        assert!(run("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n", b"!!!").is_none());
+    }
+
+    #[test]
+    fn latin9_and_windows_1252_are_transcoded() {
+        for label in ["ISO-8859-15", "windows-1252"] {
+            let part = run(
+                &format!("Content-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"),
+                b"x\r\n",
+            )
+            .unwrap();
+            assert!(part.body.ends_with(b"entschl\xfcsselt.\r\n"), "{label}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod deliver;
 mod dsn;
 mod error_mail;
 mod outer;
+mod python_peer;
 mod robustness;
 mod texts;
 
