@@ -109,7 +109,8 @@ pub enum AddressError {
         /// Maximum allowed.
         max: usize,
     },
-    /// The domain contains a character outside the allowed set.
+    /// The domain contains a character outside the allowed set (for registration this
+    /// includes `_` and upper-case letters).
     #[error("domain contains {ch:?} at position {position}")]
     DomainChar {
         /// The offending character.

@@ -39,7 +39,7 @@ use crate::context::{
 };
 use crate::id::{IdError, IdProblem};
 
-pub use server::{ServerAddress, ServerAddressError};
+pub use server::{HOST_MAX_LEN, ServerAddress, ServerAddressError};
 
 const PLACEHOLDER: &str = "*";
 

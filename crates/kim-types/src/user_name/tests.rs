@@ -243,7 +243,8 @@ fn id() -> impl Strategy<Value = String> {
 
 fn server() -> impl Strategy<Value = Option<ServerAddress>> {
     let host = prop_oneof![
-        "[A-Za-z0-9_]{1,10}(\\.[A-Za-z0-9_]{1,10}){0,3}",
+        // A letter up front: digits-and-dots hosts must be IPv4 addresses.
+        "[A-Za-z_][A-Za-z0-9_]{0,9}(\\.[A-Za-z0-9_]{1,10}){0,3}",
         any::<std::net::Ipv4Addr>().prop_map(|ip| ip.to_string()),
         any::<std::net::Ipv6Addr>().prop_map(|ip| ip.to_string()),
     ];
