@@ -178,13 +178,15 @@ impl<L: Layout> UserName<L> {
             [five] => (five, "", &[]),
             [five, six, extra @ ..] => (five, six, extra),
         };
-        let (konnektor, user) = if L::KONNEKTOR_ID_POSITION == 5 {
-            ((5, five), (6, six))
+        // Validate in position order so that the first broken field is reported.
+        let konnektor_id = if L::KONNEKTOR_ID_POSITION == 5 {
+            let konnektor_id = optional_id_field(5, five, KonnektorId::parse)?;
+            context.user_id = optional_id_field(6, six, UserId::parse)?;
+            konnektor_id
         } else {
-            ((6, six), (5, five))
+            context.user_id = optional_id_field(5, five, UserId::parse)?;
+            optional_id_field(6, six, KonnektorId::parse)?
         };
-        context.user_id = optional_id_field(user.0, user.1, UserId::parse)?;
-        let konnektor_id = optional_id_field(konnektor.0, konnektor.1, KonnektorId::parse)?;
         Ok(Self {
             address,
             server,

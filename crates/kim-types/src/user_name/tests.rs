@@ -204,6 +204,18 @@ fn errors_name_field_position_and_problem() {
         e.to_string(),
         "field 5 (UserId): too long (65 characters, at most 64)"
     );
+    // Both optional fields broken: the first one is reported, in either layout.
+    let both = "a@x.de#fd#1#2#3#a b#c d";
+    let e = SmtpUserName::parse(both).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "field 5 (KonnektorId): contains ' ' at position 1"
+    );
+    let e = Pop3UserName::parse(both).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "field 5 (UserId): contains ' ' at position 1"
+    );
     let e = Pop3UserName::parse(&format!("a@x.de#fd#1#2#3#*#{long}")).unwrap_err();
     assert_eq!(
         e.to_string(),
