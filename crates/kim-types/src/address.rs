@@ -42,6 +42,20 @@ const TEST_SUFFIX: &str = ".kim.telematik-test";
 ///
 /// Equality, hashing and ordering ignore ASCII case (the address is ASCII-only by
 /// construction), consistently with each other.
+///
+/// ```
+/// use kim_types::{AddressError, KimAddress};
+///
+/// // The spec's own example domain contains '_': readable, but not registrable.
+/// let a = KimAddress::parse("erik.mustermann@hrst_domain.kim.telematik")?;
+/// assert_eq!(a.domain(), "hrst_domain.kim.telematik");
+/// assert_eq!(
+///     KimAddress::parse_for_registration(a.as_str()),
+///     Err(AddressError::DomainChar { ch: '_', position: 4 })
+/// );
+/// assert_eq!(a, KimAddress::parse("ERIK.Mustermann@hrst_domain.kim.telematik")?);
+/// # Ok::<(), AddressError>(())
+/// ```
 #[derive(Clone)]
 pub struct KimAddress {
     value: String,
