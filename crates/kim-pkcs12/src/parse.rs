@@ -114,7 +114,11 @@ impl MacData<'_> {
 
 /// `PFX ::= SEQUENCE { version, authSafe ContentInfo, macData MacData OPTIONAL }`.
 fn read_pfx(der: &[u8]) -> Result<Pfx<'_>, Pkcs12Error> {
-    let mut pfx = Reader::new(der).sequence("PFX")?;
+    let mut outer = Reader::new(der);
+    let mut pfx = outer.sequence("PFX")?;
+    if !outer.is_empty() {
+        return Err(Pkcs12Error::malformed("PFX", "trailing data after the PFX"));
+    }
     let version = pfx.uint("PFX version")?;
     if version != 3 {
         return Err(Pkcs12Error::UnsupportedVersion(version));
@@ -142,9 +146,18 @@ fn read_pfx(der: &[u8]) -> Result<Pfx<'_>, Pkcs12Error> {
 
 fn read_mac_data<'a>(mac_data: &mut Reader<'a>) -> Result<MacData<'a>, Pkcs12Error> {
     let mut digest_info = mac_data.sequence("MacData DigestInfo")?;
-    let digest_oid = digest_info
-        .sequence("MacData digestAlgorithm")?
-        .oid("MacData digestAlgorithm")?;
+    let mut digest_algorithm = digest_info.sequence("MacData digestAlgorithm")?;
+    let digest_oid = digest_algorithm.oid("MacData digestAlgorithm")?;
+    // Parameters: absent or NULL (RFC 5754 §2). The MAC does not cover them, so be strict.
+    if let Some(tag) = digest_algorithm.peek_tag() {
+        let params = digest_algorithm.read_any("MacData digestAlgorithm parameters")?;
+        if tag != tag::NULL || !params.content.is_empty() || !digest_algorithm.is_empty() {
+            return Err(Pkcs12Error::malformed(
+                "MacData digestAlgorithm",
+                "parameters must be absent or NULL",
+            ));
+        }
+    }
     let hash = Hash::from_digest_oid(digest_oid)
         .ok_or_else(|| Pkcs12Error::unsupported("MAC digest algorithm", digest_oid))?;
     let digest = digest_info.octet_string("MacData digest")?;
