@@ -208,3 +208,21 @@ fn unsupported_algorithms_are_named_by_oid() {
         }
     );
 }
+
+/// KIM 1.5.3 `createCert`: without `certPassword` the provider hands out an unencrypted
+/// PKCS#12 (KOM-LE-A_2182-01 client certificate from the provider's PKCS#12).
+#[test]
+fn reads_unencrypted_store_without_mac() {
+    let id = support::identity(KeyKind::Brainpool);
+    let pfx = export(&id, "", &["-keypbe", "NONE", "-certpbe", "NONE", "-nomac"]);
+    for password in ["", "any password is irrelevant without encryption or MAC"] {
+        let store = parse(&pfx, password).unwrap();
+        assert_eq!(*store.private_key, id.key_der);
+        assert_eq!(store.certificate, id.cert_der);
+        assert_eq!(store.ca_certificates, vec![id.ca_der.clone()]);
+    }
+    // The same, but with a MAC over the empty password.
+    let pfx = export(&id, "", &["-keypbe", "NONE", "-certpbe", "NONE"]);
+    assert_eq!(*parse(&pfx, "").unwrap().private_key, id.key_der);
+    assert_eq!(parse(&pfx, "x").unwrap_err(), Pkcs12Error::MacMismatch);
+}
