@@ -191,14 +191,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn sample(name: &str, label: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
-        let pem = std::fs::read(format!("{path}{name}")).unwrap();
-        let (found, der) = pem_rfc7468::decode_vec(&pem).unwrap();
-        assert_eq!(found, label);
-        der
-    }
-
     fn bag<T>(value: T, local_key_id: Option<&[u8]>) -> Bag<T> {
         Bag {
             value,
@@ -209,9 +201,9 @@ mod tests {
 
     /// Key A, and certificates (B, A) in that order, without or with `localKeyId`s.
     fn sample_bags(ids: [Option<&[u8]>; 3]) -> (Bags, Vec<u8>, Vec<u8>) {
-        let key_a = sample("hci-enc-2-kim-bsp.prv.pem", "PRIVATE KEY");
-        let cert_a = sample("hci-enc-2-kim-bsp.pem", "CERTIFICATE");
-        let cert_b = sample("hci-enc-3-kim-bsp.pem", "CERTIFICATE");
+        let key_a = crate::test_data::pem("hci-enc-2-kim-bsp.prv.pem", "PRIVATE KEY");
+        let cert_a = crate::test_data::pem("hci-enc-2-kim-bsp.pem", "CERTIFICATE");
+        let cert_b = crate::test_data::pem("hci-enc-3-kim-bsp.pem", "CERTIFICATE");
         let bags = Bags {
             keys: vec![bag(Zeroizing::new(key_a), ids[0])],
             certificates: vec![bag(cert_b.clone(), ids[1]), bag(cert_a.clone(), ids[2])],

@@ -11,6 +11,26 @@
 //!   write: SHA-1/SHA-2 MACs, PBES2 (PBKDF2 + AES-CBC or DES-EDE3-CBC) and the PKCS#12 PBE
 //!   schemes with 3DES and RC2, into a [`KeyStore`].
 //!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use kim_pkcs12::{BuildOptions, build, parse};
+//! # let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
+//! # let pem = |name: &str| pem_rfc7468::decode_vec(&std::fs::read(format!("{data}{name}")).unwrap()).unwrap().1;
+//! let key_pkcs8 = pem("hci-enc-2-kim-bsp.prv.pem");
+//! let certificate = pem("hci-enc-2-kim-bsp.pem");
+//!
+//! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+//! let options = BuildOptions { friendly_name: Some("Praxis"), ..BuildOptions::default() };
+//! let pfx = build(&key_pkcs8, &certificate, &[], "geheim", &options, &mut rng)?;
+//!
+//! let store = parse(&pfx, "geheim")?;
+//! assert_eq!(*store.private_key, key_pkcs8);
+//! assert_eq!(store.certificate, certificate);
+//! assert_eq!(store.friendly_name.as_deref(), Some("Praxis"));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Invariants:
 //! - Nothing here panics on untrusted input; every structure is bounds-checked. The reader
 //!   accepts BER (indefinite lengths, chunked OCTET STRINGs), the writer emits DER.
@@ -28,6 +48,8 @@ mod mac;
 mod oid;
 mod parse;
 mod pbe;
+#[cfg(test)]
+mod test_data;
 mod tlv;
 
 pub use build::{BuildOptions, build};
@@ -35,7 +57,9 @@ pub use error::Pkcs12Error;
 pub use parse::parse;
 
 /// The contents of a PKCS#12 file that holds one private key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the key's length only, never its bytes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KeyStore {
     /// The private key as PKCS#8 `PrivateKeyInfo` DER (RFC 5958), RSA or EC (including
     /// brainpoolP256r1), exactly as stored in the file.
@@ -47,4 +71,21 @@ pub struct KeyStore {
     pub ca_certificates: Vec<Vec<u8>>,
     /// The key bag's `friendlyName` attribute, or else the leaf certificate bag's.
     pub friendly_name: Option<String>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field(
+                "private_key",
+                &format_args!("<{} bytes redacted>", self.private_key.len()),
+            )
+            .field(
+                "certificate",
+                &format_args!("<{} bytes>", self.certificate.len()),
+            )
+            .field("ca_certificates", &self.ca_certificates.len())
+            .field("friendly_name", &self.friendly_name)
+            .finish()
+    }
 }

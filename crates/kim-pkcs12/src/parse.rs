@@ -114,7 +114,11 @@ impl MacData<'_> {
 
 /// `PFX ::= SEQUENCE { version, authSafe ContentInfo, macData MacData OPTIONAL }`.
 fn read_pfx(der: &[u8]) -> Result<Pfx<'_>, Pkcs12Error> {
-    let mut pfx = Reader::new(der).sequence("PFX")?;
+    let mut outer = Reader::new(der);
+    let mut pfx = outer.sequence("PFX")?;
+    if !outer.is_empty() {
+        return Err(Pkcs12Error::malformed("PFX", "trailing data after the PFX"));
+    }
     let version = pfx.uint("PFX version")?;
     if version != 3 {
         return Err(Pkcs12Error::UnsupportedVersion(version));
@@ -142,9 +146,18 @@ fn read_pfx(der: &[u8]) -> Result<Pfx<'_>, Pkcs12Error> {
 
 fn read_mac_data<'a>(mac_data: &mut Reader<'a>) -> Result<MacData<'a>, Pkcs12Error> {
     let mut digest_info = mac_data.sequence("MacData DigestInfo")?;
-    let digest_oid = digest_info
-        .sequence("MacData digestAlgorithm")?
-        .oid("MacData digestAlgorithm")?;
+    let mut digest_algorithm = digest_info.sequence("MacData digestAlgorithm")?;
+    let digest_oid = digest_algorithm.oid("MacData digestAlgorithm")?;
+    // Parameters: absent or NULL (RFC 5754 §2). The MAC does not cover them, so be strict.
+    if let Some(tag) = digest_algorithm.peek_tag() {
+        let params = digest_algorithm.read_any("MacData digestAlgorithm parameters")?;
+        if tag != tag::NULL || !params.content.is_empty() || !digest_algorithm.is_empty() {
+            return Err(Pkcs12Error::malformed(
+                "MacData digestAlgorithm",
+                "parameters must be absent or NULL",
+            ));
+        }
+    }
     let hash = Hash::from_digest_oid(digest_oid)
         .ok_or_else(|| Pkcs12Error::unsupported("MAC digest algorithm", digest_oid))?;
     let digest = digest_info.octet_string("MacData digest")?;
@@ -214,4 +227,55 @@ fn decrypt_encrypted_data(
         password,
         "encryptedData content",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::{BuildOptions, build};
+    use rand_core::SeedableRng;
+
+    /// A store built with the empty password, whose MAC we then recompute over the *absent*
+    /// password (no octets), as some producers do.
+    fn store_with_absent_password_mac() -> (Vec<u8>, Vec<u8>) {
+        let key = crate::test_data::pem("hci-enc-2-kim-bsp.prv.pem", "PRIVATE KEY");
+        let cert = crate::test_data::pem("hci-enc-2-kim-bsp.pem", "CERTIFICATE");
+        let options = BuildOptions {
+            friendly_name: None,
+            iterations: 5,
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+        let file = build(&key, &cert, &[], "", &options, &mut rng).unwrap();
+        let pfx = read_pfx(&file).unwrap();
+        let mac_data = pfx.mac.as_ref().unwrap();
+        let old_mac = mac_data.digest.to_vec();
+        let new_mac = mac::compute(Hash::Sha256, &[], &mac_data.salt, 5, &pfx.auth_safe);
+        let at = file
+            .windows(old_mac.len())
+            .position(|w| w == old_mac)
+            .unwrap();
+        let mut patched = file.clone();
+        patched[at..at + new_mac.len()].copy_from_slice(&new_mac);
+        (patched, key)
+    }
+
+    #[test]
+    fn empty_password_also_matches_the_absent_password_mac() {
+        let (file, key) = store_with_absent_password_mac();
+        assert_eq!(*parse(&file, "").unwrap().private_key, key);
+        assert_eq!(parse(&file, "x").unwrap_err(), Pkcs12Error::MacMismatch);
+    }
+
+    #[test]
+    fn pfx_version_is_checked() {
+        let (mut file, _) = store_with_absent_password_mac();
+        // PFX version INTEGER is the first element of the outer SEQUENCE (4-byte header).
+        assert_eq!(file[4..7], [2, 1, 3]);
+        file[6] = 2;
+        assert_eq!(
+            parse(&file, "").unwrap_err(),
+            Pkcs12Error::UnsupportedVersion(2)
+        );
+    }
 }

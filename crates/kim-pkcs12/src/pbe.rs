@@ -346,4 +346,75 @@ mod tests {
             }
         );
     }
+
+    /// Encrypts the gematik sample key with `openssl pkcs8 -topk8 args` and decrypts it here.
+    fn decrypt_openssl_pkcs8(args: &[&str]) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+        let out = std::process::Command::new("openssl")
+            .args([
+                "pkcs8",
+                "-topk8",
+                "-in",
+                "hci-enc-2-kim-bsp.prv.pem",
+                "-outform",
+                "DER",
+            ])
+            .args(["-passout", "pass:Kennwort", "-iter", "3"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plain = std::process::Command::new("openssl")
+            .args([
+                "pkcs8",
+                "-topk8",
+                "-nocrypt",
+                "-in",
+                "hci-enc-2-kim-bsp.prv.pem",
+                "-outform",
+                "DER",
+            ])
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .stdout;
+
+        let mut info = Reader::new(&out.stdout)
+            .sequence("EncryptedPrivateKeyInfo")
+            .unwrap();
+        let mut alg = info.sequence("alg").unwrap();
+        let ciphertext = info.octet_string("data").unwrap();
+        let password = Password {
+            utf8: b"Kennwort",
+            bmp: kdf::bmp_password("Kennwort"),
+        };
+        let key = decrypt(&mut alg, &ciphertext, &password, "key").unwrap();
+        assert_eq!(*key, plain, "{args:?}");
+    }
+
+    #[test]
+    fn decrypts_openssl_pbes2_with_every_prf_and_cipher() {
+        for prf in [
+            "hmacWithSHA1",
+            "hmacWithSHA256",
+            "hmacWithSHA384",
+            "hmacWithSHA512",
+        ] {
+            for cipher in ["aes-128-cbc", "aes-192-cbc", "aes-256-cbc", "des-ede3-cbc"] {
+                decrypt_openssl_pkcs8(&["-v2", cipher, "-v2prf", prf]);
+            }
+        }
+    }
+
+    #[test]
+    fn decrypts_openssl_pkcs12_pbe_schemes() {
+        for scheme in ["PBE-SHA1-3DES", "PBE-SHA1-RC2-128", "PBE-SHA1-RC2-40"] {
+            decrypt_openssl_pkcs8(&["-v1", scheme, "-provider", "legacy", "-provider", "default"]);
+        }
+    }
 }

@@ -7,8 +7,10 @@
     clippy::panic
 )]
 
+mod ber;
 mod build_openssl;
-mod gematik;
+mod fixtures;
 mod parse_openssl;
+mod robustness;
 mod round_trip;
 mod support;

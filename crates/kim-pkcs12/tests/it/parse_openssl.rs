@@ -182,3 +182,47 @@ fn key_without_certificate_and_certificate_without_key_are_named() {
     let err = parse(&std::fs::read(d.join("c.p12")).unwrap(), "pw").unwrap_err();
     assert_eq!(err, Pkcs12Error::NoPrivateKey);
 }
+
+#[test]
+fn unsupported_algorithms_are_named_by_oid() {
+    let id = support::identity(KeyKind::Rsa);
+    let legacy = ["-provider", "legacy", "-provider", "default"];
+    let pfx = export(
+        &id,
+        "pw",
+        &[&["-keypbe", "PBE-SHA1-RC4-128"][..], &legacy].concat(),
+    );
+    assert_eq!(
+        parse(&pfx, "pw").unwrap_err(),
+        Pkcs12Error::UnsupportedAlgorithm {
+            what: "password-based encryption scheme",
+            oid: "1.2.840.113549.1.12.1.1".into()
+        }
+    );
+    let pfx = export(&id, "pw", &["-macalg", "sha224"]);
+    assert_eq!(
+        parse(&pfx, "pw").unwrap_err(),
+        Pkcs12Error::UnsupportedAlgorithm {
+            what: "MAC digest algorithm",
+            oid: "2.16.840.1.101.3.4.2.4".into()
+        }
+    );
+}
+
+/// KIM 1.5.3 `createCert`: without `certPassword` the provider hands out an unencrypted
+/// PKCS#12 (KOM-LE-A_2182-01 client certificate from the provider's PKCS#12).
+#[test]
+fn reads_unencrypted_store_without_mac() {
+    let id = support::identity(KeyKind::Brainpool);
+    let pfx = export(&id, "", &["-keypbe", "NONE", "-certpbe", "NONE", "-nomac"]);
+    for password in ["", "any password is irrelevant without encryption or MAC"] {
+        let store = parse(&pfx, password).unwrap();
+        assert_eq!(*store.private_key, id.key_der);
+        assert_eq!(store.certificate, id.cert_der);
+        assert_eq!(store.ca_certificates, vec![id.ca_der.clone()]);
+    }
+    // The same, but with a MAC over the empty password.
+    let pfx = export(&id, "", &["-keypbe", "NONE", "-certpbe", "NONE"]);
+    assert_eq!(*parse(&pfx, "").unwrap().private_key, id.key_der);
+    assert_eq!(parse(&pfx, "x").unwrap_err(), Pkcs12Error::MacMismatch);
+}

@@ -37,3 +37,22 @@ fn build_then_parse_returns_the_inputs() {
         }
     }
 }
+
+#[test]
+fn debug_output_does_not_show_the_key() {
+    let id = support::identity(KeyKind::Brainpool);
+    let pfx = build(
+        &id.key_der,
+        &id.cert_der,
+        &[],
+        "pw",
+        &BuildOptions::default(),
+        &mut support::rng(1),
+    )
+    .unwrap();
+    let store = parse(&pfx, "pw").unwrap();
+    let debug = format!("{store:?}");
+    assert!(debug.contains("bytes redacted"), "{debug}");
+    let key_hex: String = id.key_der[..8].iter().map(|b| format!("{b}, ")).collect();
+    assert!(!debug.contains(&key_hex), "{debug}");
+}
