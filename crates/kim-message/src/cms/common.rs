@@ -319,6 +319,23 @@ impl CertInfo {
         find_printable(ber::parse(value).ok()?)
     }
 
+    /// The rfc822Name entries of the subjectAltName extension.
+    pub fn email_addresses(&self) -> Vec<String> {
+        let san = Oid::new_unwrap("2.5.29.17");
+        let Some((_, _, value)) = self.extensions.iter().find(|(o, _, _)| *o == san) else {
+            return Vec::new();
+        };
+        let Ok(names) = ber::parse(value) else {
+            return Vec::new();
+        };
+        names
+            .children()
+            .flatten()
+            .filter(|n| n.tag.is_context(1) && !n.tag.constructed)
+            .filter_map(|n| String::from_utf8(n.content.to_vec()).ok())
+            .collect()
+    }
+
     /// A short description of the key: `RSA-2048` or `EC brainpoolP256r1`.
     pub fn key_description(&self) -> String {
         match (&self.curve, public_key_bits(self)) {
@@ -364,7 +381,7 @@ pub(crate) fn bit_string_bytes(t: &Tlv<'_>) -> Result<Vec<u8>, BerError> {
 }
 
 /// UTCTime or GeneralizedTime (`Z` form) to Unix seconds.
-pub(crate) fn parse_time(t: &Tlv<'_>) -> Result<i64, BerError> {
+pub fn parse_time(t: &Tlv<'_>) -> Result<i64, BerError> {
     let text = std::str::from_utf8(t.content).map_err(|_| BerError::Invalid {
         offset: t.offset,
         what: "time is not ASCII".into(),
