@@ -62,8 +62,8 @@ impl DeliveryResult {
 ///   already in the inner header are removed; `X-KIM-DecryptionResult: <id>` and one
 ///   `X-KIM-IntegrityCheckResult: <id>` per ID are appended (KOM-LE-A_2179-02,
 ///   KOM-LE-A_2050-05).
-/// * The Vermerke are appended to the displayed text parts (see [`super::vermerk`] for the
-///   encoding rules): a top-level text part; all text/plain and text/html alternatives of a
+/// * The Vermerke are appended to the displayed text parts (the charset and transfer-encoding
+///   rules are described in the source of the private `vermerk` module): a top-level text part; all text/plain and text/html alternatives of a
 ///   multipart/alternative; inside multipart/mixed (and other multiparts) the first part
 ///   that yields a displayed text; inside multipart/related its root part. Parts marked
 ///   as attachment, multipart/signed and multipart/encrypted are not touched. If no part

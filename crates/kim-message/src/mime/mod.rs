@@ -16,7 +16,7 @@
 //! * [`deliver`] turns the decrypted inner message into the mail handed to the client:
 //!   trace fields (A_21236, A_20628), result headers and Vermerke (KOM-LE-A_2179-02,
 //!   KOM-LE-A_2050-05).
-//! * [`error_mail`] and [`dsn`] build the error messages on receive (§4.6 of the digest) and the
+//! * [`mod@error_mail`] and [`dsn`] build the error messages on receive (§4.6 of the digest) and the
 //!   delivery status notifications on send (A_20650-05).
 //! * [`texts`] holds every German literal the specification fixes.
 //!

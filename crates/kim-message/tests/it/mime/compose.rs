@@ -168,7 +168,7 @@ fn outer_message_copies_fields_byte_exact_and_sets_profile_fields() {
 
     let parsed = OuterMessage::parse(&outer).unwrap();
     assert_eq!(parsed.cms, cms);
-    assert_eq!(parsed.kom_le_version().as_deref(), Some("1.0"));
+    assert_eq!(parsed.kom_le_version(), "1.0");
 }
 
 #[test]
