@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 
-use super::content_type::ContentType;
 use super::encoding::{base64_decode_tolerant, base64_lines, qp_decode};
 use super::entity::Entity;
 use super::errors::MimeError;
@@ -258,15 +257,4 @@ fn find_kom_le_rfc822(buf: &[u8], entity: &Entity, depth: usize) -> Option<Vec<u
         .children
         .iter()
         .find_map(|child| find_kom_le_rfc822(buf, child, depth))
-}
-
-/// True if the Content-Type value is the outer KOM-LE type (used by tests and callers that
-/// want to check a built message).
-pub fn is_auth_enveloped_type(value: &str) -> bool {
-    ContentType::parse(value).is_some_and(|ct| {
-        ct.is("application/pkcs7-mime")
-            && ct
-                .param("smime-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("authenticated-enveloped-data"))
-    })
 }
