@@ -53,6 +53,7 @@ pub fn prepare_client_mail(mail: &[u8]) -> Result<PreparedMail, MimeError> {
             (DEFAULT_DIENSTKENNUNG.to_owned(), true)
         }
     };
+    header.terminate_last();
     let body = crlf.get(body_offset..).unwrap_or_default();
     let mut bytes = Vec::with_capacity(crlf.len() + 48);
     header.write_to(&mut bytes);
@@ -96,7 +97,8 @@ pub fn signed_data_entity(signed_cms_der: &[u8]) -> Vec<u8> {
 /// Values the sending Clientmodul adds to the outer header (gemSpec_CM_KOMLE §2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OuterParams {
-    /// `X-KOM-LE-Version`: `1.0`, or `1.5` for a KAS message (A_2099, A_2100-02).
+    /// `X-KOM-LE-Version`: `1.0`, or `1.5` for a KAS message (A_2099, A_2100-02); other
+    /// values are rejected.
     pub kom_le_version: String,
     /// `X-KIM-CMVersion` (A_21388-01).
     pub cm_version: Option<String>,
@@ -147,10 +149,10 @@ pub fn outer_message(
     if !inner_header.contains("Message-ID") {
         return Err(MimeError::MissingHeader("Message-ID"));
     }
-    if params.kom_le_version.is_empty() {
+    if !matches!(params.kom_le_version.as_str(), "1.0" | "1.5") {
         return Err(MimeError::InvalidArgument {
             name: "kom_le_version",
-            reason: "empty",
+            reason: "a sending Clientmodul writes 1.0 or 1.5 (A_2100-02)",
         });
     }
     let mut outer = HeaderBlock::default();
