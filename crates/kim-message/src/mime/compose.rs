@@ -17,7 +17,9 @@ pub const DIENSTKENNUNG: &str = "X-KIM-Dienstkennung";
 pub const DEFAULT_DIENSTKENNUNG: &str = "KIM-Mail;Default;V1.0";
 
 /// A Client-Mail after the header processing of the sending Clientmodul.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows only sizes and the Dienstkennung: the mail is health data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PreparedMail {
     /// The mail in canonical form (CRLF), with `X-KIM-Dienstkennung` present.
     pub bytes: Vec<u8>,
@@ -27,6 +29,16 @@ pub struct PreparedMail {
     pub dienstkennung_inserted: bool,
     /// The unfolded Message-ID value.
     pub message_id: String,
+}
+
+impl std::fmt::Debug for PreparedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedMail")
+            .field("len", &self.bytes.len())
+            .field("dienstkennung", &self.dienstkennung)
+            .field("dienstkennung_inserted", &self.dienstkennung_inserted)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Prepares a Client-Mail for signing: converts it to CRLF, checks that it consists of a

@@ -20,7 +20,9 @@ pub enum OuterContent {
 }
 
 /// A received message that declares itself a KOM-LE message.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows field names and sizes only.
+#[derive(Clone)]
 pub struct OuterMessage {
     /// The outer header as received.
     pub header: HeaderBlock,
@@ -31,6 +33,17 @@ pub struct OuterMessage {
     pub content: OuterContent,
     /// The decoded body: BER/DER ContentInfo.
     pub cms: Vec<u8>,
+}
+
+impl std::fmt::Debug for OuterMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OuterMessage")
+            .field("header", &self.header)
+            .field("kom_le_version", &self.kom_le_version)
+            .field("content", &self.content)
+            .field("cms_len", &self.cms.len())
+            .finish()
+    }
 }
 
 impl OuterMessage {
