@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 
-use super::content_type::ContentType;
 use super::encoding::{base64_decode_tolerant, base64_lines, qp_decode};
 use super::entity::Entity;
 use super::errors::MimeError;
@@ -18,7 +17,9 @@ pub const DIENSTKENNUNG: &str = "X-KIM-Dienstkennung";
 pub const DEFAULT_DIENSTKENNUNG: &str = "KIM-Mail;Default;V1.0";
 
 /// A Client-Mail after the header processing of the sending Clientmodul.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows only sizes and the Dienstkennung: the mail is health data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PreparedMail {
     /// The mail in canonical form (CRLF), with `X-KIM-Dienstkennung` present.
     pub bytes: Vec<u8>,
@@ -28,6 +29,16 @@ pub struct PreparedMail {
     pub dienstkennung_inserted: bool,
     /// The unfolded Message-ID value.
     pub message_id: String,
+}
+
+impl std::fmt::Debug for PreparedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedMail")
+            .field("len", &self.bytes.len())
+            .field("dienstkennung", &self.dienstkennung)
+            .field("dienstkennung_inserted", &self.dienstkennung_inserted)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Prepares a Client-Mail for signing: converts it to CRLF, checks that it consists of a
@@ -54,6 +65,7 @@ pub fn prepare_client_mail(mail: &[u8]) -> Result<PreparedMail, MimeError> {
             (DEFAULT_DIENSTKENNUNG.to_owned(), true)
         }
     };
+    header.terminate_last();
     let body = crlf.get(body_offset..).unwrap_or_default();
     let mut bytes = Vec::with_capacity(crlf.len() + 48);
     header.write_to(&mut bytes);
@@ -97,7 +109,8 @@ pub fn signed_data_entity(signed_cms_der: &[u8]) -> Vec<u8> {
 /// Values the sending Clientmodul adds to the outer header (gemSpec_CM_KOMLE §2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OuterParams {
-    /// `X-KOM-LE-Version`: `1.0`, or `1.5` for a KAS message (A_2099, A_2100-02).
+    /// `X-KOM-LE-Version`: `1.0`, or `1.5` for a KAS message (A_2099, A_2100-02); other
+    /// values are rejected.
     pub kom_le_version: String,
     /// `X-KIM-CMVersion` (A_21388-01).
     pub cm_version: Option<String>,
@@ -148,10 +161,10 @@ pub fn outer_message(
     if !inner_header.contains("Message-ID") {
         return Err(MimeError::MissingHeader("Message-ID"));
     }
-    if params.kom_le_version.is_empty() {
+    if !matches!(params.kom_le_version.as_str(), "1.0" | "1.5") {
         return Err(MimeError::InvalidArgument {
             name: "kom_le_version",
-            reason: "empty",
+            reason: "a sending Clientmodul writes 1.0 or 1.5 (A_2100-02)",
         });
     }
     let mut outer = HeaderBlock::default();
@@ -258,15 +271,4 @@ fn find_kom_le_rfc822(buf: &[u8], entity: &Entity, depth: usize) -> Option<Vec<u
         .children
         .iter()
         .find_map(|child| find_kom_le_rfc822(buf, child, depth))
-}
-
-/// True if the Content-Type value is the outer KOM-LE type (used by tests and callers that
-/// want to check a built message).
-pub fn is_auth_enveloped_type(value: &str) -> bool {
-    ContentType::parse(value).is_some_and(|ct| {
-        ct.is("application/pkcs7-mime")
-            && ct
-                .param("smime-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("authenticated-enveloped-data"))
-    })
 }

@@ -62,11 +62,12 @@ impl DeliveryResult {
 ///   already in the inner header are removed; `X-KIM-DecryptionResult: <id>` and one
 ///   `X-KIM-IntegrityCheckResult: <id>` per ID are appended (KOM-LE-A_2179-02,
 ///   KOM-LE-A_2050-05).
-/// * The Vermerke are appended to the displayed text parts (see [`super::vermerk`] for the
-///   encoding rules): a top-level text part; all text/plain and text/html alternatives of a
+/// * The Vermerke are appended to the displayed text parts (the charset and transfer-encoding
+///   rules are described in the source of the private `vermerk` module): a top-level text part; all text/plain and text/html alternatives of a
 ///   multipart/alternative; inside multipart/mixed (and other multiparts) the first part
 ///   that yields a displayed text; inside multipart/related its root part. Parts marked
-///   as attachment, multipart/signed and multipart/encrypted are not touched. If no part
+///   as attachment, multipart/signed, multipart/encrypted and multipart/digest are not
+///   touched. If no part
 ///   could take the Vermerke, a new text/plain UTF-8 part is added: as first part of a
 ///   top-level multipart/mixed, otherwise by wrapping the original content (byte-exact)
 ///   into a new multipart/mixed.
@@ -206,7 +207,13 @@ fn collect_targets<'a>(entity: &'a Entity, out: &mut Vec<&'a Entity>) -> bool {
         out.push(entity);
         return true;
     }
-    if !ct.is_multipart() || ct.is("multipart/signed") || ct.is("multipart/encrypted") {
+    // multipart/digest is skipped: its parts default to message/rfc822, not text.
+    let opaque = [
+        "multipart/signed",
+        "multipart/encrypted",
+        "multipart/digest",
+    ];
+    if !ct.is_multipart() || opaque.iter().any(|t| ct.is(t)) {
         return false;
     }
     if ct.is("multipart/alternative") {

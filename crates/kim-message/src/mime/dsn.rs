@@ -227,14 +227,21 @@ pub fn sender_dsn(params: &DsnParams<'_>) -> Result<Vec<u8>, MimeError> {
             reason: "a DSN needs at least one affected recipient",
         });
     }
-    for value in [params.reporting_mta, params.from, params.to]
-        .into_iter()
-        .chain(params.recipients.iter().map(|r| r.address.as_str()))
-    {
-        if value.is_empty() || value.chars().any(|c| c.is_control() || c == ' ') {
+    for value in [params.from, params.to, params.date, params.message_id] {
+        if value.is_empty() || value.chars().any(char::is_control) {
             return Err(MimeError::InvalidArgument {
-                name: "address or host",
-                reason: "empty or contains spaces or control characters",
+                name: "from, to, date or message_id",
+                reason: "empty or contains control characters",
+            });
+        }
+    }
+    let tokens = std::iter::once(params.reporting_mta)
+        .chain(params.recipients.iter().map(|r| r.address.as_str()));
+    for value in tokens {
+        if value.is_empty() || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(MimeError::InvalidArgument {
+                name: "reporting_mta or recipient address",
+                reason: "empty or contains whitespace or control characters",
             });
         }
     }

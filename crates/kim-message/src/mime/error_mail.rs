@@ -106,8 +106,30 @@ pub fn error_mail(
     ctx: &ErrorMailContext<'_>,
 ) -> Result<Vec<u8>, MimeError> {
     let (outer, _) = HeaderBlock::parse(received_outer)?;
-    let receiver = ctx.receiver;
-    let (subject, text, extra): (&str, String, Vec<HeaderField>) = match kind {
+    let (subject, text, extra) = error_mail_content(kind, ctx.receiver)?;
+    let mut header = HeaderBlock::default();
+    for field in outer.fields() {
+        if ORIGIN_FIELDS.iter().any(|n| field.is(n)) {
+            header.push(field.to_crlf().terminated());
+        }
+    }
+    if !header.contains("Date") {
+        header.insert(0, HeaderField::new("Date", ctx.date)?);
+    }
+    header.push(HeaderField::new_unstructured("Subject", subject)?);
+    header.push(HeaderField::new("Message-ID", &angle(ctx.message_id))?);
+    for field in extra {
+        header.push(field);
+    }
+    mixed_with_attachment(header, &text, received_outer, "KOM-LE-Nachricht.eml")
+}
+
+/// Subject, text and result fields of E1–E4.
+fn error_mail_content(
+    kind: &ErrorMailKind,
+    receiver: &str,
+) -> Result<(&'static str, String, Vec<HeaderField>), MimeError> {
+    Ok(match kind {
         ErrorMailKind::UnsupportedVersion { version, supported } => (
             texts::SUBJECT_E1,
             format!(
@@ -144,22 +166,7 @@ pub fn error_mail(
                 vec![code_field(code)?],
             )
         }
-    };
-    let mut header = HeaderBlock::default();
-    for field in outer.fields() {
-        if ORIGIN_FIELDS.iter().any(|n| field.is(n)) {
-            header.push(field.to_crlf().terminated());
-        }
-    }
-    if !header.contains("Date") {
-        header.insert(0, HeaderField::new("Date", ctx.date)?);
-    }
-    header.push(HeaderField::new_unstructured("Subject", subject)?);
-    header.push(HeaderField::new("Message-ID", &angle(ctx.message_id))?);
-    for field in extra {
-        header.push(field);
-    }
-    mixed_with_attachment(header, &text, received_outer, "KOM-LE-Nachricht.eml")
+    })
 }
 
 /// The reason an E5 mail is generated (digest §4.5).

@@ -309,7 +309,8 @@ impl HeaderBlock {
         self.fields.is_empty()
     }
 
-    fn terminate_last(&mut self) {
+    /// Adds CRLF to a last field that ends without a line break (a header-only input).
+    pub(crate) fn terminate_last(&mut self) {
         if let Some(last) = self.fields.pop() {
             self.fields.push(last.terminated());
         }

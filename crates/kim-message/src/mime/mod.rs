@@ -16,9 +16,28 @@
 //! * [`deliver`] turns the decrypted inner message into the mail handed to the client:
 //!   trace fields (A_21236, A_20628), result headers and Vermerke (KOM-LE-A_2179-02,
 //!   KOM-LE-A_2050-05).
-//! * [`error_mail`] and [`dsn`] build the error messages on receive (§4.6 of the digest) and the
+//! * [`mod@error_mail`] and [`dsn`] build the error messages on receive (§4.6 of the digest) and the
 //!   delivery status notifications on send (A_20650-05).
 //! * [`texts`] holds every German literal the specification fixes.
+//!
+//! Sending, in order (the CMS steps are done by the Konnektor and the `cms` module):
+//!
+//! ```
+//! use kim_message::mime::{OuterMessage, OuterParams, outer_message, prepare_client_mail,
+//!     rfc822_wrap, signed_data_entity};
+//!
+//! let mail = b"From: a@x.kim.telematik\nTo: b@y.kim.telematik\nMessage-ID: <1@x>\n\nHallo\n";
+//! let prepared = prepare_client_mail(mail)?;            // CRLF, X-KIM-Dienstkennung
+//! let econtent = rfc822_wrap(&prepared.bytes);          // signed by SignDocument
+//! # let signed_der = b"0\x80".as_slice();
+//! let entity = signed_data_entity(signed_der);          // encrypted by EncryptDocument
+//! # let auth_enveloped_der = entity.as_slice();
+//! let params = OuterParams { kom_le_version: "1.0".into(), ..OuterParams::default() };
+//! let outer = outer_message(&prepared.bytes, auth_enveloped_der, &params)?;
+//! assert_eq!(OuterMessage::parse(&outer)?.cms, auth_enveloped_der);
+//! # assert!(econtent.starts_with(b"Content-Type: message/rfc822\r\n\r\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Invariants: bytes that the specification requires to be kept (copied header fields, parts
 //! that are not modified, embedded messages) are never re-encoded; everything this module

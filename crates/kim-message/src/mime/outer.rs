@@ -20,14 +20,30 @@ pub enum OuterContent {
 }
 
 /// A received message that declares itself a KOM-LE message.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows field names and sizes only.
+#[derive(Clone)]
 pub struct OuterMessage {
     /// The outer header as received.
     pub header: HeaderBlock,
+    /// The trimmed value of `X-KOM-LE-Version` as written (check it with
+    /// [`version_supported`]).
+    pub kom_le_version: String,
     /// The kind of CMS object in the body.
     pub content: OuterContent,
     /// The decoded body: BER/DER ContentInfo.
     pub cms: Vec<u8>,
+}
+
+impl std::fmt::Debug for OuterMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OuterMessage")
+            .field("header", &self.header)
+            .field("kom_le_version", &self.kom_le_version)
+            .field("content", &self.content)
+            .field("cms_len", &self.cms.len())
+            .finish()
+    }
 }
 
 impl OuterMessage {
@@ -40,9 +56,9 @@ impl OuterMessage {
     pub fn parse(message: &[u8]) -> Result<Self, OuterError> {
         let (header, body_offset) =
             HeaderBlock::parse(message).map_err(|_| OuterError::NotKomLe)?;
-        if !header.contains("X-KOM-LE-Version") {
-            return Err(OuterError::NotKomLe);
-        }
+        let kom_le_version = header
+            .value("X-KOM-LE-Version")
+            .ok_or(OuterError::NotKomLe)?;
         let content = outer_content(&header)?;
         let cte = header
             .value("Content-Transfer-Encoding")
@@ -63,14 +79,15 @@ impl OuterMessage {
         }
         Ok(Self {
             header,
+            kom_le_version,
             content,
             cms,
         })
     }
 
     /// The trimmed value of `X-KOM-LE-Version` as written.
-    pub fn kom_le_version(&self) -> Option<String> {
-        self.header.value("X-KOM-LE-Version")
+    pub fn kom_le_version(&self) -> &str {
+        &self.kom_le_version
     }
 }
 

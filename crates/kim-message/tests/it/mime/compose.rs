@@ -37,6 +37,15 @@ fn prepare_keeps_existing_dienstkennung_and_is_idempotent() {
 }
 
 #[test]
+fn prepare_accepts_a_header_only_mail() {
+    let prepared = prepare_client_mail(b"Message-ID: <1@x>\nX-KIM-Dienstkennung: a;b;c").unwrap();
+    assert_eq!(
+        prepared.bytes,
+        b"Message-ID: <1@x>\r\nX-KIM-Dienstkennung: a;b;c\r\n\r\n"
+    );
+}
+
+#[test]
 fn prepare_requires_message_id_and_a_header() {
     assert_eq!(
         prepare_client_mail(b"From: a@x.de\r\n\r\nbody").unwrap_err(),
@@ -168,7 +177,7 @@ fn outer_message_copies_fields_byte_exact_and_sets_profile_fields() {
 
     let parsed = OuterMessage::parse(&outer).unwrap();
     assert_eq!(parsed.cms, cms);
-    assert_eq!(parsed.kom_le_version().as_deref(), Some("1.0"));
+    assert_eq!(parsed.kom_le_version(), "1.0");
 }
 
 #[test]
@@ -191,6 +200,19 @@ fn outer_message_rejects_injection_and_missing_message_id() {
     let mut p = params();
     p.expires = Some("Thu\r\nBcc: x@y".to_owned());
     assert!(outer_message(INNER, b"x", &p).is_err());
+    for version in ["", "1.5+", "2.0", "1.0\r\nX: y"] {
+        let p = OuterParams {
+            kom_le_version: version.to_owned(),
+            ..params()
+        };
+        assert!(matches!(
+            outer_message(INNER, b"x", &p),
+            Err(MimeError::InvalidArgument {
+                name: "kom_le_version",
+                ..
+            })
+        ));
+    }
     assert_eq!(
         outer_message(b"From: a@x.de\r\n\r\nb", b"x", &params()).unwrap_err(),
         MimeError::MissingHeader("Message-ID")

@@ -300,3 +300,23 @@ fn empty_vermerke_only_add_headers() {
     };
     assert!(build_delivered(inner, &outer(), &bad).is_err());
 }
+
+#[test]
+fn digest_and_signed_multiparts_are_wrapped_not_modified() {
+    for ty in [
+        "multipart/digest",
+        "multipart/signed; protocol=\"application/pkcs7-signature\"",
+    ] {
+        let inner = format!(
+            "Message-ID: <1@x>\r\nContent-Type: {ty}; boundary=d\r\n\r\n--d\r\n\r\nFrom: a@x.de\r\n\r\nhi\r\n--d--\r\n"
+        );
+        let out = deliver(inner.as_bytes());
+        let original_body = "\r\n\r\n--d\r\n\r\nFrom: a@x.de\r\n\r\nhi\r\n--d--\r\n";
+        assert!(find(&out, original_body.as_bytes()).is_some(), "{ty}");
+        assert!(find(&out, b"hi\r\n\r\n---").is_none(), "{ty}");
+        assert_eq!(
+            parse(&out).body_text(0).unwrap().lines().nth(1),
+            Some("Die Nachricht wurde entschlüsselt.")
+        );
+    }
+}

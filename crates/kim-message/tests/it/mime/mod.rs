@@ -16,6 +16,7 @@ mod outer;
 mod python_peer;
 mod robustness;
 mod texts;
+mod throughput;
 
 pub(crate) const INPUT_EMAIL: &[u8] = include_bytes!("../../data/gematik/inputEmail.txt");
 pub(crate) const RFC822_WRAP: &[u8] =

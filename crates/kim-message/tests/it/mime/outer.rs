@@ -10,7 +10,7 @@ use kim_message::mime::{
 #[test]
 fn gematik_outer_message_decodes_to_the_sample_cms() {
     let outer = OuterMessage::parse(ENCRYPTED_WRAP).unwrap();
-    assert_eq!(outer.kom_le_version().as_deref(), Some("1.0"));
+    assert_eq!(outer.kom_le_version(), "1.0");
     assert_eq!(outer.content, OuterContent::AuthEnvelopedData);
     assert_eq!(outer.cms, ENCRYPTED_CMS);
     assert_eq!(
