@@ -4,8 +4,8 @@
 //! encrypted for) and, for SignedData, the signer and whether the signature verifies.
 
 use crate::cms::{
-    self, ber, oid, AuthEnvelopedData, CertInfo, ContentInfo, RecipientEmails, RecipientInfo,
-    SignedData,
+    self, AuthEnvelopedData, CertInfo, ContentInfo, RecipientEmails, RecipientInfo, SignedData,
+    ber, oid,
 };
 use crate::mime::{self, OuterError, OuterMessage};
 use std::fmt::Write;
@@ -46,9 +46,11 @@ pub fn inspect(bytes: &[u8]) -> Report {
             r.kind = Kind::KomLeMessage;
             line(&mut r, "KOM-LE message");
             headers(&outer.header, &mut r);
-            let version = outer.kom_le_version().unwrap_or_default();
+            let version = outer.kom_le_version().to_string();
             if !mime::version_supported(&version) {
-                r.problems.push(format!("X-KOM-LE-Version {version:?} is not supported (1.0, 1.5)"));
+                r.problems.push(format!(
+                    "X-KOM-LE-Version {version:?} is not supported (1.0, 1.5)"
+                ));
             }
             line(&mut r, &format!("body: {} bytes of CMS", outer.cms.len()));
             cms_report(&outer.cms, &mut r);
@@ -56,7 +58,10 @@ pub fn inspect(bytes: &[u8]) -> Report {
         }
         Err(OuterError::Malformed(e)) => {
             r.kind = Kind::KomLeMessage;
-            line(&mut r, "KOM-LE message (X-KOM-LE-Version present) that does not follow the profile");
+            line(
+                &mut r,
+                "KOM-LE message (X-KOM-LE-Version present) that does not follow the profile",
+            );
             r.problems.push(e.to_string());
         }
         Err(OuterError::NotKomLe) => {
@@ -67,7 +72,10 @@ pub fn inspect(bytes: &[u8]) -> Report {
                 r.kind = Kind::SignedDataEntity;
             } else if let Ok((header, _)) = mime::HeaderBlock::parse(bytes) {
                 r.kind = Kind::OtherMail;
-                line(&mut r, "not a KOM-LE message (no X-KOM-LE-Version): passed through unchanged on receipt");
+                line(
+                    &mut r,
+                    "not a KOM-LE message (no X-KOM-LE-Version): passed through unchanged on receipt",
+                );
                 headers(&header, &mut r);
             } else {
                 r.problems.push("neither a mail nor a CMS object".into());
@@ -85,9 +93,20 @@ fn line(r: &mut Report, text: &str) {
 fn headers(header: &mime::HeaderBlock, r: &mut Report) {
     for f in header.fields() {
         let name = f.name();
-        let interesting = ["From", "Sender", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "Expires", "Content-Type"]
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n))
+        let interesting = [
+            "From",
+            "Sender",
+            "To",
+            "Cc",
+            "Reply-To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "Expires",
+            "Content-Type",
+        ]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
             || name.to_ascii_lowercase().starts_with("x-kim-")
             || name.eq_ignore_ascii_case("X-KOM-LE-Version");
         if interesting {
@@ -112,7 +131,10 @@ fn cms_report(bytes: &[u8], r: &mut Report) {
             return;
         }
     };
-    line(r, &format!("CMS {} , {encoding}", oid::name(&ci.content_type)));
+    line(
+        r,
+        &format!("CMS {} , {encoding}", oid::name(&ci.content_type)),
+    );
     if ci.content_type == oid::AUTH_ENVELOPED_DATA || ci.content_type == oid::ENVELOPED_DATA {
         r.kind = Kind::AuthEnvelopedData;
         match AuthEnvelopedData::parse(bytes) {
@@ -126,27 +148,50 @@ fn cms_report(bytes: &[u8], r: &mut Report) {
             Err(e) => r.problems.push(e.to_string()),
         }
     } else {
-        r.problems.push(format!("unexpected content type {}", oid::name(&ci.content_type)));
+        r.problems.push(format!(
+            "unexpected content type {}",
+            oid::name(&ci.content_type)
+        ));
     }
 }
 
 fn enveloped_report(env: &AuthEnvelopedData, r: &mut Report) {
-    line(r, &format!(
-        "  content encryption: {} (nonce {} bytes, tag {} bytes), {} bytes encrypted",
-        env.content_encryption_algorithm,
-        env.nonce.len(),
-        env.mac.len(),
-        env.encrypted_content.len()
-    ));
-    line(r, &format!("  recipient infos: {}", env.recipient_infos.len()));
+    line(
+        r,
+        &format!(
+            "  content encryption: {} (nonce {} bytes, tag {} bytes), {} bytes encrypted",
+            env.content_encryption_algorithm,
+            env.nonce.len(),
+            env.mac.len(),
+            env.encrypted_content.len()
+        ),
+    );
+    line(
+        r,
+        &format!("  recipient infos: {}", env.recipient_infos.len()),
+    );
     for info in &env.recipient_infos {
         match info {
-            RecipientInfo::KeyTrans { rid, key_encryption_algorithm, .. } => {
-                line(r, &format!("    key transport ({key_encryption_algorithm}) for {rid}"));
+            RecipientInfo::KeyTrans {
+                rid,
+                key_encryption_algorithm,
+                ..
+            } => {
+                line(
+                    r,
+                    &format!("    key transport ({key_encryption_algorithm}) for {rid}"),
+                );
             }
-            RecipientInfo::KeyAgree { key_encryption_algorithm, recipients, .. } => {
+            RecipientInfo::KeyAgree {
+                key_encryption_algorithm,
+                recipients,
+                ..
+            } => {
                 for (rid, _) in recipients {
-                    line(r, &format!("    key agreement ({key_encryption_algorithm}) for {rid}"));
+                    line(
+                        r,
+                        &format!("    key agreement ({key_encryption_algorithm}) for {rid}"),
+                    );
                 }
             }
             RecipientInfo::Other { tag } => line(r, &format!("    other recipient info [{tag}]")),
@@ -156,7 +201,10 @@ fn enveloped_report(env: &AuthEnvelopedData, r: &mut Report) {
         Ok(emails) => emails_report("recipient-emails (unprotected)", &emails, r),
         Err(e) => r.problems.push(e.to_string()),
     }
-    line(r, "  signer: inside the encrypted content (open with a recipient key to see it)");
+    line(
+        r,
+        "  signer: inside the encrypted content (open with a recipient key to see it)",
+    );
     r.problems.extend(env.profile_findings());
 }
 
@@ -168,11 +216,14 @@ fn emails_report(title: &str, emails: &RecipientEmails, r: &mut Report) {
 }
 
 fn signed_report(sd: &SignedData, r: &mut Report) {
-    line(r, &format!(
-        "  eContent: {} ({} bytes)",
-        oid::name(&sd.econtent_type),
-        sd.econtent.as_ref().map_or(0, Vec::len)
-    ));
+    line(
+        r,
+        &format!(
+            "  eContent: {} ({} bytes)",
+            oid::name(&sd.econtent_type),
+            sd.econtent.as_ref().map_or(0, Vec::len)
+        ),
+    );
     for c in &sd.certificates {
         match CertInfo::parse(c) {
             Ok(cert) => certificate_line(&cert, r),
@@ -180,7 +231,13 @@ fn signed_report(sd: &SignedData, r: &mut Report) {
         }
     }
     for si in &sd.signer_infos {
-        line(r, &format!("  signature: {} with {}", si.signature_algorithm, si.digest_algorithm));
+        line(
+            r,
+            &format!(
+                "  signature: {} with {}",
+                si.signature_algorithm, si.digest_algorithm
+            ),
+        );
         let names: Vec<String> = si.signed_attrs.iter().map(|a| oid::name(&a.oid)).collect();
         line(r, &format!("  signed attributes: {}", names.join(", ")));
         if let Some(a) = si.signed_attr(&oid::RECIPIENT_EMAILS) {
@@ -191,8 +248,14 @@ fn signed_report(sd: &SignedData, r: &mut Report) {
         }
     }
     match sd.verify(&[]) {
-        Ok(_) => line(r, "  signature: mathematically valid (certificate path not checked)"),
-        Err(f) => r.problems.push(format!("signature: {f} (integrity ID {})", f.integrity_id())),
+        Ok(_) => line(
+            r,
+            "  signature: mathematically valid (certificate path not checked)",
+        ),
+        Err(f) => r.problems.push(format!(
+            "signature: {f} (integrity ID {})",
+            f.integrity_id()
+        )),
     }
     r.problems.extend(sd.profile_findings());
 }

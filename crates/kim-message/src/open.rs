@@ -10,8 +10,8 @@
 //! VerifyDocument) in production; software keys and a local check in the simulator,
 //! the CLI and tests.
 
-use crate::cms::{AuthEnvelopedData, CmsError, RecipientEmail, RecipientEmails, SignedData};
 use crate::cms::signed::VerifyFailure;
+use crate::cms::{AuthEnvelopedData, CmsError, RecipientEmail, RecipientEmails, SignedData};
 use crate::mime::{
     self, DecryptionFailure, DeliveryResult, ErrorMailContext, ErrorMailKind, MimeError,
     OuterContent, OuterError, OuterMessage,
@@ -124,7 +124,7 @@ pub fn open(
             return decryption_error(received, ctx, DecryptError::WrongFormat(e.to_string()));
         }
     };
-    let version = outer.kom_le_version().unwrap_or_default();
+    let version = outer.kom_le_version().to_string();
     if !mime::version_supported(&version) {
         let kind = ErrorMailKind::UnsupportedVersion {
             version: version.clone(),
@@ -150,7 +150,11 @@ pub fn open(
         Err(failure) => {
             // The signed message could not be read: the received message stands in for it.
             let result = DeliveryResult::decrypted(&[failure.integrity_id()]);
-            let message = mime::integrity_error_mail(received, &outer.header, &result)?;
+            let message = without_kom_le_version(&mime::integrity_error_mail(
+                received,
+                &outer.header,
+                &result,
+            )?)?;
             Ok(Opened::Delivered {
                 message,
                 integrity_ids: result.integrity_ids,
@@ -158,6 +162,17 @@ pub fn open(
             })
         }
     }
+}
+
+/// Removes `X-KOM-LE-Version` from the top-level header: an error mail built around the
+/// received message must not look like a KOM-LE message to the next Clientmodul (A_21390).
+fn without_kom_le_version(message: &[u8]) -> Result<Vec<u8>, MimeError> {
+    let (mut header, body_offset) = mime::HeaderBlock::parse(message)?;
+    header.remove_all("X-KOM-LE-Version");
+    let mut out = header.to_bytes();
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(message.get(body_offset..).unwrap_or_default());
+    Ok(out)
 }
 
 fn error_ctx<'a>(ctx: &OpenContext<'a>) -> ErrorMailContext<'a> {
@@ -168,7 +183,11 @@ fn error_ctx<'a>(ctx: &OpenContext<'a>) -> ErrorMailContext<'a> {
     }
 }
 
-fn decryption_error(received: &[u8], ctx: &OpenContext<'_>, e: DecryptError) -> Result<Opened, MimeError> {
+fn decryption_error(
+    received: &[u8],
+    ctx: &OpenContext<'_>,
+    e: DecryptError,
+) -> Result<Opened, MimeError> {
     let failure = e.failure();
     let kind = ErrorMailKind::DecryptionFailed {
         failure,
@@ -182,12 +201,21 @@ fn decryption_error(received: &[u8], ctx: &OpenContext<'_>, e: DecryptError) -> 
     })
 }
 
-fn decrypt(outer: &OuterMessage, ctx: &OpenContext<'_>, decryptor: &dyn Decryptor) -> Result<Vec<u8>, DecryptError> {
+fn decrypt(
+    outer: &OuterMessage,
+    ctx: &OpenContext<'_>,
+    decryptor: &dyn Decryptor,
+) -> Result<Vec<u8>, DecryptError> {
     if outer.content == OuterContent::EnvelopedData {
-        return Err(DecryptError::WrongFormat("EnvelopedData instead of AuthEnvelopedData".into()));
+        return Err(DecryptError::WrongFormat(
+            "EnvelopedData instead of AuthEnvelopedData".into(),
+        ));
     }
-    let env = AuthEnvelopedData::parse(&outer.cms).map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
-    let emails = env.recipient_emails().map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
+    let env = AuthEnvelopedData::parse(&outer.cms)
+        .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
+    let emails = env
+        .recipient_emails()
+        .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
     let entries: Vec<&RecipientEmail> = emails.for_address(ctx.receiver).collect();
     if entries.is_empty() {
         return Err(DecryptError::KeyNotAvailable(format!(
@@ -213,8 +241,13 @@ fn inner_checks(
         CmsError::Profile(_) | CmsError::Encoding(_) => format(&e),
         other => VerifyFailure::Other(other.to_string()),
     })?;
-    let econtent = signed.econtent.as_deref().ok_or(VerifyFailure::NoSignature)?;
-    let inner = mime::unwrap_rfc822(econtent).map_err(|e| format(&e))?.to_vec();
+    let econtent = signed
+        .econtent
+        .as_deref()
+        .ok_or(VerifyFailure::NoSignature)?;
+    let inner = mime::unwrap_rfc822(econtent)
+        .map_err(|e| format(&e))?
+        .to_vec();
     let (inner_header, _) = mime::HeaderBlock::parse(&inner).map_err(|e| format(&e))?;
 
     let mut ids = vec![check.check(&signed).integrity_id().to_string()];
@@ -257,9 +290,9 @@ fn finish(inner: &[u8], outer: &OuterMessage, ids: Vec<String>) -> Result<Opened
 #[cfg(feature = "software-keys")]
 pub mod software {
     use super::*;
+    use crate::cms::CertInfo;
     use crate::cms::signed::check_path;
     use crate::cms::soft::SoftwareKey;
-    use crate::cms::CertInfo;
 
     /// Decrypts with software keys, choosing the key whose certificate an entry names.
     #[derive(Debug, Default)]
@@ -281,7 +314,11 @@ pub mod software {
             let Some((key, cert)) = candidate else {
                 return Err(DecryptError::KeyNotAvailable(format!(
                     "no key for {}",
-                    entries.iter().map(|e| e.rid.to_string()).collect::<Vec<_>>().join("; ")
+                    entries
+                        .iter()
+                        .map(|e| e.rid.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )));
             };
             key.decrypt(env, cert).map_err(|e| match e {
@@ -316,7 +353,10 @@ pub mod software {
     }
 
     fn signing_time(signed: &SignedData) -> Option<i64> {
-        let attr = signed.signer_infos.first()?.signed_attr(&crate::cms::oid::SIGNING_TIME)?;
+        let attr = signed
+            .signer_infos
+            .first()?
+            .signed_attr(&crate::cms::oid::SIGNING_TIME)?;
         let value = attr.single_value().ok()?;
         crate::cms::common::parse_time(&crate::cms::ber::parse(value).ok()?).ok()
     }

@@ -109,10 +109,20 @@ pub fn seal(
     let entity = mime::signed_data_entity(&signed_der);
     let mut cek = zeroize::Zeroizing::new([0u8; 32]);
     let mut nonce = [0u8; 12];
-    rng.try_fill_bytes(cek.as_mut_slice()).map_err(|_| SealError::Random)?;
-    rng.try_fill_bytes(&mut nonce).map_err(|_| SealError::Random)?;
+    rng.try_fill_bytes(cek.as_mut_slice())
+        .map_err(|_| SealError::Random)?;
+    rng.try_fill_bytes(&mut nonce)
+        .map_err(|_| SealError::Random)?;
     let certs: Vec<CertInfo> = recipients.iter().map(|r| r.cert.clone()).collect();
-    let env = enveloped::build(&entity, &certs, &[emails], &cek, &nonce, rng, options.encoding)?;
+    let env = enveloped::build(
+        &entity,
+        &certs,
+        &[emails],
+        &cek,
+        &nonce,
+        rng,
+        options.encoding,
+    )?;
     let message = mime::outer_message(&prepared.bytes, &env, &options.outer)?;
     Ok(Sealed {
         message,

@@ -78,22 +78,39 @@ pub fn run(cmd: MessageCommand) -> anyhow::Result<Outcome> {
                 Ok(Outcome::Negative)
             }
         }
-        MessageCommand::Seal { signer, password, recipients, client_mail } => {
+        MessageCommand::Seal {
+            signer,
+            password,
+            recipients,
+            client_mail,
+        } => {
             let (key, cert) = load_p12(&signer, &password)?;
             let signer = SoftwareSigner::new(key, cert).context("signer key and certificate")?;
-            let recipients = recipients.iter().map(|r| recipient(r)).collect::<anyhow::Result<Vec<_>>>()?;
+            let recipients = recipients
+                .iter()
+                .map(|r| recipient(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let sealed = seal::seal(
                 &read(&client_mail)?,
                 &signer,
                 &recipients,
-                &SealOptions { signing_time: now(), ..SealOptions::default() },
+                &SealOptions {
+                    signing_time: now(),
+                    ..SealOptions::default()
+                },
                 &mut getrandom::SysRng,
             )
             .with_context(|| format!("sealing {}", client_mail.display()))?;
             std::io::stdout().write_all(&sealed.message)?;
             Ok(Outcome::Success)
         }
-        MessageCommand::Open { key, password, trust, receiver, file } => {
+        MessageCommand::Open {
+            key,
+            password,
+            trust,
+            receiver,
+            file,
+        } => {
             let received = read(&file)?;
             let (key, cert) = load_p12(&key, &password)?;
             let trust = match trust {
@@ -104,12 +121,19 @@ pub fn run(cmd: MessageCommand) -> anyhow::Result<Outcome> {
                 Some(r) => r,
                 None => default_receiver(&received, &cert),
             };
-            let decryptor = SoftwareDecryptor { keys: vec![(key, cert)] };
+            let decryptor = SoftwareDecryptor {
+                keys: vec![(key, cert)],
+            };
             let check = LocalSignatureCheck { trust };
             let date = rfc5322_date(now());
             let id = format!("<{}.{}@kim-cli.invalid>", now(), std::process::id());
-            let ctx = OpenContext { receiver: &receiver, error_message_id: &id, date: &date };
-            let opened = open::open(&received, &ctx, &decryptor, &check).context("building the result message")?;
+            let ctx = OpenContext {
+                receiver: &receiver,
+                error_message_id: &id,
+                date: &date,
+            };
+            let opened = open::open(&received, &ctx, &decryptor, &check)
+                .context("building the result message")?;
             report_opened(&received, opened)
         }
     }
@@ -123,14 +147,31 @@ fn report_opened(received: &[u8], opened: Opened) -> anyhow::Result<Outcome> {
             out.write_all(received)?;
             Ok(Outcome::Success)
         }
-        Opened::Delivered { message, integrity_ids, positive } => {
-            eprintln!("kim: X-KIM-DecryptionResult: 00, X-KIM-IntegrityCheckResult: {}", integrity_ids.join(", "));
+        Opened::Delivered {
+            message,
+            integrity_ids,
+            positive,
+        } => {
+            eprintln!(
+                "kim: X-KIM-DecryptionResult: 00, X-KIM-IntegrityCheckResult: {}",
+                integrity_ids.join(", ")
+            );
             out.write_all(&message)?;
-            Ok(if positive { Outcome::Success } else { Outcome::Negative })
+            Ok(if positive {
+                Outcome::Success
+            } else {
+                Outcome::Negative
+            })
         }
-        Opened::ErrorMail { message, decryption_id, reason } => {
+        Opened::ErrorMail {
+            message,
+            decryption_id,
+            reason,
+        } => {
             match decryption_id {
-                Some(id) => eprintln!("kim: X-KIM-DecryptionResult: {id} ({reason}); error mail follows"),
+                Some(id) => {
+                    eprintln!("kim: X-KIM-DecryptionResult: {id} ({reason}); error mail follows")
+                }
                 None => eprintln!("kim: {reason}; error mail follows"),
             }
             out.write_all(&message)?;
@@ -145,7 +186,13 @@ fn default_receiver(received: &[u8], cert: &CertInfo) -> String {
         .ok()
         .and_then(|o| kim_message::cms::AuthEnvelopedData::parse(&o.cms).ok())
         .and_then(|env| env.recipient_emails().ok())
-        .and_then(|emails| emails.0.into_iter().find(|e| e.rid == cert.issuer_serial).map(|e| e.email));
+        .and_then(|emails| {
+            emails
+                .0
+                .into_iter()
+                .find(|e| e.rid == cert.issuer_serial)
+                .map(|e| e.email)
+        });
     from_emails
         .or_else(|| cert.email_addresses().into_iter().next())
         .unwrap_or_default()
@@ -156,16 +203,20 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn load_p12(path: &Path, password: &str) -> anyhow::Result<(SoftwareKey, CertInfo)> {
-    let store = kim_pkcs12::parse(&read(path)?, password).with_context(|| format!("reading PKCS#12 {}", path.display()))?;
-    let key = SoftwareKey::from_pkcs8_der(&store.private_key).with_context(|| format!("key in {}", path.display()))?;
-    let cert = CertInfo::parse(&store.certificate).with_context(|| format!("certificate in {}", path.display()))?;
+    let store = kim_pkcs12::parse(&read(path)?, password)
+        .with_context(|| format!("reading PKCS#12 {}", path.display()))?;
+    let key = SoftwareKey::from_pkcs8_der(&store.private_key)
+        .with_context(|| format!("key in {}", path.display()))?;
+    let cert = CertInfo::parse(&store.certificate)
+        .with_context(|| format!("certificate in {}", path.display()))?;
     Ok((key, cert))
 }
 
 /// Certificates from a PEM bundle or a single DER file.
 pub fn load_certs(path: &Path) -> anyhow::Result<Vec<CertInfo>> {
     let bytes = read(path)?;
-    let ders = pem_blocks(&bytes).with_context(|| format!("reading certificates from {}", path.display()))?;
+    let ders = pem_blocks(&bytes)
+        .with_context(|| format!("reading certificates from {}", path.display()))?;
     let ders = if ders.is_empty() { vec![bytes] } else { ders };
     ders.iter()
         .map(|d| CertInfo::parse(d).with_context(|| format!("certificate in {}", path.display())))
@@ -185,7 +236,8 @@ fn pem_blocks(bytes: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
         };
         let block_end = end + "-----END CERTIFICATE-----".len();
         let block = tail.get(..block_end).unwrap_or_default();
-        let (_, der) = pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| anyhow::anyhow!("PEM: {e}"))?;
+        let (_, der) =
+            pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| anyhow::anyhow!("PEM: {e}"))?;
         out.push(der);
         rest = tail.get(block_end..).unwrap_or_default();
     }
@@ -199,14 +251,18 @@ fn recipient(arg: &str) -> anyhow::Result<RecipientCert> {
     };
     let mut certs = load_certs(Path::new(path))?;
     if certs.len() != 1 {
-        bail!("{path}: expected exactly one certificate, found {}", certs.len());
+        bail!(
+            "{path}: expected exactly one certificate, found {}",
+            certs.len()
+        );
     }
     let cert = certs.remove(0);
     let address = match address.or_else(|| cert.email_addresses().into_iter().next()) {
         Some(a) => a,
         None => bail!("{path}: the certificate has no e-mail address; pass it as ADDRESS={path}"),
     };
-    kim_types::KimAddress::parse(&address).with_context(|| format!("recipient address {address:?}"))?;
+    kim_types::KimAddress::parse(&address)
+        .with_context(|| format!("recipient address {address:?}"))?;
     Ok(RecipientCert { address, cert })
 }
 
@@ -220,8 +276,14 @@ pub fn now() -> i64 {
 pub fn rfc5322_date(unix: i64) -> String {
     let (y, m, d, h, mi, s) = kim_message::cms::der::civil_from_unix(unix);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let wd = weekday.get(usize::try_from(unix.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)).unwrap_or(&"Mon");
-    let mo = month.get(usize::try_from(m.saturating_sub(1)).unwrap_or(0)).unwrap_or(&"Jan");
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let wd = weekday
+        .get(usize::try_from(unix.div_euclid(86_400).rem_euclid(7)).unwrap_or(0))
+        .unwrap_or(&"Mon");
+    let mo = month
+        .get(usize::try_from(m.saturating_sub(1)).unwrap_or(0))
+        .unwrap_or(&"Jan");
     format!("{wd}, {d} {mo} {y} {h:02}:{mi:02}:{s:02} +0000")
 }

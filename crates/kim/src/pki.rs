@@ -26,7 +26,11 @@ pub enum PkiCommand {
 
 pub fn run(cmd: PkiCommand) -> anyhow::Result<Outcome> {
     match cmd {
-        PkiCommand::Create { out, seed, p12_password } => {
+        PkiCommand::Create {
+            out,
+            seed,
+            p12_password,
+        } => {
             let mut spec = PkiSpec::small_default();
             if let Some(seed) = seed {
                 spec.seed = PkiSpec::from_u64_seed(seed).seed;

@@ -11,9 +11,9 @@ use crate::Outcome;
 use crate::message::{now, rfc5322_date};
 use anyhow::{Context, bail};
 use clap::Args;
+use kim_message::cms::CertInfo;
 use kim_message::cms::enveloped::Encoding;
 use kim_message::cms::soft::{SoftwareKey, SoftwareSigner};
-use kim_message::cms::CertInfo;
 use kim_message::open::software::{LocalSignatureCheck, SoftwareDecryptor};
 use kim_message::open::{self, OpenContext, Opened};
 use kim_message::seal::{self, RecipientCert, SealOptions};
@@ -37,10 +37,17 @@ const PRACTICE_A: &str = "1-2.58.00000040";
 const PRACTICE_B: &str = "2-2.58.00000041";
 
 pub fn run(args: &SandboxArgs) -> anyhow::Result<Outcome> {
-    let alg = if args.ecc { KeyAlgorithm::BrainpoolP256r1 } else { KeyAlgorithm::Rsa2048 };
+    let alg = if args.ecc {
+        KeyAlgorithm::BrainpoolP256r1
+    } else {
+        KeyAlgorithm::Rsa2048
+    };
     let started = Instant::now();
     let pki = TestPki::generate(&PkiSpec::small_default()).context("creating the test PKI")?;
-    eprintln!("[sandbox] test PKI created in {:.2?} (TEST-ONLY keys)", started.elapsed());
+    eprintln!(
+        "[sandbox] test PKI created in {:.2?} (TEST-ONLY keys)",
+        started.elapsed()
+    );
     let (Some(a), Some(b)) = (pki.card(PRACTICE_A), pki.card(PRACTICE_B)) else {
         bail!("the default test PKI lacks the sandbox practices");
     };
@@ -50,42 +57,94 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<Outcome> {
     let client_mail = arztbrief(&addr_a, &addr_b, now());
     let signer = SoftwareSigner::new(software_key(a.signing(alg))?, cert(a.signing(alg))?)?;
     let recipients = vec![
-        RecipientCert { address: addr_b.clone(), cert: cert(b.enc(alg))? },
-        RecipientCert { address: addr_a.clone(), cert: cert(a.enc(alg))? },
+        RecipientCert {
+            address: addr_b.clone(),
+            cert: cert(b.enc(alg))?,
+        },
+        RecipientCert {
+            address: addr_a.clone(),
+            cert: cert(a.enc(alg))?,
+        },
     ];
     let t = Instant::now();
-    let options = SealOptions { signing_time: now(), encoding: Encoding::BerChunked(1000), ..SealOptions::default() };
-    let sealed = seal::seal(&client_mail, &signer, &recipients, &options, &mut getrandom::SysRng)?;
+    let options = SealOptions {
+        signing_time: now(),
+        encoding: Encoding::BerChunked(1000),
+        ..SealOptions::default()
+    };
+    let sealed = seal::seal(
+        &client_mail,
+        &signer,
+        &recipients,
+        &options,
+        &mut getrandom::SysRng,
+    )?;
     eprintln!(
         "[sandbox] sealed {} -> {}: {} bytes Client-Mail, {} bytes KOM-LE message, signed and encrypted ({:?}) in {:.2?}",
-        addr_a, addr_b, client_mail.len(), sealed.message.len(), alg, t.elapsed()
+        addr_a,
+        addr_b,
+        client_mail.len(),
+        sealed.message.len(),
+        alg,
+        t.elapsed()
     );
 
-    let trust: Vec<CertInfo> = pki.cas().iter().map(|c| CertInfo::parse(&c.certificate_der)).collect::<Result<_, _>>()?;
-    let decryptor = SoftwareDecryptor { keys: vec![(software_key(b.enc(alg))?, cert(b.enc(alg))?)] };
+    let trust: Vec<CertInfo> = pki
+        .cas()
+        .iter()
+        .map(|c| CertInfo::parse(&c.certificate_der))
+        .collect::<Result<_, _>>()?;
+    let decryptor = SoftwareDecryptor {
+        keys: vec![(software_key(b.enc(alg))?, cert(b.enc(alg))?)],
+    };
     let check = LocalSignatureCheck { trust };
     let date = rfc5322_date(now());
-    let ctx = OpenContext { receiver: &addr_b, error_message_id: "<sandbox-error@kim.invalid>", date: &date };
+    let ctx = OpenContext {
+        receiver: &addr_b,
+        error_message_id: "<sandbox-error@kim.invalid>",
+        date: &date,
+    };
     let t = Instant::now();
     let opened = open::open(&sealed.message, &ctx, &decryptor, &check)?;
     let (delivered, outcome) = match opened {
-        Opened::Delivered { message, integrity_ids, positive } => {
+        Opened::Delivered {
+            message,
+            integrity_ids,
+            positive,
+        } => {
             eprintln!(
                 "[sandbox] opened as {} in {:.2?}: X-KIM-DecryptionResult 00, X-KIM-IntegrityCheckResult {}",
-                addr_b, t.elapsed(), integrity_ids.join(",")
+                addr_b,
+                t.elapsed(),
+                integrity_ids.join(",")
             );
-            (message, if positive { Outcome::Success } else { Outcome::Negative })
+            (
+                message,
+                if positive {
+                    Outcome::Success
+                } else {
+                    Outcome::Negative
+                },
+            )
         }
-        Opened::ErrorMail { message, reason, .. } => {
+        Opened::ErrorMail {
+            message, reason, ..
+        } => {
             eprintln!("[sandbox] opening failed: {reason}");
             (message, Outcome::Negative)
         }
         Opened::PassThrough => bail!("the sealed message was not recognised as KOM-LE"),
     };
     if let Some(dir) = &args.out {
-        pki.write_dir(&dir.join("pki"), "00").context("writing the PKI")?;
-        for (name, bytes) in [("client-mail.eml", &client_mail), ("kom-le-message.eml", &sealed.message), ("delivered.eml", &delivered)] {
-            std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {}", dir.join(name).display()))?;
+        pki.write_dir(&dir.join("pki"), "00")
+            .context("writing the PKI")?;
+        for (name, bytes) in [
+            ("client-mail.eml", &client_mail),
+            ("kom-le-message.eml", &sealed.message),
+            ("delivered.eml", &delivered),
+        ] {
+            std::fs::write(dir.join(name), bytes)
+                .with_context(|| format!("writing {}", dir.join(name).display()))?;
         }
         eprintln!("[sandbox] files written to {}", dir.display());
     }
