@@ -43,13 +43,15 @@ impl DecryptError {
 
 /// Decrypts an AuthEnvelopedData for the receiver (Konnektor DecryptDocument).
 pub trait Decryptor {
-    /// `cms` is the ContentInfo as received; `entries` are the recipient-emails entries
-    /// naming the receiver, from which the card/key is chosen (KOM-LE-A_2043).
+    /// `cms` is the ContentInfo as received (what a Konnektor is sent) and `env` its parsed
+    /// form, handed over so that software decryption can work in place; `entries` are the
+    /// recipient-emails entries naming the receiver, from which the card/key is chosen
+    /// (KOM-LE-A_2043).
     fn decrypt(
         &self,
         cms: &[u8],
-        env: &AuthEnvelopedData,
-        entries: &[&RecipientEmail],
+        env: AuthEnvelopedData,
+        entries: &[RecipientEmail],
     ) -> Result<Vec<u8>, DecryptError>;
 }
 
@@ -137,16 +139,22 @@ pub fn open(
             reason: format!("unsupported X-KOM-LE-Version {version:?} (code 4008)"),
         });
     }
-    let plaintext = match decrypt(&outer, ctx, decryptor) {
+    let mut outer = outer;
+    let cms = std::mem::take(&mut outer.cms);
+    let (plaintext, env_emails) = match decrypt(cms, outer.content, ctx, decryptor) {
         Ok(p) => p,
         Err(e) => return decryption_error(received, ctx, e),
     };
     // Decrypted (result 00). Everything from here on is an integrity finding.
-    let env_emails = AuthEnvelopedData::parse(&outer.cms)
-        .ok()
-        .and_then(|env| env.recipient_emails().ok());
-    match inner_checks(&plaintext, &outer, env_emails.as_ref(), check) {
-        Ok((inner, ids)) => finish(&inner, &outer, ids),
+    match inner_checks(plaintext, &outer, &env_emails, check) {
+        Ok((signed, ids)) => {
+            let inner = signed
+                .econtent
+                .as_deref()
+                .and_then(|e| mime::unwrap_rfc822(e).ok())
+                .unwrap_or_default();
+            finish(inner, &outer, ids)
+        }
         Err(failure) => {
             // The signed message could not be read: the received message stands in for it.
             let result = DeliveryResult::decrypted(&[failure.integrity_id()]);
@@ -201,54 +209,59 @@ fn decryption_error(
     })
 }
 
+/// Parses the envelope once, picks the receiver's entries and decrypts. The CMS bytes are
+/// released when the decryptor returns (one copy of a large message at a time).
 fn decrypt(
-    outer: &OuterMessage,
+    cms: Vec<u8>,
+    content: OuterContent,
     ctx: &OpenContext<'_>,
     decryptor: &dyn Decryptor,
-) -> Result<Vec<u8>, DecryptError> {
-    if outer.content == OuterContent::EnvelopedData {
+) -> Result<(Vec<u8>, RecipientEmails), DecryptError> {
+    if content == OuterContent::EnvelopedData {
         return Err(DecryptError::WrongFormat(
             "EnvelopedData instead of AuthEnvelopedData".into(),
         ));
     }
-    let env = AuthEnvelopedData::parse(&outer.cms)
-        .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
+    let env =
+        AuthEnvelopedData::parse(&cms).map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
     let emails = env
         .recipient_emails()
         .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
-    let entries: Vec<&RecipientEmail> = emails.for_address(ctx.receiver).collect();
+    let entries: Vec<RecipientEmail> = emails.for_address(ctx.receiver).cloned().collect();
     if entries.is_empty() {
         return Err(DecryptError::KeyNotAvailable(format!(
             "recipient-emails has no entry for {}",
             ctx.receiver
         )));
     }
-    decryptor.decrypt(&outer.cms, &env, &entries)
+    let plaintext = decryptor.decrypt(&cms, env, &entries)?;
+    Ok((plaintext, emails))
 }
 
 /// Reads the signed layer, checks signature, header consistency (08) and recipient-emails
 /// (09). Returns the inner message and the integrity IDs, or the ID 04 failure when the
 /// signed layer cannot be read at all.
 fn inner_checks(
-    plaintext: &[u8],
+    plaintext: Vec<u8>,
     outer: &OuterMessage,
-    env_emails: Option<&RecipientEmails>,
+    env_emails: &RecipientEmails,
     check: &dyn SignatureCheck,
-) -> Result<(Vec<u8>, Vec<String>), VerifyFailure> {
+) -> Result<(SignedData, Vec<String>), VerifyFailure> {
     let format = |e: &dyn std::fmt::Display| VerifyFailure::Format(e.to_string());
-    let der = mime::parse_signed_data_entity(plaintext).map_err(|e| format(&e))?;
-    let signed = SignedData::parse(&der).map_err(|e| match e {
-        CmsError::Profile(_) | CmsError::Encoding(_) => format(&e),
-        other => VerifyFailure::Other(other.to_string()),
-    })?;
+    let signed = {
+        let der = mime::parse_signed_data_entity(&plaintext).map_err(|e| format(&e))?;
+        SignedData::parse(&der).map_err(|e| match e {
+            CmsError::Profile(_) | CmsError::Encoding(_) => format(&e),
+            other => VerifyFailure::Other(other.to_string()),
+        })?
+    };
+    drop(plaintext);
     let econtent = signed
         .econtent
         .as_deref()
         .ok_or(VerifyFailure::NoSignature)?;
-    let inner = mime::unwrap_rfc822(econtent)
-        .map_err(|e| format(&e))?
-        .to_vec();
-    let (inner_header, _) = mime::HeaderBlock::parse(&inner).map_err(|e| format(&e))?;
+    let inner = mime::unwrap_rfc822(econtent).map_err(|e| format(&e))?;
+    let (inner_header, _) = mime::HeaderBlock::parse(inner).map_err(|e| format(&e))?;
 
     let mut ids = vec![check.check(&signed).integrity_id().to_string()];
     if mime::compare_outer_inner(&outer.header, &inner_header).is_err() {
@@ -259,15 +272,14 @@ fn inner_checks(
         .first()
         .and_then(|si| si.signed_attr(&crate::cms::oid::RECIPIENT_EMAILS))
         .and_then(|a| RecipientEmails::from_attribute(a).ok());
-    let same = matches!((signed_emails, env_emails), (Some(s), Some(u)) if s.same_entries(u));
-    if !same {
+    if !signed_emails.is_some_and(|s| s.same_entries(env_emails)) {
         ids.push("09".into());
     }
     // A valid signature is not reported next to a finding that overrides it.
     if ids.len() > 1 && matches!(ids.first().map(String::as_str), Some("01" | "07")) {
         ids.remove(0);
     }
-    Ok((inner, ids))
+    Ok((signed, ids))
 }
 
 fn finish(inner: &[u8], outer: &OuterMessage, ids: Vec<String>) -> Result<Opened, MimeError> {
@@ -304,24 +316,21 @@ pub mod software {
         fn decrypt(
             &self,
             _cms: &[u8],
-            env: &AuthEnvelopedData,
-            entries: &[&RecipientEmail],
+            env: AuthEnvelopedData,
+            entries: &[RecipientEmail],
         ) -> Result<Vec<u8>, DecryptError> {
             let candidate = self
                 .keys
                 .iter()
                 .find(|(_, cert)| entries.iter().any(|e| e.rid == cert.issuer_serial));
             let Some((key, cert)) = candidate else {
+                let named: Vec<String> = entries.iter().map(|e| e.rid.to_string()).collect();
                 return Err(DecryptError::KeyNotAvailable(format!(
                     "no key for {}",
-                    entries
-                        .iter()
-                        .map(|e| e.rid.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    named.join("; ")
                 )));
             };
-            key.decrypt(env, cert).map_err(|e| match e {
+            key.decrypt_owned(env, cert).map_err(|e| match e {
                 CmsError::NoMatchingRecipient(m) => DecryptError::KeyNotAvailable(m),
                 other => DecryptError::WrongFormat(other.to_string()),
             })

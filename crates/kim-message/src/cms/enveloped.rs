@@ -300,8 +300,21 @@ impl AuthEnvelopedData {
         f
     }
 
-    /// Decrypts the content with a content-encryption key.
+    /// Decrypts the content with a content-encryption key (copying the ciphertext; see
+    /// [`Self::into_plaintext`] to decrypt in place).
     pub fn decrypt_content(&self, cek: &[u8]) -> Result<Vec<u8>, CmsError> {
+        self.clone().into_plaintext(cek)
+    }
+
+    /// Decrypts the content in place, consuming the structure: the plaintext reuses the
+    /// ciphertext's buffer, so a large message is held once.
+    pub fn into_plaintext(mut self, cek: &[u8]) -> Result<Vec<u8>, CmsError> {
+        let mut buf = std::mem::take(&mut self.encrypted_content);
+        self.decrypt_buffer(cek, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn decrypt_buffer(&self, cek: &[u8], buf: &mut [u8]) -> Result<(), CmsError> {
         if self.content_encryption_algorithm.oid != oid::AES256_GCM {
             return Err(CmsError::Unsupported(format!(
                 "content encryption {}",
@@ -321,16 +334,14 @@ impl AuthEnvelopedData {
             .map_err(|_| CmsError::Decryption("nonce length".into()))?;
         let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(self.mac.as_slice())
             .map_err(|_| CmsError::Decryption("tag length".into()))?;
-        let mut buf = self.encrypted_content.clone();
         let aad = self.auth_attrs_der.as_deref().unwrap_or_default();
         cipher
-            .decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
+            .decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
             .map_err(|_| {
                 CmsError::Decryption(
                     "authentication tag mismatch: wrong key or altered message".into(),
                 )
-            })?;
-        Ok(buf)
+            })
     }
 }
 

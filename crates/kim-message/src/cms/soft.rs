@@ -117,6 +117,16 @@ impl SoftwareKey {
         let cek = zeroize::Zeroizing::new(self.unwrap_cek(env, cert)?);
         env.decrypt_content(&cek)
     }
+
+    /// Like [`Self::decrypt`], decrypting in place (the structure is consumed).
+    pub fn decrypt_owned(
+        &self,
+        env: AuthEnvelopedData,
+        cert: &CertInfo,
+    ) -> Result<Vec<u8>, CmsError> {
+        let cek = zeroize::Zeroizing::new(self.unwrap_cek(&env, cert)?);
+        env.into_plaintext(&cek)
+    }
 }
 
 /// A [`CmsSigner`] backed by a software key and its certificate.

@@ -30,14 +30,34 @@ pub(crate) fn base64_decode_tolerant(data: &[u8]) -> Result<Vec<u8>, MimeError> 
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let compact: Vec<u8> = data
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    ENGINE
-        .decode(&compact)
-        .map_err(|e| MimeError::Base64(e.to_string()))
+    let err = |e: base64::DecodeError| MimeError::Base64(e.to_string());
+    // Decode line by line into one output buffer (no compacted copy of the input); lines
+    // whose length is not a multiple of four, or with inner white space, go through a
+    // small carry buffer.
+    let mut out = Vec::with_capacity(data.len() / 4 * 3 + 3);
+    let mut carry: Vec<u8> = Vec::new();
+    for line in data.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if carry.is_empty() && line.len() % 4 == 0 && !line.iter().any(u8::is_ascii_whitespace) {
+            ENGINE.decode_vec(line, &mut out).map_err(err)?;
+            continue;
+        }
+        carry.extend(line.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+        let whole = carry.len() / 4 * 4;
+        if whole > 0 {
+            ENGINE
+                .decode_vec(carry.get(..whole).unwrap_or_default(), &mut out)
+                .map_err(err)?;
+            carry.drain(..whole);
+        }
+    }
+    if !carry.is_empty() {
+        ENGINE.decode_vec(&carry, &mut out).map_err(err)?;
+    }
+    Ok(out)
 }
 
 /// Quoted-printable encoding of text: CRLF and bare LF become hard line breaks (CRLF);
