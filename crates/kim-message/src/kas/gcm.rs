@@ -39,9 +39,14 @@ pub(crate) struct GcmState {
     len: u64,
 }
 
-/// Processing would exceed [`MAX_PLAINTEXT`].
+/// Why [`GcmState`] refused data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LimitExceeded;
+pub(crate) enum GcmError {
+    /// Processing would exceed [`MAX_PLAINTEXT`].
+    LimitExceeded,
+    /// Input and output buffers differ in length (a bug in the caller).
+    Length,
+}
 
 impl GcmState {
     pub(crate) fn new(key: &[u8; 32], iv: &[u8; IV_LEN]) -> Self {
@@ -73,19 +78,29 @@ impl GcmState {
         }
     }
 
-    /// Encrypts `buf` in place and authenticates the resulting ciphertext.
-    pub(crate) fn encrypt(&mut self, buf: &mut [u8]) -> Result<(), LimitExceeded> {
-        self.count(buf.len())?;
-        self.ctr.apply_keystream(buf);
-        self.absorb(buf);
+    /// Encrypts `input` into `output` (same length) and authenticates the ciphertext.
+    pub(crate) fn encrypt(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), GcmError> {
+        if input.len() != output.len() {
+            return Err(GcmError::Length);
+        }
+        self.count(input.len())?;
+        self.ctr
+            .try_apply_keystream_b2b(input, output)
+            .map_err(|_| GcmError::LimitExceeded)?;
+        self.absorb(output);
         Ok(())
     }
 
-    /// Authenticates the ciphertext in `buf` and decrypts it in place.
-    pub(crate) fn decrypt(&mut self, buf: &mut [u8]) -> Result<(), LimitExceeded> {
-        self.count(buf.len())?;
-        self.absorb(buf);
-        self.ctr.apply_keystream(buf);
+    /// Authenticates the ciphertext in `input` and decrypts it into `output` (same length).
+    pub(crate) fn decrypt(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), GcmError> {
+        if input.len() != output.len() {
+            return Err(GcmError::Length);
+        }
+        self.count(input.len())?;
+        self.absorb(input);
+        self.ctr
+            .try_apply_keystream_b2b(input, output)
+            .map_err(|_| GcmError::LimitExceeded)?;
         Ok(())
     }
 
@@ -107,12 +122,12 @@ impl GcmState {
         tag
     }
 
-    fn count(&mut self, n: usize) -> Result<(), LimitExceeded> {
+    fn count(&mut self, n: usize) -> Result<(), GcmError> {
         let new_len = u64::try_from(n)
             .ok()
             .and_then(|n| self.len.checked_add(n))
             .filter(|&l| l <= MAX_PLAINTEXT)
-            .ok_or(LimitExceeded)?;
+            .ok_or(GcmError::LimitExceeded)?;
         self.len = new_len;
         Ok(())
     }
@@ -173,9 +188,9 @@ mod tests {
     }
 
     fn seal(key: &[u8; 32], iv: &[u8; 12], pt: &[u8]) -> (Vec<u8>, [u8; 16]) {
-        let mut buf = pt.to_vec();
+        let mut buf = vec![0; pt.len()];
         let mut gcm = GcmState::new(key, iv);
-        gcm.encrypt(&mut buf).unwrap();
+        gcm.encrypt(pt, &mut buf).unwrap();
         (buf, gcm.finish())
     }
 
@@ -229,19 +244,20 @@ mod tests {
         let pt: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
         let (whole_ct, whole_tag) = seal(&key, &iv, &pt);
         for step in [1, 3, 15, 16, 17, 100] {
-            let mut buf = pt.clone();
+            let mut ct = vec![0; pt.len()];
             let mut gcm = GcmState::new(&key, &iv);
-            for chunk in buf.chunks_mut(step) {
-                gcm.encrypt(chunk).unwrap();
+            for (i, o) in pt.chunks(step).zip(ct.chunks_mut(step)) {
+                gcm.encrypt(i, o).unwrap();
             }
-            assert_eq!(buf, whole_ct, "step {step}");
+            assert_eq!(ct, whole_ct, "step {step}");
             assert_eq!(gcm.finish(), whole_tag, "step {step}");
 
+            let mut out = vec![0; pt.len()];
             let mut gcm = GcmState::new(&key, &iv);
-            for chunk in buf.chunks_mut(step) {
-                gcm.decrypt(chunk).unwrap();
+            for (i, o) in ct.chunks(step).zip(out.chunks_mut(step)) {
+                gcm.decrypt(i, o).unwrap();
             }
-            assert_eq!(buf, pt, "step {step}");
+            assert_eq!(out, pt, "step {step}");
             assert_eq!(gcm.finish(), whole_tag, "step {step}");
         }
     }
@@ -250,8 +266,15 @@ mod tests {
     fn refuses_more_than_the_gcm_limit() {
         let mut gcm = GcmState::new(&[1; 32], &[2; 12]);
         gcm.len = MAX_PLAINTEXT - 4;
-        assert_eq!(gcm.encrypt(&mut [0u8; 5]), Err(LimitExceeded));
-        assert_eq!(gcm.encrypt(&mut [0u8; 4]), Ok(()));
+        assert_eq!(
+            gcm.encrypt(&[0u8; 5], &mut [0u8; 5]),
+            Err(GcmError::LimitExceeded)
+        );
+        assert_eq!(gcm.encrypt(&[0u8; 4], &mut [0u8; 4]), Ok(()));
+        assert_eq!(
+            GcmState::new(&[1; 32], &[2; 12]).decrypt(&[0u8; 4], &mut [0u8; 3]),
+            Err(GcmError::Length)
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@
 mod attachment;
 mod error;
 mod gcm;
+mod hasher;
 mod part;
 mod stream;
 

@@ -7,12 +7,12 @@
 use std::io::{self, Read, Write};
 
 use rand_core::TryCryptoRng;
-use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::attachment::KimAttachment;
 use super::error::KasError;
-use super::gcm::{self, GcmState, MAX_PLAINTEXT};
+use super::gcm::{self, GcmError, GcmState, MAX_PLAINTEXT};
+use super::hasher::{Mode, with_hasher};
 
 /// Length of the AES-256 key in bytes.
 pub const KAS_KEY_LEN: usize = 32;
@@ -22,7 +22,8 @@ pub const KAS_IV_LEN: usize = gcm::IV_LEN;
 pub const KAS_TAG_LEN: usize = gcm::TAG_LEN;
 
 /// Bytes read and processed per step. Large enough that AES (AES-NI/VAES), GHASH (CLMUL) and
-/// SHA-256 (SHA-NI) run their multi-block paths, small enough to stay in L2 cache.
+/// SHA-256 (SHA-NI) run their multi-block paths and the hand-over to the hashing thread is
+/// rare, small enough to stay in L2 cache.
 const CHUNK: usize = 64 * 1024;
 
 /// IV plus tag: the size of the blob of an empty mail.
@@ -82,8 +83,10 @@ pub fn generate_key_and_iv_from<R: TryCryptoRng + ?Sized>(
 /// Encrypts everything `input` yields into `output` as a KAS blob
 /// (`IV || ciphertext || tag`), computing SHA-256 over the plaintext on the way.
 ///
-/// Memory use is constant (one 64 KiB buffer) whatever the input size. `output` receives the
-/// IV first, then the ciphertext chunk by chunk, then the tag; it is flushed at the end.
+/// Memory use is constant (a few 64 KiB buffers) whatever the input size. `output` receives
+/// the IV first, then the ciphertext chunk by chunk, then the tag; it is flushed at the end.
+/// When the machine has more than one core, SHA-256 runs on a scoped helper thread that
+/// overlaps with encryption; it has ended when this function returns.
 /// The caller must never reuse `key` with the same `iv` for another message.
 ///
 /// # Errors
@@ -92,32 +95,47 @@ pub fn generate_key_and_iv_from<R: TryCryptoRng + ?Sized>(
 pub fn encrypt_stream<R: Read, W: Write>(
     key: &[u8; KAS_KEY_LEN],
     iv: &[u8; KAS_IV_LEN],
+    input: R,
+    output: W,
+) -> Result<EncryptSummary, KasError> {
+    encrypt_stream_with(Mode::auto(), key, iv, input, output)
+}
+
+pub(crate) fn encrypt_stream_with<R: Read, W: Write>(
+    mode: Mode,
+    key: &[u8; KAS_KEY_LEN],
+    iv: &[u8; KAS_IV_LEN],
     mut input: R,
     mut output: W,
 ) -> Result<EncryptSummary, KasError> {
     let mut gcm = GcmState::new(key, iv);
-    let mut sha = Sha256::new();
-    let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
-    let mut plaintext_size = 0u64;
+    let mut ciphertext = vec![0u8; CHUNK];
 
-    output.write_all(iv)?;
-    loop {
-        let n = read_full(&mut input, &mut buf)?;
-        let chunk = buf.get_mut(..n).unwrap_or_default();
-        sha.update(&*chunk);
-        gcm.encrypt(chunk).map_err(|_| too_large())?;
-        output.write_all(chunk)?;
-        plaintext_size += n as u64;
-        if n < CHUNK {
-            break;
+    let (plaintext_size, sha256) = with_hasher(mode, CHUNK, |hasher| {
+        let mut plaintext = hasher.first_buffer()?;
+        let mut total = 0u64;
+        output.write_all(iv)?;
+        loop {
+            let n = read_full(&mut input, &mut plaintext)?;
+            let (pt, ct) = (plaintext.get(..n), ciphertext.get_mut(..n));
+            let (Some(pt), Some(ct)) = (pt, ct) else {
+                return Err(buffer_bug());
+            };
+            gcm.encrypt(pt, ct).map_err(gcm_error)?;
+            output.write_all(ct)?;
+            total += n as u64;
+            plaintext = hasher.consume(plaintext, n)?;
+            if n < CHUNK {
+                return Ok(total);
+            }
         }
-    }
+    })?;
     output.write_all(&gcm.finish())?;
     output.flush()?;
 
     Ok(EncryptSummary {
         plaintext_size,
-        plaintext_sha256: sha.finalize().into(),
+        plaintext_sha256: sha256,
         blob_size: blob_size(plaintext_size),
     })
 }
@@ -133,11 +151,22 @@ pub fn encrypt_stream<R: Read, W: Write>(
 /// deliver or parse it). Use [`decrypt_to_vec`] when the plaintext fits in memory and should
 /// never be seen unverified.
 ///
+/// Like [`encrypt_stream`], it may hash on a scoped helper thread.
+///
 /// # Errors
 /// [`KasError::TooShort`] if the blob is shorter than IV plus tag, [`KasError::TagMismatch`] if
 /// authentication fails (wrong key or altered blob, code 4007), [`KasError::Io`] if reading or
 /// writing fails, [`KasError::TooLarge`] if the ciphertext exceeds the GCM limit.
 pub fn decrypt_stream<R: Read, W: Write>(
+    key: &[u8; KAS_KEY_LEN],
+    input: R,
+    output: W,
+) -> Result<DecryptSummary, KasError> {
+    decrypt_stream_with(Mode::auto(), key, input, output)
+}
+
+pub(crate) fn decrypt_stream_with<R: Read, W: Write>(
+    mode: Mode,
     key: &[u8; KAS_KEY_LEN],
     mut input: R,
     mut output: W,
@@ -149,42 +178,47 @@ pub fn decrypt_stream<R: Read, W: Write>(
     }
 
     let mut gcm = GcmState::new(key, &iv);
-    let mut sha = Sha256::new();
     // The last KAS_TAG_LEN bytes seen so far may be the tag, so they are held back at the
     // front of the buffer until more input proves they are ciphertext.
-    let mut buf = Zeroizing::new(vec![0u8; CHUNK + KAS_TAG_LEN]);
+    let mut ciphertext = vec![0u8; CHUNK + KAS_TAG_LEN];
     let mut held = 0usize;
-    let mut plaintext_size = 0u64;
 
-    loop {
-        let n = read_full(&mut input, buf.get_mut(held..).unwrap_or_default())?;
-        let filled = held + n;
-        let at_end = filled < buf.len();
-        let Some(ct_len) = filled.checked_sub(KAS_TAG_LEN) else {
-            // Only reachable at the end of input: fewer than KAS_TAG_LEN bytes after the IV.
-            return Err(too_short((KAS_IV_LEN + filled) as u64));
-        };
-        let chunk = buf.get_mut(..ct_len).unwrap_or_default();
-        gcm.decrypt(chunk).map_err(|_| too_large())?;
-        sha.update(&*chunk);
-        output.write_all(chunk)?;
-        plaintext_size += ct_len as u64;
-        buf.copy_within(ct_len..filled, 0);
-        held = KAS_TAG_LEN;
-        if at_end {
-            break;
+    let (plaintext_size, sha256) = with_hasher(mode, CHUNK, |hasher| {
+        let mut plaintext = hasher.first_buffer()?;
+        let mut total = 0u64;
+        loop {
+            let n = read_full(&mut input, ciphertext.get_mut(held..).unwrap_or_default())?;
+            let filled = held + n;
+            let at_end = filled < ciphertext.len();
+            let Some(ct_len) = filled.checked_sub(KAS_TAG_LEN) else {
+                // Only reachable at the end of input: fewer than KAS_TAG_LEN bytes after the IV.
+                return Err(too_short((KAS_IV_LEN + filled) as u64));
+            };
+            let (ct, pt) = (ciphertext.get(..ct_len), plaintext.get_mut(..ct_len));
+            let (Some(ct), Some(pt)) = (ct, pt) else {
+                return Err(buffer_bug());
+            };
+            gcm.decrypt(ct, pt).map_err(gcm_error)?;
+            output.write_all(pt)?;
+            total += ct_len as u64;
+            plaintext = hasher.consume(plaintext, ct_len)?;
+            ciphertext.copy_within(ct_len..filled, 0);
+            held = KAS_TAG_LEN;
+            if at_end {
+                return Ok(total);
+            }
         }
-    }
+    })?;
 
     let mut received = [0u8; KAS_TAG_LEN];
-    received.copy_from_slice(buf.get(..KAS_TAG_LEN).unwrap_or(&[0; KAS_TAG_LEN]));
+    received.copy_from_slice(ciphertext.get(..KAS_TAG_LEN).unwrap_or(&[0; KAS_TAG_LEN]));
     if !gcm::tags_equal(&gcm.finish(), &received) {
         return Err(KasError::TagMismatch);
     }
     output.flush()?;
     Ok(DecryptSummary {
         plaintext_size,
-        plaintext_sha256: sha.finalize().into(),
+        plaintext_sha256: sha256,
     })
 }
 
@@ -243,10 +277,20 @@ fn too_short(actual: u64) -> KasError {
     }
 }
 
-fn too_large() -> KasError {
-    KasError::TooLarge {
-        limit: MAX_PLAINTEXT,
+fn gcm_error(e: GcmError) -> KasError {
+    match e {
+        GcmError::LimitExceeded => KasError::TooLarge {
+            limit: MAX_PLAINTEXT,
+        },
+        GcmError::Length => buffer_bug(),
     }
+}
+
+/// Buffer lengths disagree: a bug in this module, reported instead of panicking.
+fn buffer_bug() -> KasError {
+    KasError::Io(io::Error::other(
+        "internal error: KAS buffer lengths disagree",
+    ))
 }
 
 #[cfg(test)]

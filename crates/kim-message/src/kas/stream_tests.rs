@@ -11,8 +11,12 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use std::io::{self, Read, Write};
 
+use super::super::hasher::Mode;
 use super::super::test_support::{TrickleReader, random_bytes, rng};
 use super::*;
+use sha2::{Digest, Sha256};
+
+const MODES: [Mode; 2] = [Mode::Inline, Mode::Threaded];
 
 const SIZES: [usize; 9] = [0, 1, 15, 16, 17, 65535, 65536, 65537, (1 << 20) + 3];
 
@@ -31,11 +35,11 @@ fn key_iv(seed: u64) -> ([u8; 32], [u8; 12]) {
 #[test]
 fn encrypt_matches_the_one_shot_aes_gcm() {
     let mut r = rng(1);
-    for (i, &size) in SIZES.iter().enumerate() {
+    for ((i, &size), mode) in SIZES.iter().enumerate().zip(MODES.iter().cycle()) {
         let (key, iv) = key_iv(100 + i as u64);
         let pt = random_bytes(&mut r, size);
         let mut blob = Vec::new();
-        let summary = encrypt_stream(&key, &iv, pt.as_slice(), &mut blob).unwrap();
+        let summary = encrypt_stream_with(*mode, &key, &iv, pt.as_slice(), &mut blob).unwrap();
         assert_eq!(blob, one_shot_seal(&key, &iv, &pt), "size {size}");
         assert_eq!(summary.plaintext_size, size as u64);
         assert_eq!(summary.blob_size, blob.len() as u64);
@@ -71,12 +75,19 @@ fn small_random_reads_give_the_same_blob() {
         let pt = random_bytes(&mut r, size);
         let expected = one_shot_seal(&key, &iv, &pt);
 
-        let mut blob = Vec::new();
-        encrypt_stream(&key, &iv, TrickleReader::new(&pt, i as u64), &mut blob).unwrap();
-        assert_eq!(blob, expected, "encrypt, size {size}");
+        for mode in MODES {
+            let mut blob = Vec::new();
+            let reader = TrickleReader::new(&pt, i as u64);
+            let enc = encrypt_stream_with(mode, &key, &iv, reader, &mut blob).unwrap();
+            assert_eq!(blob, expected, "encrypt, size {size}, {mode:?}");
+            assert_eq!(enc.plaintext_sha256, <[u8; 32]>::from(Sha256::digest(&pt)));
 
-        let (out, _) = decrypt_to_vec(&key, TrickleReader::new(&blob, 50 + i as u64)).unwrap();
-        assert_eq!(out, pt, "decrypt, size {size}");
+            let mut out = Vec::new();
+            let reader = TrickleReader::new(&blob, 50 + i as u64);
+            let dec = decrypt_stream_with(mode, &key, reader, &mut out).unwrap();
+            assert_eq!(out, pt, "decrypt, size {size}, {mode:?}");
+            assert_eq!(dec.plaintext_sha256, enc.plaintext_sha256);
+        }
     }
 }
 
@@ -211,15 +222,22 @@ impl Write for FailingWriter {
 }
 
 #[test]
-fn io_errors_are_reported() {
+fn io_errors_are_reported_in_both_modes() {
     let (key, iv) = key_iv(11);
-    let err = encrypt_stream(&key, &iv, FailingReader { ok: 100_000 }, io::sink()).unwrap_err();
-    assert!(matches!(err, KasError::Io(_)), "{err}");
-    assert_eq!(err.code(), None);
-    let err = encrypt_stream(&key, &iv, &b"abc"[..], FailingWriter).unwrap_err();
-    assert!(matches!(err, KasError::Io(_)), "{err}");
-    let err = decrypt_stream(&key, FailingReader { ok: 5 }, io::sink()).unwrap_err();
-    assert!(matches!(err, KasError::Io(_)), "{err}");
+    for mode in MODES {
+        let reader = FailingReader { ok: 300_000 };
+        let err = encrypt_stream_with(mode, &key, &iv, reader, io::sink()).unwrap_err();
+        assert!(matches!(err, KasError::Io(_)), "{mode:?}: {err}");
+        assert_eq!(err.code(), None);
+        let err = encrypt_stream_with(mode, &key, &iv, &b"abc"[..], FailingWriter).unwrap_err();
+        assert!(matches!(err, KasError::Io(_)), "{mode:?}: {err}");
+        let reader = FailingReader { ok: 5 };
+        let err = decrypt_stream_with(mode, &key, reader, io::sink()).unwrap_err();
+        assert!(matches!(err, KasError::Io(_)), "{mode:?}: {err}");
+        let reader = FailingReader { ok: 200_000 };
+        let err = decrypt_stream_with(mode, &key, reader, io::sink()).unwrap_err();
+        assert!(matches!(err, KasError::Io(_)), "{mode:?}: {err}");
+    }
 }
 
 #[test]
