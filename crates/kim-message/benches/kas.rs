@@ -20,7 +20,7 @@ use std::io::{self, Read};
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use kim_message::kas::{KasError, decrypt_stream, encrypt_stream};
+use kim_message::kas::{KasError, contains_kas_part, decrypt_stream, encrypt_stream};
 
 const MIB: usize = 1024 * 1024;
 const KEY: [u8; 32] = [0x42; 32];
@@ -98,6 +98,24 @@ fn in_memory(c: &mut Criterion) {
     }
 }
 
+/// The send-side A_22341 check on a 64 MiB mail that has no KAS part (the common case).
+fn kas_part_check(c: &mut Criterion) {
+    let mut mail = b"From: <a@x.kim.telematik>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    let line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n";
+    while mail.len() < 64 * MIB {
+        mail.extend_from_slice(line);
+    }
+    let mut group = c.benchmark_group("kas");
+    group.throughput(Throughput::Bytes(mail.len() as u64));
+    group.sample_size(10);
+    group.bench_function("contains_kas_part/64MiB", |b| {
+        b.iter(|| assert!(!contains_kas_part(black_box(&mail))));
+    });
+    group.finish();
+}
+
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -163,5 +181,6 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     in_memory(&mut c);
+    kas_part_check(&mut c);
     c.final_summary();
 }

@@ -106,7 +106,7 @@ pub fn find_attachments(mail: &[u8]) -> Result<Vec<KimAttachment>, KasError> {
 /// are answered without MIME parsing, which keeps the check cheap for large mails.
 #[must_use]
 pub fn contains_kas_part(mail: &[u8]) -> bool {
-    if !contains_ignore_ascii_case(mail, b"x-kas") {
+    if !contains_x_kas(mail) {
         return false;
     }
     MessageParser::default()
@@ -184,10 +184,35 @@ fn field_name(field: &[u8]) -> &[u8] {
     name.trim_ascii_end()
 }
 
-fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+/// Whether `haystack` contains `x-kas` in any letter case. Scans eight bytes at a time for a
+/// `-` (which base64 bodies never contain) and compares only around the dashes found, so large
+/// mails are checked at memory speed.
+fn contains_x_kas(haystack: &[u8]) -> bool {
+    const DASHES: u64 = u64::from_ne_bytes([b'-'; 8]);
+    const LOW_BITS: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH_BITS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let is_x_kas_at = |dash: usize| {
+        dash.checked_sub(1)
+            .and_then(|start| haystack.get(start..dash + 4))
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"x-kas"))
+    };
+    let mut words = haystack.chunks_exact(8);
+    for (i, word) in words.by_ref().enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_ne_bytes(bytes) ^ DASHES;
+        // Non-zero exactly when some byte of `x` is zero, i.e. some byte of `word` is a dash.
+        if x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS == 0 {
+            continue;
+        }
+        let base = i * 8;
+        if (0..8).any(|j| word.get(j) == Some(&b'-') && is_x_kas_at(base + j)) {
+            return true;
+        }
+    }
+    let base = haystack.len() - words.remainder().len();
+    (0..words.remainder().len())
+        .any(|j| words.remainder().get(j) == Some(&b'-') && is_x_kas_at(base + j))
 }
 
 #[cfg(test)]

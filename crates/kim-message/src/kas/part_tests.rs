@@ -190,3 +190,68 @@ fn broken_kas_structure_is_an_error_naming_the_field() {
     let err = find_attachments(mail).unwrap_err();
     assert!(matches!(err, KasError::MissingField("k")), "{err}");
 }
+
+#[test]
+fn x_kas_search_finds_every_position_and_case() {
+    let needles: [&[u8]; 4] = [b"x-kas", b"X-KAS", b"x-Kas", b"X-kAs"];
+    for len in 5..40 {
+        for pos in 0..=len - 5 {
+            for needle in needles {
+                let mut hay = vec![b'-'; len];
+                hay[pos..pos + 5].copy_from_slice(needle);
+                assert!(contains_x_kas(&hay), "len {len} pos {pos}");
+                hay[pos + 4] = b't';
+                assert!(!contains_x_kas(&hay), "len {len} pos {pos}");
+            }
+        }
+    }
+    assert!(!contains_x_kas(b""));
+    assert!(!contains_x_kas(b"x-ka"));
+    assert!(!contains_x_kas(b"-kas x- kas xkas"));
+}
+
+mod never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mail-like input: header-ish lines, MIME keywords and arbitrary bytes mixed.
+    fn mail_like() -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop::sample::select(vec![
+            &b"Content-Type: text/plain; charset=utf-8\r\n"[..],
+            b"Content-Disposition: x-kas\r\n",
+            b"Content-Type: multipart/mixed; boundary=b\r\n",
+            b"\r\n",
+            b"\n",
+            b"--b\r\n",
+            b"--b--\r\n",
+            b" folded\r\n",
+            b"{\"link\":\"l\",\"k\":\"k\",\"hash\":\"h\",\"size\":1}",
+            b"Subject: x\r\n",
+        ]);
+        let piece = prop_oneof![
+            pieces.prop_map(<[u8]>::to_vec),
+            prop::collection::vec(any::<u8>(), 0..16)
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn mime_functions_never_panic(mail in mail_like()) {
+            let found = find_attachments(&mail);
+            let contains = contains_kas_part(&mail);
+            // Whatever find_attachments accepted, contains_kas_part must report.
+            if let Ok(list) = &found {
+                prop_assert_eq!(!list.is_empty(), contains);
+            }
+            if let Ok(out) = replace_body_with_attachment(&mail, &att(1)) {
+                prop_assert!(out.ends_with(&att(1).to_json()));
+            }
+        }
+
+        #[test]
+        fn json_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = KimAttachment::parse_json(&bytes);
+        }
+    }
+}

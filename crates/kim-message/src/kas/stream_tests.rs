@@ -246,3 +246,19 @@ fn blob_size_adds_iv_and_tag() {
     assert_eq!(blob_size(734_003_200), 734_003_228);
     assert_eq!(blob_size(u64::MAX), u64::MAX);
 }
+
+mod never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn random_blobs_are_refused(blob in prop::collection::vec(any::<u8>(), 0..200)) {
+            let err = decrypt_to_vec(&[3; 32], blob.as_slice()).unwrap_err();
+            let refused = matches!(err, KasError::TooShort { .. } | KasError::TagMismatch);
+            prop_assert!(refused, "{}", err);
+        }
+    }
+}
