@@ -16,7 +16,10 @@
 //! - [`encrypt_stream`], [`decrypt_stream`], [`decrypt_to_vec`]: AES-256-GCM (GS-A_5016) over the
 //!   blob layout `IV(12) || ciphertext || tag(16)` without AAD (A_19358-01, A_19371-04), together
 //!   with SHA-256 over the plaintext (A_19644, checked by [`verify_hash`], A_19372-03). They work
-//!   in constant memory on any `Read`/`Write` pair, for mails up to `maxMailSize` (700 MiB).
+//!   in constant memory on any `Read`/`Write` pair, for mails up to `maxMailSize` (700 MiB);
+//!   GCM is assembled from `aes` + `ctr` (Ctr32BE) + `ghash` (module `gcm`), and SHA-256 runs
+//!   on a scoped helper thread when a second core is available (module `hasher`).
+//!   [`blob_size`] gives the exact upload size in advance (A_22427-01).
 //! - [`KasError`]: every failure, with [`KasError::code`] giving the gematik error code
 //!   (4007, 4012) where the specification defines one.
 //!
