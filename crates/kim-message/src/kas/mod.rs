@@ -30,6 +30,30 @@
 //! - A key/IV pair is used for exactly one message; [`generate_key_and_iv`] draws both from the
 //!   operating system's CSPRNG.
 //! - The Debug output of [`KimAttachment`] never shows the key.
+//!
+//! The whole round trip, send side then receive side:
+//!
+//! ```
+//! use kim_message::kas::*;
+//!
+//! let client_mail = b"From: <a@x.kim.telematik>\r\nSubject: big\r\n\r\n(20 MiB of mail)\r\n";
+//! assert!(!contains_kas_part(client_mail)); // A_22341
+//!
+//! let (key, iv) = generate_key_and_iv()?;
+//! let mut blob = Vec::new(); // in practice a spool file, streamed to the KAS upload
+//! let summary = encrypt_stream(&key, &iv, &client_mail[..], &mut blob)?;
+//! assert_eq!(summary.blob_size, blob_size(client_mail.len() as u64));
+//! let link = "https://kas.example/attachments/v2.4/attachment/1".to_owned(); // from the KAS
+//! let att = KimAttachment::from_upload(link, &key, &summary);
+//! let kas_mail = replace_body_with_attachment(client_mail, &att)?; // then sign and encrypt
+//!
+//! let found = find_attachments(&kas_mail)?; // more than one: A_19369-02
+//! assert_eq!(found, vec![att.clone()]);
+//! let (restored, check) = decrypt_to_vec(&found[0].key()?, blob.as_slice())?; // 4007 on error
+//! verify_hash(&found[0], &check)?; // 4012 on error
+//! assert_eq!(restored, client_mail);
+//! # Ok::<(), KasError>(())
+//! ```
 
 mod attachment;
 mod error;

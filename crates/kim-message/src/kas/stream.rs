@@ -223,7 +223,8 @@ pub(crate) fn decrypt_stream_with<R: Read, W: Write>(
 }
 
 /// Decrypts a KAS blob into memory and returns the plaintext only if the tag verifies; on any
-/// error the partial plaintext is wiped and dropped.
+/// error the partial plaintext is wiped and dropped (best effort: copies left behind while the
+/// vector grew are freed without wiping).
 ///
 /// # Errors
 /// As [`decrypt_stream`].
