@@ -29,6 +29,8 @@ use crate::{KeyStore, Pkcs12Error};
 ///
 /// # Errors
 /// [`Pkcs12Error::MacMismatch`] for a wrong password (or a modified file);
+/// [`Pkcs12Error::DecryptionFailed`] for a wrong password on a file without MAC;
+/// [`Pkcs12Error::UnsupportedVersion`] for a PFX version other than 3;
 /// [`Pkcs12Error::UnsupportedAlgorithm`] naming the OID we do not implement;
 /// [`Pkcs12Error::Truncated`] / [`Pkcs12Error::Malformed`] for broken structures;
 /// [`Pkcs12Error::NoPrivateKey`], [`Pkcs12Error::SeveralPrivateKeys`],
