@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 
 use rand_core::TryCryptoRng;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::attachment::KimAttachment;
 use super::error::KasError;
@@ -222,9 +222,9 @@ pub(crate) fn decrypt_stream_with<R: Read, W: Write>(
     })
 }
 
-/// Decrypts a KAS blob into memory and returns the plaintext only if the tag verifies; on any
-/// error the partial plaintext is wiped and dropped (best effort: copies left behind while the
-/// vector grew are freed without wiping).
+/// Decrypts a KAS blob into memory and returns the plaintext only if the tag verifies. On any
+/// error the partial plaintext is wiped; so is every smaller buffer left behind while the
+/// plaintext grew.
 ///
 /// # Errors
 /// As [`decrypt_stream`].
@@ -232,13 +232,30 @@ pub fn decrypt_to_vec<R: Read>(
     key: &[u8; KAS_KEY_LEN],
     input: R,
 ) -> Result<(Vec<u8>, DecryptSummary), KasError> {
-    let mut plaintext = Vec::new();
-    match decrypt_stream(key, input, &mut plaintext) {
-        Ok(summary) => Ok((plaintext, summary)),
-        Err(e) => {
-            plaintext.zeroize();
-            Err(e)
+    let mut plaintext = WipingVec(Zeroizing::new(Vec::new()));
+    let summary = decrypt_stream(key, input, &mut plaintext)?;
+    Ok((std::mem::take(&mut *plaintext.0), summary))
+}
+
+/// A growing byte vector that wipes each buffer it outgrows (`Vec`'s own reallocation would
+/// free the old buffer unwiped) and its final buffer when dropped.
+struct WipingVec(Zeroizing<Vec<u8>>);
+
+impl Write for WipingVec {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let needed = self.0.len().saturating_add(data.len());
+        if needed > self.0.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(needed.max(self.0.capacity() * 2)));
+            grown.extend_from_slice(&self.0);
+            // The replaced buffer is wiped when dropped here.
+            self.0 = grown;
         }
+        self.0.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -262,3 +262,13 @@ mod never_panic {
         }
     }
 }
+
+#[test]
+fn wiping_vec_collects_every_write() {
+    let data = random_bytes(&mut rng(12), 100_000);
+    let mut v = WipingVec(zeroize::Zeroizing::new(Vec::new()));
+    for piece in data.chunks(777) {
+        v.write_all(piece).unwrap();
+    }
+    assert_eq!(v.0.as_slice(), data.as_slice());
+}
