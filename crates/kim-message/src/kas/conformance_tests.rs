@@ -97,8 +97,14 @@ fn detection_on_the_samples() {
 
 #[test]
 fn the_samples_fixture_folder_is_complete() {
-    let dir = super::test_support::shared_dir().join("spec/samples/KAS");
-    let count = std::fs::read_dir(&dir).unwrap().count();
+    let dir = super::test_support::kas_samples_dir();
+    let count = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "txt"))
+        })
+        .count();
     assert_eq!(
         count,
         8,

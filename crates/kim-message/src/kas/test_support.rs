@@ -14,24 +14,22 @@ use std::path::PathBuf;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-/// `<repository root>/../shared`, where the gematik interface files and samples live (beside
-/// the repository both in a developer checkout and in CI). Fails the test with a clear
-/// message when the folder is missing, so a test never passes without its fixtures.
-pub(crate) fn shared_dir() -> PathBuf {
-    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = repo_root.join("../shared");
+/// The vendored gematik KAS samples (`tests/data/gematik-kas/`, see its SOURCE.md). Fails
+/// the test with a clear message when the folder is missing, so a test never passes without
+/// its fixtures.
+pub(crate) fn kas_samples_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gematik-kas");
     assert!(
-        shared.join("spec").is_dir(),
-        "gematik fixtures not found: expected the folder `shared/spec` beside the repository \
-         root, looked at {}",
-        shared.join("spec").display()
+        dir.is_dir(),
+        "gematik KAS fixtures not found at {}",
+        dir.display()
     );
-    shared
+    dir
 }
 
-/// Reads a file below `shared/spec/samples/KAS/`, failing with its path if absent.
+/// Reads one of the gematik KAS sample files, failing with its path if absent.
 pub(crate) fn kas_sample(name: &str) -> Vec<u8> {
-    let path = shared_dir().join("spec/samples/KAS").join(name);
+    let path = kas_samples_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
