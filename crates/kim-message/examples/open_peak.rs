@@ -4,7 +4,8 @@
 //! received KOM-LE message `N` times on this thread and prints:
 //!
 //! - the size of the received message and the open throughput (MB/s = 10^6 bytes per second
-//!   of received message; best and mean over the runs);
+//!   of received message; best and mean wall time over the runs, and per second of this
+//!   thread's CPU time, which other load on the machine inflates less);
 //! - VmRSS/VmHWM from `/proc/self/status` after setup, after sealing and after opening. The
 //!   high-water mark is reset before opening (`/proc/self/clear_refs`, value 5) so the RSS
 //!   growth of the open step is visible on its own; if the reset is refused that is printed.
@@ -82,6 +83,18 @@ fn rss() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system) of this thread in clock ticks (1/100 s on Linux), from
+/// `/proc/thread-self/stat`: unlike wall time it does not grow when other processes share
+/// the core.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 fn mib(bytes: impl Into<f64>) -> String {
     format!("{:.1} MiB", bytes.into() / 1_048_576.0)
 }
@@ -133,6 +146,7 @@ fn main() -> Result<(), BoxError> {
         "before open (HWM NOT reset)"
     });
 
+    let cpu_before = cpu_ticks();
     let mut times = Vec::with_capacity(a.runs);
     let mut delivered_len = 0;
     for _ in 0..a.runs {
@@ -141,6 +155,9 @@ fn main() -> Result<(), BoxError> {
         times.push(t.elapsed());
         delivered_len = delivered.len();
     }
+    let cpu = cpu_before
+        .zip(cpu_ticks())
+        .map(|(b, e)| e.saturating_sub(b) as f64 / 100.0);
     let (_, hwm_open) = print_rss("after open");
 
     let best = times.iter().min().copied().unwrap_or_default();
@@ -149,6 +166,15 @@ fn main() -> Result<(), BoxError> {
     let n = message.len() as f64;
     let rss_extra = hwm_open.saturating_sub(rss_before);
     println!("delivered message            {delivered_len} bytes");
+    let cpu_mbs = cpu
+        .filter(|&c| c > 0.0)
+        .map(|c| message.len() as f64 * a.runs as f64 / c / 1e6);
+    if let (Some(c), Some(m)) = (cpu, cpu_mbs) {
+        println!(
+            "open CPU time                {:.2} s for {} runs = {m:.0} MB/s per CPU second",
+            c, a.runs
+        );
+    }
     println!(
         "open x{}                      best {:.1} ms = {:.0} MB/s, mean {:.1} ms = {:.0} MB/s",
         a.runs,
@@ -170,7 +196,7 @@ fn main() -> Result<(), BoxError> {
     println!(
         "RESULT mode=open alg={} message_bytes={} runs={} best_ms={:.2} mean_ms={:.2} \
          best_mbs={:.0} mean_mbs={:.0} hwm_bytes={hwm_open} rss_before_open_bytes={rss_before} \
-         rss_growth_bytes={} rss_growth_ratio={}",
+         rss_growth_bytes={} rss_growth_ratio={} cpu_mbs={}",
         a.alg,
         message.len(),
         a.runs,
@@ -188,6 +214,7 @@ fn main() -> Result<(), BoxError> {
         } else {
             "na".into()
         },
+        cpu_mbs.map_or("na".into(), |m| format!("{m:.0}")),
     );
     Ok(())
 }
