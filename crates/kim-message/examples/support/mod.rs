@@ -117,7 +117,7 @@ Mit freundlichen Grüßen\r\nPraxis Dr. Schmidt\r\n";
 
 const BOUNDARY: &str = "----=_Part_4711_bench";
 
-/// A Client-Mail of `size` bytes (or slightly more for sizes below ~1 KiB): header, a text
+/// A Client-Mail of about `size` bytes (at least one attachment line): header, a text
 /// part and a base64 attachment whose encoded lines fill the rest.
 pub fn client_mail(size: usize) -> Vec<u8> {
     let mut mail = format!(
