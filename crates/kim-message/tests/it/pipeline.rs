@@ -471,6 +471,41 @@ fn enveloped_data_instead_of_auth_enveloped_data_gives_02() {
     expect_e2(relabelled.as_bytes(), &p.decryptor, ADDR_B, "02");
 }
 
+/// A multipart/alternative without its closing boundary (found by the round-trip property
+/// test): the Vermerk goes into the text part and every original byte is kept.
+#[test]
+fn unterminated_inner_multipart_keeps_every_byte() {
+    let p = parties(KeyAlgorithm::Rsa2048);
+    let client = format!(
+        "From: <{ADDR_A}>\r\nTo: <{ADDR_B}>\r\nSubject: \r\nDate: Mon, 23 Nov 2026 09:00:00 +0100\r\nMessage-ID: <p@t>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\r\n--b1--\r\n"
+    );
+    let message = sealed(&p, client.as_bytes());
+    let opened = open(
+        &message,
+        &ctx(ADDR_B),
+        &p.decryptor,
+        &LocalSignatureCheck {
+            trust: p.trust.clone(),
+        },
+    )
+    .unwrap();
+    let Opened::Delivered {
+        message: delivered,
+        integrity_ids,
+        ..
+    } = opened
+    else {
+        panic!("{opened:?}")
+    };
+    assert_eq!(integrity_ids, ["01"]);
+    let text = String::from_utf8(delivered).unwrap();
+    let body = &client[client.find("\r\n\r\n").unwrap() + 4..];
+    let vermerk = "\r\n---------------------------------------------\r\nDie Nachricht wurde entschlüsselt.\r\nDie Signatur wurde erfolgreich geprüft.\r\n";
+    let at = body.find("\r\n--b1\r\nContent-Type: application").unwrap();
+    let expected_body = format!("{}{}{}", &body[..at], vermerk, &body[at..]);
+    assert!(text.ends_with(&expected_body), "{text}");
+}
+
 // ---------------------------------------------------------------- property tests
 
 mod roundtrip {
@@ -512,7 +547,7 @@ mod roundtrip {
                 let wrapped: Vec<String> = b64.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
                 let alt = if html {
                     format!("--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>{text}</p></body></html>\r\n--alt--\r\n")
-                } else { String::new() };
+                } else { "--alt--\r\n".to_string() };
                 m.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n{alt}--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n", wrapped.join("\r\n")));
             } else {
                 m.push_str(&format!("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"));
@@ -548,9 +583,10 @@ mod roundtrip {
             };
             prop_assert_eq!(integrity_ids, vec!["01".to_string()]);
             prop_assert!(positive);
-            // Everything after the first blank line of the attachment part is unchanged.
-            if let Some(pos) = prepared.bytes.windows(12).position(|w| w == b"--b1\r\nConten") {
-                let tail = &prepared.bytes[prepared.bytes.len() - (prepared.bytes.len() - pos).min(200)..];
+            // The attachment part, from its boundary to the end, is unchanged.
+            let marker: &[u8] = b"--b1\r\nContent-Type: application/octet-stream";
+            if let Some(pos) = prepared.bytes.windows(marker.len()).position(|w| w == marker) {
+                let tail = &prepared.bytes[pos..];
                 prop_assert!(delivered.windows(tail.len()).any(|w| w == tail));
             }
         }
