@@ -89,15 +89,34 @@ pub fn build_delivered(
     let header_end = header.to_bytes().len();
     let top = Entity::from_header(&buf, header.clone(), header_end, body_offset..buf.len());
     let (mut top_header, body) = if result.vermerke.is_empty() {
-        (header, buf.get(body_offset..).unwrap_or_default().to_vec())
+        let body = buf.get(body_offset..).unwrap_or_default();
+        let mut owned = Vec::with_capacity(body.len() + HEADER_ROOM);
+        owned.extend_from_slice(body);
+        (header, owned)
     } else {
         add_vermerke(&buf, &top, &result.vermerke)?
     };
     add_trace_and_results(&mut top_header, outer, result)?;
-    let mut out = top_header.to_bytes();
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
-    Ok(out)
+    let mut head = top_header.to_bytes();
+    head.extend_from_slice(b"\r\n");
+    Ok(prepend(head, body))
+}
+
+/// Room reserved in front of a rebuilt body for the header (trace and result fields), so
+/// that [`prepend`] can move the body in place instead of copying a large message.
+const HEADER_ROOM: usize = 16 * 1024;
+
+/// `head` followed by `body`, reusing `body`'s buffer when it has room (memmove instead of
+/// a second copy of the message).
+fn prepend(head: Vec<u8>, mut body: Vec<u8>) -> Vec<u8> {
+    if body.capacity() - body.len() >= head.len() {
+        body.splice(0..0, head);
+        body
+    } else {
+        let mut out = head;
+        out.extend_from_slice(&body);
+        out
+    }
 }
 
 /// Converts LF-only messages to CRLF (see [`build_delivered`]).
@@ -185,7 +204,8 @@ fn add_vermerke(
 /// Rebuilds `range` of `buf` with the edits (non-overlapping ranges inside `range`).
 fn apply_edits(buf: &[u8], range: Range<usize>, edits: &mut [(Range<usize>, Vec<u8>)]) -> Vec<u8> {
     edits.sort_by_key(|(r, _)| r.start);
-    let mut out = Vec::with_capacity(range.len() + 512);
+    let added: usize = edits.iter().map(|(_, b)| b.len()).sum();
+    let mut out = Vec::with_capacity(range.len() + added + HEADER_ROOM);
     let mut pos = range.start;
     for (r, bytes) in edits.iter() {
         out.extend_from_slice(buf.get(pos..r.start).unwrap_or_default());
