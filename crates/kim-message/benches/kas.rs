@@ -132,21 +132,33 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Runs `f`, printing wall-clock and CPU-time throughput over `total` bytes.
+/// CPU time of the calling thread in seconds, from `/proc/thread-self/schedstat` (ns).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(stat.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
+}
+
+/// Runs `f`, printing wall-clock and CPU-time throughput over `total` bytes, and how the CPU
+/// time splits between the calling thread and helper threads.
 fn measure<T>(label: &str, total: u64, f: impl FnOnce() -> T) -> T {
-    let cpu0 = cpu_seconds();
+    let (cpu0, own0) = (cpu_seconds(), thread_cpu_seconds());
     let start = Instant::now();
     let out = f();
     let wall = start.elapsed().as_secs_f64();
     let mb = total as f64 / 1e6;
-    match cpu0.zip(cpu_seconds()) {
-        Some((c0, c1)) => println!(
-            "{label}: wall {wall:.3} s = {:.0} MB/s; CPU {:.2} s = {:.0} MB/s per CPU-second",
-            mb / wall,
-            c1 - c0,
-            mb / (c1 - c0)
-        ),
-        None => println!("{label}: wall {wall:.3} s = {:.0} MB/s", mb / wall),
+    println!("{label}: wall {wall:.3} s = {:.0} MB/s", mb / wall);
+    if let Some((c0, c1)) = cpu0.zip(cpu_seconds()) {
+        let cpu = c1 - c0;
+        println!("  CPU {cpu:.2} s = {:.0} MB/s per CPU-second", mb / cpu);
+        if let Some((o0, o1)) = own0.zip(thread_cpu_seconds()) {
+            let own = o1 - o0;
+            let helpers = (cpu - own).max(0.0);
+            println!(
+                "  calling thread {own:.2} s, helper threads {helpers:.2} s; \
+                 bound with one free core per thread: {:.0} MB/s",
+                mb / own.max(helpers)
+            );
+        }
     }
     out
 }
