@@ -96,17 +96,21 @@ pub fn seal(
         return Err(SealError::NoRecipients);
     }
     let prepared = mime::prepare_client_mail(client_mail)?;
-    let econtent = mime::rfc822_wrap(&prepared.bytes);
     let emails = recipient_emails(recipients).to_attribute();
-    let signed_der = signed::build(
-        &econtent,
-        signer,
-        &SignOptions {
-            signing_time: options.signing_time,
-            extra_signed_attrs: vec![emails.clone()],
-        },
-    )?;
-    let entity = mime::signed_data_entity(&signed_der);
+    // Each layer is dropped as soon as the next exists: a large mail is held about twice.
+    let entity = {
+        let econtent = mime::rfc822_wrap(&prepared.bytes);
+        let signed_der = signed::build(
+            &econtent,
+            signer,
+            &SignOptions {
+                signing_time: options.signing_time,
+                extra_signed_attrs: vec![emails.clone()],
+            },
+        )?;
+        drop(econtent);
+        mime::signed_data_entity(&signed_der)
+    };
     let mut cek = zeroize::Zeroizing::new([0u8; 32]);
     let mut nonce = [0u8; 12];
     rng.try_fill_bytes(cek.as_mut_slice())
@@ -123,6 +127,7 @@ pub fn seal(
         rng,
         options.encoding,
     )?;
+    drop(entity);
     let message = mime::outer_message(&prepared.bytes, &env, &options.outer)?;
     Ok(Sealed {
         message,

@@ -108,6 +108,57 @@ pub fn context_primitive(number: u32, content: &[u8]) -> Vec<u8> {
     )
 }
 
+/// One level of [`nested`]: identifier octet, encoded fields before the inner element, encoded
+/// fields after it.
+pub type Layer<'a> = (u8, Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+/// Encodes nested elements around one large content without copying it once per level.
+///
+/// `layers` are listed from the outermost inwards: each gives the identifier octet, the
+/// encoded fields before the inner element, and the encoded fields after it. The innermost
+/// element is `(tag, content)` written last. Used for the SignedData and AuthEnvelopedData
+/// builders, whose eContent / encryptedContent can be hundreds of megabytes.
+pub fn nested(layers: &[Layer<'_>], inner_tag: u8, inner: &[u8]) -> Vec<u8> {
+    // Lengths from the inside out.
+    let mut lengths = Vec::with_capacity(layers.len());
+    let mut len = header_len(inner.len()) + inner.len();
+    for (_, before, after) in layers.iter().rev() {
+        let content = before
+            .iter()
+            .chain(after.iter())
+            .map(|p| p.len())
+            .sum::<usize>()
+            + len;
+        lengths.push(content);
+        len = header_len(content) + content;
+    }
+    lengths.reverse();
+    let mut out = Vec::with_capacity(len);
+    for ((tag, before, _), content_len) in layers.iter().zip(&lengths) {
+        out.push(*tag);
+        write_len(&mut out, *content_len);
+        for p in before {
+            out.extend_from_slice(p);
+        }
+    }
+    out.push(inner_tag);
+    write_len(&mut out, inner.len());
+    out.extend_from_slice(inner);
+    for (_, _, after) in layers.iter().rev() {
+        for p in after {
+            out.extend_from_slice(p);
+        }
+    }
+    out
+}
+
+/// Identifier (one octet) plus length octets for a content of `len` bytes.
+fn header_len(len: usize) -> usize {
+    let mut v = Vec::with_capacity(9);
+    write_len(&mut v, len);
+    1 + v.len()
+}
+
 /// Replaces the identifier of an encoded constructed element (IMPLICIT retagging of a
 /// SET OF into `[n]`), keeping length and content.
 pub fn retag(encoded: &[u8], new_first_octet: u8) -> Vec<u8> {
@@ -212,6 +263,20 @@ mod tests {
     fn long_lengths() {
         let v = octet_string(&[0u8; 300]);
         assert_eq!(&v[..4], &[0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn nested_equals_the_composed_encoding() {
+        let big = vec![7u8; 70_000];
+        let a = uint(1);
+        let b = null();
+        let expected = sequence(&[&a, &context_constructed(0, &[&octet_string(&big)]), &b]);
+        let got = nested(
+            &[(0x30, vec![&a], vec![&b]), (0xa0, vec![], vec![])],
+            0x04,
+            &big,
+        );
+        assert_eq!(got, expected);
     }
 
     #[test]

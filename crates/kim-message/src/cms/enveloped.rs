@@ -451,17 +451,26 @@ struct Parts {
 
 impl Parts {
     fn der(&self) -> Vec<u8> {
-        let eci = der::sequence(&[
-            &der::oid(&oid::DATA),
-            &self.gcm_alg,
-            &der::context_primitive(0, &self.ciphertext),
-        ]);
-        let mut fields: Vec<&[u8]> =
-            vec![&[0x02, 0x01, 0x00], &self.recipient_infos, &eci, &self.mac];
+        // ContentInfo { id-ct-authEnvelopedData, [0] { AuthEnvelopedData { version,
+        // recipientInfos, EncryptedContentInfo { id-data, algorithm, [0] IMPLICIT ciphertext },
+        // mac, [2] unauthAttrs } } }, with the ciphertext copied once.
+        let ci_oid = der::oid(&oid::AUTH_ENVELOPED_DATA);
+        let data_oid = der::oid(&oid::DATA);
+        let version: &[u8] = &[0x02, 0x01, 0x00];
+        let mut after: Vec<&[u8]> = vec![&self.mac];
         if let Some(u) = &self.unauth {
-            fields.push(u);
+            after.push(u);
         }
-        super::content_info_der(&oid::AUTH_ENVELOPED_DATA, &der::sequence(&fields))
+        der::nested(
+            &[
+                (0x30, vec![&ci_oid], vec![]),
+                (0xa0, vec![], vec![]),
+                (0x30, vec![version, &self.recipient_infos], after),
+                (0x30, vec![&data_oid, &self.gcm_alg], vec![]),
+            ],
+            0x80,
+            &self.ciphertext,
+        )
     }
 
     fn ber(&self, chunk: usize) -> Vec<u8> {

@@ -42,6 +42,7 @@ pub(crate) fn key_encryption_algorithm() -> AlgId {
     )
 }
 
+#[cfg(feature = "software-keys")]
 /// Checks the key encryption algorithm of a received KeyAgreeRecipientInfo.
 pub(crate) fn check_algorithm(alg: &AlgId) -> Result<(), CmsError> {
     let wrap_ok = alg
@@ -126,6 +127,7 @@ pub(crate) fn wrap(kek: &[u8; 32], key: &[u8]) -> Result<Vec<u8>, CmsError> {
     Ok(out.to_vec())
 }
 
+#[cfg(feature = "software-keys")]
 /// AES-256 key unwrap (RFC 3394); a failed integrity check means a wrong key.
 pub(crate) fn unwrap(kek: &[u8; 32], wrapped: &[u8]) -> Result<Vec<u8>, CmsError> {
     let kw =

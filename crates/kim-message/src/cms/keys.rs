@@ -181,6 +181,7 @@ pub fn rsaes_oaep_sha256() -> AlgId {
     AlgId::new(oid::RSAES_OAEP, Some(params))
 }
 
+#[cfg(feature = "software-keys")]
 /// Checks OAEP parameters: SHA-256 for hash and MGF1, no label (pSourceFunc absent).
 pub(crate) fn check_oaep_params(alg: &AlgId) -> Result<(), CmsError> {
     let unsupported =

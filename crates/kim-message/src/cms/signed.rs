@@ -471,16 +471,28 @@ pub fn build(
         &sig_alg_der,
         &der::octet_string(&signature),
     ]);
-    let encap = der::sequence(&[
-        &der::oid(&oid::DATA),
-        &der::context_constructed(0, &[&der::octet_string(econtent)]),
-    ]);
-    let signed_data = der::sequence(&[
-        &der::uint(1),
-        &der::set_of(&[&sha256_null()]),
-        &encap,
-        &der::context_constructed(0, &[&cert.der]),
-        &der::set_of(&[&signer_info]),
-    ]);
-    Ok(super::content_info_der(&oid::SIGNED_DATA, &signed_data))
+    // ContentInfo { id-signedData, [0] { SignedData { version, digestAlgorithms,
+    // EncapsulatedContentInfo { id-data, [0] { OCTET STRING eContent } }, [0] certificates,
+    // signerInfos } } }, with the eContent copied once.
+    let ci_oid = der::oid(&oid::SIGNED_DATA);
+    let version = der::uint(1);
+    let digest_algorithms = der::set_of(&[&sha256_null()]);
+    let data_oid = der::oid(&oid::DATA);
+    let certificates = der::context_constructed(0, &[&cert.der]);
+    let signer_infos = der::set_of(&[&signer_info]);
+    Ok(der::nested(
+        &[
+            (0x30, vec![&ci_oid], vec![]),
+            (0xa0, vec![], vec![]),
+            (
+                0x30,
+                vec![&version, &digest_algorithms],
+                vec![&certificates, &signer_infos],
+            ),
+            (0x30, vec![&data_oid], vec![]),
+            (0xa0, vec![], vec![]),
+        ],
+        0x04,
+        econtent,
+    ))
 }
