@@ -134,12 +134,27 @@ pub(crate) fn split_multipart(buf: &[u8], body: Range<usize>, boundary: &str) ->
     delimiter.extend_from_slice(b"--");
     delimiter.extend_from_slice(boundary.as_bytes());
     let mut part_start: Option<usize> = None;
-    let mut line = body.start;
-    while line < body.end {
-        let line_end = buf
-            .get(line..body.end)
-            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+    // Delimiter lines are found with a substring search (a 15 MiB attachment has some
+    // 200,000 lines); a hit counts only at the start of a line, as RFC 2046 requires.
+    let region = buf.get(body.clone()).unwrap_or_default();
+    let finder = memchr::memmem::Finder::new(&delimiter);
+    let mut from = 0usize;
+    while let Some(rel) = region.get(from..).and_then(|r| finder.find(r)) {
+        let pos = from + rel;
+        let at_line_start = pos == 0 || region.get(pos - 1) == Some(&b'\n');
+        let line = body.start + pos;
+        let line_end = region
+            .get(pos..)
+            .and_then(|r| memchr::memchr(b'\n', r))
             .map_or(body.end, |p| line + p + 1);
+        from = if at_line_start {
+            line_end - body.start
+        } else {
+            pos + 1
+        };
+        if !at_line_start {
+            continue;
+        }
         let text = buf.get(line..line_end).unwrap_or_default();
         if let Some(after) = text.strip_prefix(delimiter.as_slice()) {
             let is_close = after.starts_with(b"--");
@@ -161,7 +176,6 @@ pub(crate) fn split_multipart(buf: &[u8], body: Range<usize>, boundary: &str) ->
                 part_start = Some(line_end);
             }
         }
-        line = line_end;
     }
     if let Some(start) = part_start {
         result.parts.push(start..body.end);
