@@ -1,6 +1,6 @@
 //! How fast the base64 body of a received KOM-LE message can be decoded: today's way against
 //! a line-wise decode and a block-wise decode (lines gathered into a 64 KiB scratch buffer),
-//! both into one pre-sized buffer (the first suggestion of docs/performance-message.md). All
+//! both into one pre-sized buffer (the first suggestion of docs/performance.md). All
 //! must give the same bytes.
 //!
 //! ```text
