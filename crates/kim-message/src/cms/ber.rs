@@ -10,8 +10,15 @@
 
 use std::borrow::Cow;
 
-/// Nesting deeper than this is rejected (CMS structures nest about 15 levels).
-pub const MAX_DEPTH: usize = 48;
+/// Nesting deeper than this is rejected. KOM-LE structures nest at most about 16 levels
+/// (recipient-emails inside a signed attribute inside SignedData inside ContentInfo); the
+/// limit also bounds the cost of nested indefinite lengths, whose parse time grows with
+/// size × depth.
+pub const MAX_DEPTH: usize = 32;
+
+/// Levels of constructed segments a constructed string may have. BER allows any nesting;
+/// real encoders write one level (chunks directly inside the constructed string).
+pub const MAX_STRING_NESTING: usize = 2;
 
 /// Tag class (X.690 8.1.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -324,14 +331,20 @@ impl<'a> Tlv<'a> {
             return Ok(Cow::Borrowed(self.content));
         }
         let mut out = Vec::with_capacity(self.content.len());
-        self.append_octets(&mut out)?;
+        self.append_octets(&mut out, 0)?;
         Ok(Cow::Owned(out))
     }
 
-    fn append_octets(&self, out: &mut Vec<u8>) -> Result<(), BerError> {
+    fn append_octets(&self, out: &mut Vec<u8>, level: usize) -> Result<(), BerError> {
         if !self.tag.constructed {
             out.extend_from_slice(self.content);
             return Ok(());
+        }
+        if level >= MAX_STRING_NESTING {
+            return Err(BerError::Invalid {
+                offset: self.offset,
+                what: format!("constructed string nested more than {MAX_STRING_NESTING} levels"),
+            });
         }
         for child in self.children() {
             let child = child?;
@@ -340,7 +353,7 @@ impl<'a> Tlv<'a> {
             if !is_chunk {
                 return Err(child.unexpected("OCTET STRING chunk"));
             }
-            child.append_octets(out)?;
+            child.append_octets(out, level + 1)?;
         }
         Ok(())
     }
@@ -566,6 +579,19 @@ mod tests {
             input.extend_from_slice(&[0x00, 0x00]);
         }
         assert!(matches!(parse(&input), Err(BerError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn deeply_nested_string_segments_are_rejected() {
+        // One level of chunks, and chunks of chunks, are read; a third level is refused.
+        let two = [
+            0x24, 0x80, 0x24, 0x80, 0x04, 0x01, b'a', 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert_eq!(parse(&two).unwrap().octets().unwrap().as_ref(), b"a");
+        let three = [
+            0x24, 0x80, 0x24, 0x80, 0x24, 0x80, 0x04, 0x01, b'a', 0, 0, 0, 0, 0, 0,
+        ];
+        assert!(parse(&three).unwrap().octets().is_err());
     }
 
     #[test]
