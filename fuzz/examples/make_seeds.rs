@@ -77,25 +77,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let recipients = [rsa_cert, bp_cert.clone()];
-    for (name, encoding) in [
-        ("der", Encoding::Der),
-        ("ber-chunked", Encoding::BerChunked(16)),
-    ] {
-        let env = seal(&recipients, std::slice::from_ref(&attr), encoding)?;
+    let attrs = std::slice::from_ref(&attr);
+    let sealed = [
+        ("rsa-bp256-der", seal(&recipients, attrs, Encoding::Der)?),
+        (
+            "rsa-bp256-ber-chunked",
+            seal(&recipients, attrs, Encoding::BerChunked(16))?,
+        ),
+        (
+            "bp256-no-unauth",
+            seal(std::slice::from_ref(&bp_cert), &[], Encoding::Der)?,
+        ),
+    ];
+    // The target unwraps with the brainpool key: every seed must reach a successful unwrap.
+    let bp_key = SoftwareKey::from_pkcs8_der(BRAINPOOL.key)?;
+    for (name, env) in &sealed {
+        let cek = bp_key.unwrap_cek(&AuthEnvelopedData::parse(env)?, &bp_cert)?;
+        if cek != FIXED_CEK {
+            return Err(format!("{name}: the brainpool recipient unwraps another key").into());
+        }
         write(
             &out,
             "auth_enveloped",
-            &format!("generated-rsa-bp256-{name}.der"),
-            &env,
+            &format!("generated-{name}.der"),
+            env,
         )?;
     }
-    let ecc_only = seal(&[bp_cert], &[], Encoding::Der)?;
-    write(
-        &out,
-        "auth_enveloped",
-        "generated-bp256-no-unauth.der",
-        &ecc_only,
-    )?;
     write(&out, "certificate", "generated-bp256.der", BRAINPOOL.cert)?;
     gematik_attributes(&out)
 }
