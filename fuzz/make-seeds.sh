@@ -47,3 +47,24 @@ hand_made deep-indefinite-40 "$deep"
 
 cargo run --quiet --example make_seeds -- "$C"
 du -sh "$C"; find "$C" -type f | wc -l
+
+# Seeds of the outer_message and open targets: gematik's outer message and KOM-LE messages
+# sealed by the kim CLI for the TEST-ONLY brainpool key (receiver fuzz@test.kim.telematik),
+# plus variants that take the error paths (unknown version, relabelled content type).
+mkdir -p "$C"/{outer_message,open}
+cp "$G/inputEmail.txt.05.encryptedwrap" "$C/outer_message/gematik-05-outer.eml"
+cp "$G/inputEmail.txt.05.encryptedwrap" "$C/open/gematik-05-outer.eml"
+cp "$G/inputEmail.txt" "$C/outer_message/gematik-client-mail.eml"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+openssl pkcs8 -inform DER -nocrypt -in keys/bp256-test-only.key.der -out "$work/key.pem"
+openssl x509 -inform DER -in keys/bp256-test-only.crt.der -out "$work/crt.pem"
+openssl pkcs12 -export -inkey "$work/key.pem" -in "$work/crt.pem" -passout pass:fuzz -out "$work/signer.p12"
+printf 'From: <fuzz@test.kim.telematik>\r\nTo: <fuzz@test.kim.telematik>\r\nSubject: Befund\r\nDate: Mon, 23 Nov 2026 09:00:00 +0100\r\nMessage-ID: <seed-1@fuzz>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGr\xc3\xbc\xc3\x9fe\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n' > "$work/mail.eml"
+(cd .. && cargo run -q -p kim -- message seal --signer "$work/signer.p12" --password fuzz \
+    --recipient "fuzz@test.kim.telematik=$work/crt.pem" "$work/mail.eml") > "$work/sealed.eml"
+cp "$work/sealed.eml" "$C/open/sealed-bp256.eml"
+cp "$work/sealed.eml" "$C/outer_message/sealed-bp256.eml"
+sed 's/X-KOM-LE-Version: 1.0/X-KOM-LE-Version: 2.0/' "$work/sealed.eml" > "$C/open/sealed-version-2.0.eml"
+sed 's/authenticated-enveloped-data/enveloped-data/' "$work/sealed.eml" > "$C/open/sealed-enveloped-data.eml"
+sed 's/^From: <fuzz@/From: <forged@/' "$work/sealed.eml" > "$C/open/sealed-forged-from.eml"
