@@ -272,19 +272,12 @@ pub fn sender_dsn(params: &DsnParams<'_>) -> Result<Vec<u8>, MimeError> {
     for code in codes {
         header.push(HeaderField::new("X-KIM-Fehlermeldung", code.code())?);
     }
-    header.push(HeaderField::new("MIME-Version", "1.0")?);
-    header.push(HeaderField::new(
-        "Content-Type",
-        &format!("multipart/report; report-type=delivery-status; boundary=\"{boundary}\""),
-    )?);
-    let mut out = header.to_bytes();
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(
-        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-    );
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    let mut out = super::error_mail::begin_multipart_with_text(
+        &mut header,
+        "multipart/report; report-type=delivery-status",
+        &boundary,
+        &text,
+    )?;
     out.extend_from_slice(b"Content-Type: message/delivery-status\r\n\r\n");
     out.extend_from_slice(&status);
     if let Some(original_header) = original_header {

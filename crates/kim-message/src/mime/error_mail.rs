@@ -260,21 +260,7 @@ fn mixed_with_attachment(
     filename: &str,
 ) -> Result<Vec<u8>, MimeError> {
     let boundary = choose_boundary(&[attached, text.as_bytes()]);
-    if !header.contains("MIME-Version") {
-        header.push(HeaderField::new("MIME-Version", "1.0")?);
-    }
-    header.push(HeaderField::new(
-        "Content-Type",
-        &format!("multipart/mixed; boundary=\"{boundary}\""),
-    )?);
-    let mut out = header.to_bytes();
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(
-        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-    );
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    let mut out = begin_multipart_with_text(&mut header, "multipart/mixed", &boundary, text)?;
     out.extend_from_slice(
         format!(
             "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: {}\r\nContent-Disposition: attachment; filename=\"{filename}\"\r\n\r\n",
@@ -284,6 +270,33 @@ fn mixed_with_attachment(
     );
     out.extend_from_slice(attached);
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Ok(out)
+}
+
+/// Writes `header` with `MIME-Version` and `Content-Type: <multipart>; boundary=...`, then the
+/// first body part (text/plain UTF-8, 8bit) and the delimiter of the next part. The caller
+/// appends that part's header and content and the closing delimiter.
+pub(crate) fn begin_multipart_with_text(
+    header: &mut HeaderBlock,
+    multipart: &str,
+    boundary: &str,
+    text: &str,
+) -> Result<Vec<u8>, MimeError> {
+    if !header.contains("MIME-Version") {
+        header.push(HeaderField::new("MIME-Version", "1.0")?);
+    }
+    header.push(HeaderField::new(
+        "Content-Type",
+        &format!("{multipart}; boundary=\"{boundary}\""),
+    )?);
+    let mut out = header.to_bytes();
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
     Ok(out)
 }
 
