@@ -9,6 +9,7 @@
 
 mod cms_gematik;
 mod cms_openssl;
+mod fuzz_corpus;
 mod mime;
 mod pipeline;
 mod support;
