@@ -4,10 +4,10 @@
 //! 1. [`mime::prepare_client_mail`]: CRLF, Message-ID required, default Dienstkennung
 //!    (A_19488-02).
 //! 2. [`mime::rfc822_wrap`]: the eContent.
-//! 3. [`cms::signed::build`] with the recipient-emails attribute as a signed attribute
+//! 3. [`crate::cms::signed::build`] with the recipient-emails attribute as a signed attribute
 //!    (KOM-LE-A_2127), signed by the given [`CmsSigner`] (the Konnektor in production).
 //! 4. [`mime::signed_data_entity`] (KOM-LE-A_2299-01).
-//! 5. [`cms::enveloped::build`] for every recipient certificate including the sender's
+//! 5. [`crate::cms::enveloped::build`] for every recipient certificate including the sender's
 //!    (KOM-LE-A_2111-01), recipient-emails as unauthenticated attribute (A_2107).
 //! 6. [`mime::outer_message`] (KOM-LE-A_2097 … A_2102).
 
