@@ -333,20 +333,31 @@ fn field_len(rest: &[u8]) -> Result<usize, &'static str> {
         return Err("invalid character in header field name");
     }
     let mut end = colon;
-    loop {
+    let len = loop {
         match rest
             .get(end..)
             .and_then(|r| r.iter().position(|&b| b == b'\n'))
         {
-            None => return Ok(rest.len()),
+            None => break rest.len(),
             Some(nl) => {
                 end += nl + 1;
                 if !matches!(rest.get(end), Some(b' ' | b'\t')) {
-                    return Ok(end);
+                    break end;
                 }
             }
         }
+    };
+    // RFC 5322 2.2: CR only as part of CRLF. A bare CR inside a field would turn into a line
+    // break wherever the field is copied with CRLF line endings.
+    let field = rest.get(..len).unwrap_or_default();
+    let bare_cr = field
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && field.get(i + 1) != Some(&b'\n'));
+    if bare_cr {
+        return Err("bare CR in a header field");
     }
+    Ok(len)
 }
 
 /// RFC 5322 ftext: printable US-ASCII except colon.
@@ -372,6 +383,16 @@ mod tests {
 
     const SAMPLE: &[u8] =
         b"From: A <a@x.de>\r\nSubject: one\r\n two\r\nX-Empty:\r\nto : b@x.de\r\n\r\nbody";
+
+    /// Found by the `open` fuzz target: a bare CR inside a field became a line break in the
+    /// error mail that copied the field.
+    #[test]
+    fn bare_cr_in_a_field_is_rejected() {
+        let input = b"From: a@x.de\r\nDate: Mon, 23 Nov 2026\r\x01 x\r\n\r\nbody";
+        let err = HeaderBlock::parse(input).unwrap_err();
+        assert!(err.to_string().contains("bare CR"), "{err}");
+        assert!(HeaderBlock::parse(b"Subject: a\r\n b\r\n\r\n").is_ok());
+    }
 
     #[test]
     fn parse_keeps_raw_bytes_and_body_offset() {
