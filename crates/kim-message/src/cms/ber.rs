@@ -16,6 +16,11 @@ use std::borrow::Cow;
 /// size × depth.
 pub const MAX_DEPTH: usize = 32;
 
+/// Nesting of indefinite-length elements. Finding the end of an indefinite element means
+/// reading its subtree, and every indefinite ancestor reads it again, so this bounds the
+/// parse cost factor. Konnektor output nests about five indefinite levels.
+pub const MAX_INDEFINITE_DEPTH: usize = 16;
+
 /// Levels of constructed segments a constructed string may have. BER allows any nesting;
 /// real encoders write one level (chunks directly inside the constructed string).
 pub const MAX_STRING_NESTING: usize = 2;
@@ -112,6 +117,8 @@ pub struct Tlv<'a> {
     pub offset: usize,
     pub indefinite: bool,
     depth: usize,
+    /// Number of indefinite-length ancestors.
+    indefinite_depth: usize,
 }
 
 impl std::fmt::Debug for Tlv<'_> {
@@ -127,7 +134,7 @@ impl std::fmt::Debug for Tlv<'_> {
 
 /// Reads exactly one element spanning all of `input`.
 pub fn parse(input: &[u8]) -> Result<Tlv<'_>, BerError> {
-    let (tlv, rest) = read(input, 0, 0)?;
+    let (tlv, rest) = read(input, 0, 0, 0)?;
     if !rest.is_empty() {
         return Err(BerError::Trailing {
             offset: tlv.raw.len(),
@@ -139,7 +146,7 @@ pub fn parse(input: &[u8]) -> Result<Tlv<'_>, BerError> {
 
 /// Reads the first element of `input`, returning it and the remaining bytes.
 pub fn parse_prefix(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), BerError> {
-    read(input, 0, 0)
+    read(input, 0, 0, 0)
 }
 
 fn truncated(offset: usize, what: &'static str) -> BerError {
@@ -214,7 +221,12 @@ fn read_len(input: &[u8], offset: usize) -> Result<(Option<usize>, usize), BerEr
     Ok((Some(len), 1 + n))
 }
 
-fn read(input: &[u8], base: usize, depth: usize) -> Result<(Tlv<'_>, &[u8]), BerError> {
+fn read(
+    input: &[u8],
+    base: usize,
+    depth: usize,
+    indefinite_depth: usize,
+) -> Result<(Tlv<'_>, &[u8]), BerError> {
     if depth > MAX_DEPTH {
         return Err(BerError::TooDeep { offset: base });
     }
@@ -239,6 +251,7 @@ fn read(input: &[u8], base: usize, depth: usize) -> Result<(Tlv<'_>, &[u8]), Ber
                     offset: base,
                     indefinite: false,
                     depth,
+                    indefinite_depth,
                 },
                 rest,
             ))
@@ -248,6 +261,14 @@ fn read(input: &[u8], base: usize, depth: usize) -> Result<(Tlv<'_>, &[u8]), Ber
                 return Err(BerError::Invalid {
                     offset: base,
                     what: "indefinite length on a primitive element".into(),
+                });
+            }
+            if indefinite_depth >= MAX_INDEFINITE_DEPTH {
+                return Err(BerError::Invalid {
+                    offset: base,
+                    what: format!(
+                        "indefinite lengths nested more than {MAX_INDEFINITE_DEPTH} levels"
+                    ),
                 });
             }
             // Walk the children until the end-of-contents marker.
@@ -272,11 +293,12 @@ fn read(input: &[u8], base: usize, depth: usize) -> Result<(Tlv<'_>, &[u8]), Ber
                             offset: base,
                             indefinite: true,
                             depth,
+                            indefinite_depth,
                         },
                         after,
                     ));
                 }
-                let (child, _) = read(rest, base + pos, depth + 1)?;
+                let (child, _) = read(rest, base + pos, depth + 1, indefinite_depth + 1)?;
                 pos += child.raw.len();
             }
         }
@@ -294,6 +316,7 @@ impl<'a> Tlv<'a> {
             },
             offset: self.offset + (self.raw.len() - self.content.len() - self.eoc_len()),
             depth: self.depth + 1,
+            indefinite_depth: self.indefinite_depth + usize::from(self.indefinite),
         }
     }
 
@@ -426,6 +449,7 @@ pub struct Children<'a> {
     rest: &'a [u8],
     offset: usize,
     depth: usize,
+    indefinite_depth: usize,
 }
 
 impl<'a> Iterator for Children<'a> {
@@ -435,7 +459,7 @@ impl<'a> Iterator for Children<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        match read(self.rest, self.offset, self.depth) {
+        match read(self.rest, self.offset, self.depth, self.indefinite_depth) {
             Ok((tlv, rest)) => {
                 self.offset += tlv.raw.len();
                 self.rest = rest;
@@ -517,7 +541,7 @@ impl<'a> Seq<'a> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     #[test]
@@ -571,14 +595,45 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_rejected() {
-        let mut input = Vec::new();
+        let mut input = vec![0x05, 0x00];
         for _ in 0..(MAX_DEPTH + 5) {
-            input.extend_from_slice(&[0x30, 0x80]);
+            input = crate::cms::der::sequence(&[&input]);
         }
-        for _ in 0..(MAX_DEPTH + 5) {
-            input.extend_from_slice(&[0x00, 0x00]);
-        }
-        assert!(matches!(parse(&input), Err(BerError::TooDeep { .. })));
+        // Definite lengths are only descended into when walked: walk down to the limit.
+        let mut t = parse(&input).unwrap();
+        let err = loop {
+            match t.children().next() {
+                Some(Ok(child)) => t = child,
+                Some(Err(e)) => break e,
+                None => panic!("reached the bottom without hitting the depth limit"),
+            }
+        };
+        assert!(matches!(err, BerError::TooDeep { .. }), "{err}");
+    }
+
+    #[test]
+    fn deeply_nested_indefinite_lengths_are_rejected_but_definite_ones_are_not() {
+        let nest = |levels: usize, indefinite: bool| {
+            let mut v = Vec::new();
+            let mut inner = vec![0x05, 0x00];
+            for _ in 0..levels {
+                v.clear();
+                if indefinite {
+                    v.extend_from_slice(&[0x30, 0x80]);
+                    v.extend_from_slice(&inner);
+                    v.extend_from_slice(&[0, 0]);
+                } else {
+                    v.push(0x30);
+                    v.push(u8::try_from(inner.len()).unwrap());
+                    v.extend_from_slice(&inner);
+                }
+                inner = v.clone();
+            }
+            inner
+        };
+        assert!(parse(&nest(MAX_INDEFINITE_DEPTH, true)).is_ok());
+        assert!(parse(&nest(MAX_INDEFINITE_DEPTH + 1, true)).is_err());
+        assert!(parse(&nest(MAX_INDEFINITE_DEPTH + 4, false)).is_ok());
     }
 
     #[test]
