@@ -26,6 +26,15 @@ pub(crate) fn base64_lines(data: &[u8]) -> Vec<u8> {
 /// Decodes base64, ignoring all ASCII whitespace (CRLF, LF, spaces) and tolerating missing
 /// padding.
 pub(crate) fn base64_decode_tolerant(data: &[u8]) -> Result<Vec<u8>, MimeError> {
+    // White space inside a line is rare: decode with whole lines first, and only if that
+    // fails filter every byte.
+    decode_lines(data, false).or_else(|_| decode_lines(data, true))
+}
+
+/// Decodes base64 `data` whose lines are found with memchr and copied into a 64 KiB chunk
+/// buffer (trimmed at both ends; with `filter_inner`, white space inside lines is dropped
+/// too); each full chunk is decoded with one call. No compacted copy of the whole input.
+fn decode_lines(data: &[u8], filter_inner: bool) -> Result<Vec<u8>, MimeError> {
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -33,9 +42,6 @@ pub(crate) fn base64_decode_tolerant(data: &[u8]) -> Result<Vec<u8>, MimeError> 
     /// Compacted base64 is decoded in chunks of this size (a multiple of four).
     const CHUNK: usize = 64 * 1024;
     let err = |e: base64::DecodeError| MimeError::Base64(e.to_string());
-    // Lines are found with memchr and copied whole into a chunk buffer (white space only at
-    // line ends is the common case; inner white space is filtered byte by byte); each full
-    // chunk is decoded with one call. No compacted copy of the whole input is made.
     let mut out = Vec::with_capacity(data.len() / 4 * 3 + 3);
     let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 128);
     let mut rest = data;
@@ -49,7 +55,7 @@ pub(crate) fn base64_decode_tolerant(data: &[u8]) -> Result<Vec<u8>, MimeError> 
         };
         rest = next;
         let line = line.trim_ascii();
-        if line.iter().any(u8::is_ascii_whitespace) {
+        if filter_inner {
             chunk.extend(line.iter().copied().filter(|b| !b.is_ascii_whitespace()));
         } else {
             chunk.extend_from_slice(line);
