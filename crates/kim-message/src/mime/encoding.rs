@@ -302,6 +302,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tolerant_decode_takes_every_line_shape() {
+        let data: Vec<u8> = (0u8..=255).cycle().take(70_000).collect();
+        let lines = base64_lines(&data);
+        assert_eq!(base64_decode_tolerant(&lines).unwrap(), data);
+        // LF only, trailing blanks, and white space inside lines (the fallback path).
+        let text = String::from_utf8(lines).unwrap();
+        let lf = text.replace("\r\n", "\n");
+        assert_eq!(base64_decode_tolerant(lf.as_bytes()).unwrap(), data);
+        let blanks = text.replace("\r\n", " \t\r\n");
+        assert_eq!(base64_decode_tolerant(blanks.as_bytes()).unwrap(), data);
+        let inner: String = text
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| if i % 37 == 5 { vec![' ', c] } else { vec![c] })
+            .collect();
+        assert_eq!(base64_decode_tolerant(inner.as_bytes()).unwrap(), data);
+        assert!(base64_decode_tolerant(b"QUJD*A==").is_err());
+    }
+
+    #[test]
     fn base64_lines_are_76_with_crlf() {
         let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
         let enc = base64_lines(&data);
