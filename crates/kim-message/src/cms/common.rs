@@ -319,6 +319,18 @@ impl CertInfo {
         find_printable(ber::parse(value).ok()?)
     }
 
+    /// The subjectKeyIdentifier extension's key identifier (the OCTET STRING inside
+    /// extnValue), if present.
+    pub fn subject_key_identifier(&self) -> Option<Vec<u8>> {
+        let ski = Oid::new_unwrap("2.5.29.14");
+        let (_, _, value) = self.extensions.iter().find(|(o, _, _)| *o == ski)?;
+        let t = ber::parse(value)
+            .ok()?
+            .expect_universal(Tag::OCTET_STRING, "keyIdentifier")
+            .ok()?;
+        Some(t.octets().ok()?.into_owned())
+    }
+
     /// The rfc822Name entries of the subjectAltName extension.
     pub fn email_addresses(&self) -> Vec<String> {
         let san = Oid::new_unwrap("2.5.29.17");

@@ -17,7 +17,8 @@ use super::recipient_emails::RecipientEmails;
 use super::{CmsError, ContentInfo, der, oid};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 
-/// How a RecipientInfo names the recipient's certificate.
+/// How a RecipientInfo or a SignerInfo names a certificate (RFC 5652 RecipientIdentifier /
+/// SignerIdentifier: issuerAndSerialNumber or `[0]` subjectKeyIdentifier).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecipientId {
     IssuerSerial(IssuerSerial),
@@ -25,7 +26,7 @@ pub enum RecipientId {
 }
 
 impl RecipientId {
-    fn parse(t: Tlv<'_>) -> Result<Self, ber::BerError> {
+    pub(crate) fn parse(t: Tlv<'_>) -> Result<Self, ber::BerError> {
         if t.tag.is_context(0) {
             return Ok(RecipientId::SubjectKeyIdentifier(t.octets()?.into_owned()));
         }
@@ -36,9 +37,9 @@ impl RecipientId {
     pub fn matches(&self, cert: &CertInfo) -> bool {
         match self {
             RecipientId::IssuerSerial(is) => *is == cert.issuer_serial,
-            RecipientId::SubjectKeyIdentifier(ski) => cert.extensions.iter().any(|(o, _, v)| {
-                o.to_string() == "2.5.29.14" && v.get(2..) == Some(ski.as_slice())
-            }),
+            RecipientId::SubjectKeyIdentifier(ski) => {
+                cert.subject_key_identifier().as_deref() == Some(ski.as_slice())
+            }
         }
     }
 }
@@ -303,7 +304,9 @@ impl AuthEnvelopedData {
     /// Decrypts the content with a content-encryption key (copying the ciphertext; see
     /// [`Self::into_plaintext`] to decrypt in place).
     pub fn decrypt_content(&self, cek: &[u8]) -> Result<Vec<u8>, CmsError> {
-        self.clone().into_plaintext(cek)
+        let mut buf = self.encrypted_content.clone();
+        self.decrypt_buffer(cek, &mut buf)?;
+        Ok(buf)
     }
 
     /// Decrypts the content in place, consuming the structure: the plaintext reuses the

@@ -7,17 +7,13 @@
 //! signingCertificateV2 and recipient-emails; no unsigned attributes.
 
 use super::ber::{self, Seq, Tag};
-use super::common::{AlgId, Attribute, CertInfo, IssuerSerial, parse_attributes};
+use super::common::{AlgId, Attribute, CertInfo, parse_attributes};
 use super::keys::{self, PublicKey, SignatureError};
 use super::{CmsError, ContentInfo, der, oid};
 use sha2::{Digest, Sha256};
 
-/// How a SignerInfo names its certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignerId {
-    IssuerSerial(IssuerSerial),
-    SubjectKeyIdentifier(Vec<u8>),
-}
+/// How a SignerInfo names its certificate: the same choice as for recipients.
+pub type SignerId = super::enveloped::RecipientId;
 
 /// One SignerInfo.
 #[derive(Debug, Clone)]
@@ -201,12 +197,7 @@ impl SignedData {
             .filter_map(|c| CertInfo::parse(c).ok())
             .chain(extra.iter().cloned());
         for cert in candidates {
-            let matches = match &si.sid {
-                SignerId::IssuerSerial(is) => cert.issuer_serial == *is,
-                SignerId::SubjectKeyIdentifier(ski) => cert.extensions.iter().any(|(o, _, v)| {
-                    o.to_string() == "2.5.29.14" && v.get(2..) == Some(ski.as_slice())
-                }),
-            };
+            let matches = si.sid.matches(&cert);
             if matches {
                 return Ok(cert);
             }
@@ -326,12 +317,7 @@ fn parse_signer_info(t: ber::Tlv<'_>) -> Result<SignerInfo, ber::BerError> {
     let t = t.expect_universal(Tag::SEQUENCE, "SignerInfo")?;
     let mut s = Seq::new(t)?;
     let version = s.next("version")?.small_uint()?;
-    let sid_t = s.next("sid")?;
-    let sid = if sid_t.tag.is_context(0) {
-        SignerId::SubjectKeyIdentifier(sid_t.octets()?.into_owned())
-    } else {
-        SignerId::IssuerSerial(IssuerSerial::parse(sid_t)?)
-    };
+    let sid = SignerId::parse(s.next("sid")?)?;
     let digest_algorithm = AlgId::parse(s.next("digestAlgorithm")?)?;
     let (signed_attrs, signed_attrs_der) = match s.optional_context(0)? {
         Some(a) => {

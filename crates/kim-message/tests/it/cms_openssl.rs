@@ -310,3 +310,37 @@ fn enveloped_data_instead_of_auth_enveloped_data_is_a_profile_error() {
         "{err}"
     );
 }
+
+#[test]
+fn subject_key_identifiers_match_what_openssl_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = openssl_identity(dir.path(), "ski", "rsa");
+    let out = openssl(
+        dir.path(),
+        &[
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectKeyIdentifier",
+            "-in",
+            id.cert_pem.to_str().unwrap(),
+        ],
+        b"",
+        true,
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let expected = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .replace(':', "")
+        .to_lowercase();
+    let cert = CertInfo::parse(&id.cert_der).unwrap();
+    let ski = cert.subject_key_identifier().unwrap();
+    assert_eq!(hex::encode(&ski), expected);
+    assert!(kim_message::cms::RecipientId::SubjectKeyIdentifier(ski.clone()).matches(&cert));
+    let mut other = ski;
+    other[0] ^= 1;
+    assert!(!kim_message::cms::RecipientId::SubjectKeyIdentifier(other).matches(&cert));
+}
