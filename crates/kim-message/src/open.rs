@@ -158,11 +158,7 @@ pub fn open(
         Err(failure) => {
             // The signed message could not be read: the received message stands in for it.
             let result = DeliveryResult::decrypted(&[failure.integrity_id()]);
-            let message = without_kom_le_version(&mime::integrity_error_mail(
-                received,
-                &outer.header,
-                &result,
-            )?)?;
+            let message = mime::integrity_error_mail(received, &outer.header, &result)?;
             Ok(Opened::Delivered {
                 message,
                 integrity_ids: result.integrity_ids,
@@ -170,17 +166,6 @@ pub fn open(
             })
         }
     }
-}
-
-/// Removes `X-KOM-LE-Version` from the top-level header: an error mail built around the
-/// received message must not look like a KOM-LE message to the next Clientmodul (A_21390).
-fn without_kom_le_version(message: &[u8]) -> Result<Vec<u8>, MimeError> {
-    let (mut header, body_offset) = mime::HeaderBlock::parse(message)?;
-    header.remove_all("X-KOM-LE-Version");
-    let mut out = header.to_bytes();
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(message.get(body_offset..).unwrap_or_default());
-    Ok(out)
 }
 
 fn error_ctx<'a>(ctx: &OpenContext<'a>) -> ErrorMailContext<'a> {

@@ -20,9 +20,15 @@ pub const INTEGRITY_RESULT: &str = "X-KIM-IntegrityCheckResult";
 /// Error code header (A_20650-05).
 pub const ERROR_CODE: &str = "X-KIM-Fehlermeldung";
 
-/// Header fields that only the receiving Clientmodul may set; copies in the decrypted
-/// message (a sender could forge them) are removed before the real ones are added.
-const RESULT_FIELDS: [&str; 3] = [DECRYPTION_RESULT, INTEGRITY_RESULT, ERROR_CODE];
+/// Header fields removed from every message the receiving Clientmodul hands over: the result
+/// fields only it may set (a sender could forge them), and `X-KOM-LE-Version`, so that a
+/// delivered message or E6 error mail is never taken for a KOM-LE message again (A_21390).
+const RESULT_FIELDS: [&str; 4] = [
+    DECRYPTION_RESULT,
+    INTEGRITY_RESULT,
+    ERROR_CODE,
+    "X-KOM-LE-Version",
+];
 
 /// Outcome of the receive checks, as written into the delivered message.
 #[derive(Debug, Clone, PartialEq, Eq)]

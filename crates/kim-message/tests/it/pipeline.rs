@@ -257,6 +257,38 @@ fn rsa_and_ecc_messages_open_with_01_and_their_vermerke() {
     }
 }
 
+/// A sender can sign an inner message carrying `X-KOM-LE-Version`; the delivered message
+/// must not look like a KOM-LE message to the next Clientmodul.
+#[test]
+fn a_signed_inner_kom_le_version_is_not_delivered() {
+    let p = parties(KeyAlgorithm::Rsa2048);
+    let client = String::from_utf8(mail("x\r\n")).unwrap().replacen(
+        "Subject:",
+        "X-KOM-LE-Version: 1.0\r\nSubject:",
+        1,
+    );
+    let message = sealed(&p, client.as_bytes());
+    let opened = open(
+        &message,
+        &ctx(ADDR_B),
+        &p.decryptor,
+        &LocalSignatureCheck {
+            trust: p.trust.clone(),
+        },
+    )
+    .unwrap();
+    let Opened::Delivered {
+        message,
+        integrity_ids,
+        ..
+    } = opened
+    else {
+        panic!("{opened:?}")
+    };
+    assert_eq!(integrity_ids, ["01"]);
+    assert!(header_values(&message, "X-KOM-LE-Version").is_empty());
+}
+
 #[test]
 fn tampered_outer_from_gives_08() {
     let p = parties(KeyAlgorithm::Rsa2048);
