@@ -121,16 +121,7 @@ impl Ca {
             ..template
         };
         let der = encode_and_sign(seed, &template, &template.subject, &key, spki)?;
-        Ok(Ca {
-            certificate_der: der,
-            private_key_pkcs8_der: key.to_pkcs8_der()?,
-            algorithm: key.algorithm(),
-            label: label.to_string(),
-            subject: template.subject,
-            key,
-            key_id,
-            chain_der: Vec::new(),
-        })
+        Ca::assemble(der, key, key_id, label, template, Vec::new())
     }
 
     /// Issues a subordinate CA (pathLenConstraint 0) below this CA.
@@ -152,8 +143,20 @@ impl Ca {
         let der = encode_and_sign(seed, &template, &self.subject, &self.key, spki)?;
         let mut chain_der = vec![self.certificate_der.clone()];
         chain_der.extend(self.chain_der.iter().cloned());
+        Ca::assemble(der, key, key_id, label, template, chain_der)
+    }
+
+    /// The CA around its signed certificate.
+    fn assemble(
+        certificate_der: Vec<u8>,
+        key: KeyPair,
+        key_id: Vec<u8>,
+        label: &str,
+        template: CertTemplate<'_>,
+        chain_der: Vec<Vec<u8>>,
+    ) -> Result<Ca, PkiError> {
         Ok(Ca {
-            certificate_der: der,
+            certificate_der,
             private_key_pkcs8_der: key.to_pkcs8_der()?,
             algorithm: key.algorithm(),
             label: label.to_string(),
