@@ -1,10 +1,12 @@
 //! OpenSSL 3 as an independent CMS peer, with RSA and brainpoolP256r1 identities it made.
 
-use crate::support::{openssl, openssl_identity};
+use crate::support::{OpensslIdentity, openssl, openssl_identity};
 use kim_message::cms::enveloped::{self, Encoding};
 use kim_message::cms::signed::{self, SignOptions};
 use kim_message::cms::soft::{SoftwareKey, SoftwareSigner};
 use kim_message::cms::{AuthEnvelopedData, CertInfo, RecipientEmail, RecipientEmails, SignedData};
+use std::path::Path;
+use std::process::Output;
 
 const CONTENT: &[u8] = b"Content-Type: message/rfc822\r\n\r\nFrom: a@x.kim.telematik\r\nTo: b@y.kim.telematik\r\nMessage-ID: <1@x>\r\nSubject: Befund\r\n\r\nHallo\r\n";
 
@@ -27,6 +29,43 @@ fn recipient_emails(certs: &[(&str, &CertInfo)]) -> RecipientEmails {
             .collect(),
     )
 }
+
+/// `openssl cms -encrypt -binary CIPHER -recip CERT [OPTIONS] -outform DER` of `CONTENT`.
+fn openssl_encrypt(dir: &Path, cipher: &str, recip: &Path, options: &[&str]) -> Vec<u8> {
+    std::fs::write(dir.join("msg"), CONTENT).unwrap();
+    let mut args = vec![
+        "cms",
+        "-encrypt",
+        "-binary",
+        cipher,
+        "-recip",
+        recip.to_str().unwrap(),
+    ];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["-outform", "DER", "-in", "msg", "-out", "out.p7m"]);
+    openssl(dir, &args, b"", true);
+    std::fs::read(dir.join("out.p7m")).unwrap()
+}
+
+/// `openssl cms -decrypt` of `cms` with the identity's key.
+fn openssl_decrypt(dir: &Path, cms: &[u8], id: &OpensslIdentity, must_succeed: bool) -> Output {
+    std::fs::write(dir.join("in.p7m"), cms).unwrap();
+    let (cert, key) = (id.cert_pem.to_str().unwrap(), id.key_pem.to_str().unwrap());
+    let args = [
+        "cms", "-decrypt", "-binary", "-inform", "DER", "-in", "in.p7m", "-recip", cert, "-inkey",
+        key,
+    ];
+    openssl(dir, &args, b"", must_succeed)
+}
+
+const OAEP_SHA256: [&str; 6] = [
+    "-keyopt",
+    "rsa_padding_mode:oaep",
+    "-keyopt",
+    "rsa_oaep_md:sha256",
+    "-keyopt",
+    "rsa_mgf1_md:sha256",
+];
 
 #[test]
 fn our_signed_data_verifies_with_openssl_rsa_pss_and_brainpool_ecdsa() {
@@ -73,34 +112,8 @@ fn our_signed_data_verifies_with_openssl_rsa_pss_and_brainpool_ecdsa() {
 fn openssl_auth_enveloped_data_with_oaep_decrypts_with_our_code() {
     let dir = tempfile::tempdir().unwrap();
     let id = openssl_identity(dir.path(), "rcpt-rsa", "rsa");
-    std::fs::write(dir.path().join("msg"), CONTENT).unwrap();
-    openssl(
-        dir.path(),
-        &[
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes-256-gcm",
-            "-recip",
-            id.cert_pem.to_str().unwrap(),
-            "-keyopt",
-            "rsa_padding_mode:oaep",
-            "-keyopt",
-            "rsa_oaep_md:sha256",
-            "-keyopt",
-            "rsa_mgf1_md:sha256",
-            "-outform",
-            "DER",
-            "-in",
-            "msg",
-            "-out",
-            "msg.p7m",
-        ],
-        b"",
-        true,
-    );
-    let env =
-        AuthEnvelopedData::parse(&std::fs::read(dir.path().join("msg.p7m")).unwrap()).unwrap();
+    let cms = openssl_encrypt(dir.path(), "-aes-256-gcm", &id.cert_pem, &OAEP_SHA256);
+    let env = AuthEnvelopedData::parse(&cms).unwrap();
     let key = SoftwareKey::from_pkcs8_der(&id.key_der).unwrap();
     let plain = key
         .decrypt(&env, &CertInfo::parse(&id.cert_der).unwrap())
@@ -112,58 +125,21 @@ fn openssl_auth_enveloped_data_with_oaep_decrypts_with_our_code() {
 fn openssl_brainpool_key_agreement_decrypts_with_our_code() {
     let dir = tempfile::tempdir().unwrap();
     let id = openssl_identity(dir.path(), "rcpt-bp", "bp256");
-    std::fs::write(dir.path().join("msg"), CONTENT).unwrap();
-    let recip = id.cert_pem.to_str().unwrap();
     let key = SoftwareKey::from_pkcs8_der(&id.key_der).unwrap();
     let cert = CertInfo::parse(&id.cert_der).unwrap();
-    openssl(
+    let cms = openssl_encrypt(
         dir.path(),
-        &[
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes-256-gcm",
-            "-recip",
-            recip,
-            "-keyopt",
-            "ecdh_kdf_md:sha256",
-            "-outform",
-            "DER",
-            "-in",
-            "msg",
-            "-out",
-            "msg.p7m",
-        ],
-        b"",
-        true,
+        "-aes-256-gcm",
+        &id.cert_pem,
+        &["-keyopt", "ecdh_kdf_md:sha256"],
     );
-    let env =
-        AuthEnvelopedData::parse(&std::fs::read(dir.path().join("msg.p7m")).unwrap()).unwrap();
+    let env = AuthEnvelopedData::parse(&cms).unwrap();
     assert_eq!(key.decrypt(&env, &cert).unwrap(), CONTENT);
 
     // OpenSSL's default is the SHA-1 KDF, which the KOM-LE profile does not use: a clear
     // "unsupported" naming the algorithm, not a decryption failure.
-    openssl(
-        dir.path(),
-        &[
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes-256-gcm",
-            "-recip",
-            recip,
-            "-outform",
-            "DER",
-            "-in",
-            "msg",
-            "-out",
-            "sha1.p7m",
-        ],
-        b"",
-        true,
-    );
-    let env =
-        AuthEnvelopedData::parse(&std::fs::read(dir.path().join("sha1.p7m")).unwrap()).unwrap();
+    let cms = openssl_encrypt(dir.path(), "-aes-256-gcm", &id.cert_pem, &[]);
+    let env = AuthEnvelopedData::parse(&cms).unwrap();
     let err = key.decrypt(&env, &cert).unwrap_err();
     assert!(
         matches!(err, kim_message::cms::CmsError::Unsupported(ref m) if m.contains("1.3.133.16.840.63.0.2")),
@@ -195,31 +171,11 @@ fn our_auth_enveloped_data_without_unauth_attrs_decrypts_with_openssl() {
         CertInfo::parse(&rsa.cert_der).unwrap(),
         CertInfo::parse(&bp.cert_der).unwrap(),
     ];
-    for (encoding, file) in [
-        (Encoding::Der, "der.p7m"),
-        (Encoding::BerChunked(1000), "ber.p7m"),
-    ] {
-        std::fs::write(dir.path().join(file), seal_for(&certs, false, encoding)).unwrap();
+    for encoding in [Encoding::Der, Encoding::BerChunked(1000)] {
+        let sealed = seal_for(&certs, false, encoding);
         for id in [&rsa, &bp] {
-            let out = openssl(
-                dir.path(),
-                &[
-                    "cms",
-                    "-decrypt",
-                    "-binary",
-                    "-inform",
-                    "DER",
-                    "-in",
-                    file,
-                    "-recip",
-                    id.cert_pem.to_str().unwrap(),
-                    "-inkey",
-                    id.key_pem.to_str().unwrap(),
-                ],
-                b"",
-                true,
-            );
-            assert_eq!(out.stdout, CONTENT, "{file}");
+            let out = openssl_decrypt(dir.path(), &sealed, id, true);
+            assert_eq!(out.stdout, CONTENT, "{encoding:?}");
         }
     }
 }
@@ -234,25 +190,7 @@ fn openssl_rejects_the_full_kim_form_because_of_its_unauth_attrs_tagging() {
     let rsa = openssl_identity(dir.path(), "r-rsa", "rsa");
     let cert = CertInfo::parse(&rsa.cert_der).unwrap();
     let sealed = seal_for(std::slice::from_ref(&cert), true, Encoding::Der);
-    std::fs::write(dir.path().join("kim.p7m"), &sealed).unwrap();
-    let out = openssl(
-        dir.path(),
-        &[
-            "cms",
-            "-decrypt",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "kim.p7m",
-            "-recip",
-            rsa.cert_pem.to_str().unwrap(),
-            "-inkey",
-            rsa.key_pem.to_str().unwrap(),
-        ],
-        b"",
-        false,
-    );
+    let out = openssl_decrypt(dir.path(), &sealed, &rsa, false);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -283,28 +221,8 @@ fn ber_chunked_output_matches_the_konnektor_shape_and_round_trips() {
 fn enveloped_data_instead_of_auth_enveloped_data_is_a_profile_error() {
     let dir = tempfile::tempdir().unwrap();
     let id = openssl_identity(dir.path(), "r", "rsa");
-    std::fs::write(dir.path().join("msg"), CONTENT).unwrap();
-    openssl(
-        dir.path(),
-        &[
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-aes-256-cbc",
-            "-recip",
-            id.cert_pem.to_str().unwrap(),
-            "-outform",
-            "DER",
-            "-in",
-            "msg",
-            "-out",
-            "env.p7m",
-        ],
-        b"",
-        true,
-    );
-    let err =
-        AuthEnvelopedData::parse(&std::fs::read(dir.path().join("env.p7m")).unwrap()).unwrap_err();
+    let cms = openssl_encrypt(dir.path(), "-aes-256-cbc", &id.cert_pem, &[]);
+    let err = AuthEnvelopedData::parse(&cms).unwrap_err();
     assert!(
         matches!(err, kim_message::cms::CmsError::Profile(ref m) if m.contains("EnvelopedData")),
         "{err}"

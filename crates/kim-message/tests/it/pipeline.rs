@@ -25,6 +25,18 @@ fn ctx(receiver: &str) -> OpenContext<'_> {
     }
 }
 
+/// The outer KOM-LE message (version 1.0) around `cms` for the prepared mail `inner`.
+fn outer_v1(inner: &[u8], cms: &[u8]) -> Result<Vec<u8>, mime::MimeError> {
+    mime::outer_message(
+        inner,
+        cms,
+        &OuterParams {
+            kom_le_version: "1.0".into(),
+            ..OuterParams::default()
+        },
+    )
+}
+
 fn header_values(message: &[u8], name: &str) -> Vec<String> {
     let (h, _) = mime::HeaderBlock::parse(message).unwrap();
     h.get_all(name).map(|f| f.value()).collect()
@@ -66,15 +78,7 @@ fn gematik_positive_vector() -> Vec<u8> {
     let inner = mime::unwrap_rfc822(sd.econtent.as_deref().unwrap())
         .unwrap()
         .to_vec();
-    mime::outer_message(
-        &inner,
-        &env,
-        &OuterParams {
-            kom_le_version: "1.0".into(),
-            ..OuterParams::default()
-        },
-    )
-    .unwrap()
+    outer_v1(&inner, &env).unwrap()
 }
 
 #[test]
@@ -347,15 +351,7 @@ fn tampered_unprotected_recipient_emails_gives_09() {
         Encoding::Der,
     )
     .unwrap();
-    let message = mime::outer_message(
-        &prepared.bytes,
-        &env,
-        &OuterParams {
-            kom_le_version: "1.0".into(),
-            ..OuterParams::default()
-        },
-    )
-    .unwrap();
+    let message = outer_v1(&prepared.bytes, &env).unwrap();
     let opened = open(
         &message,
         &ctx(ADDR_B),
@@ -464,25 +460,17 @@ fn decryption_failures_give_e2_with_the_right_id() {
         .unwrap()
         + 10;
     cms[at] ^= 0x01;
-    let tampered = mime::outer_message(
+    let tampered = outer_v1(
         &mime::prepare_client_mail(&mail("x\r\n")).unwrap().bytes,
         &cms,
-        &OuterParams {
-            kom_le_version: "1.0".into(),
-            ..OuterParams::default()
-        },
     )
     .unwrap();
     expect_e2(&tampered, &p.decryptor, ADDR_B, "02");
 
     // Truncated CMS and garbage base64.
-    let truncated = mime::outer_message(
+    let truncated = outer_v1(
         &mime::prepare_client_mail(&mail("x\r\n")).unwrap().bytes,
         &outer.cms[..outer.cms.len() / 2],
-        &OuterParams {
-            kom_le_version: "1.0".into(),
-            ..OuterParams::default()
-        },
     )
     .unwrap();
     expect_e2(&truncated, &p.decryptor, ADDR_B, "02");
