@@ -3,6 +3,7 @@
 //! digest §3.4 step 13 and §3.8).
 
 use super::encoding::{choose_boundary, identity_cte};
+use super::error_mail::angle;
 use super::errors::MimeError;
 use super::header::{HeaderBlock, HeaderField};
 
@@ -365,13 +366,4 @@ fn ascii_only(text: &str) -> String {
         }
     }
     out
-}
-
-fn angle(message_id: &str) -> String {
-    let trimmed = message_id.trim();
-    if trimmed.starts_with('<') {
-        trimmed.to_owned()
-    } else {
-        format!("<{trimmed}>")
-    }
 }

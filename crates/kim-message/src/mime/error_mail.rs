@@ -304,7 +304,8 @@ fn code_field(code: SendErrorCode) -> Result<HeaderField, MimeError> {
     HeaderField::new(ERROR_CODE, code.code())
 }
 
-fn angle(message_id: &str) -> String {
+/// A Message-ID value in angle brackets, as given or with brackets added.
+pub(crate) fn angle(message_id: &str) -> String {
     let trimmed = message_id.trim();
     if trimmed.starts_with('<') {
         trimmed.to_owned()
