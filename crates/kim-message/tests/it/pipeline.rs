@@ -612,10 +612,15 @@ mod roundtrip {
         }
     }
 
+    /// The sealed envelope carries one recipient-emails entry per recipient certificate, the
+    /// signed attribute the same entries (KOM-LE-A_2115-02, A_2127).
     #[test]
-    fn recipient_emails_helper_matches_the_certificates() {
+    fn sealed_messages_carry_the_recipient_emails() {
         let p = parties(KeyAlgorithm::Rsa2048);
-        let emails = kim_message::seal::recipient_emails(&p.recipients);
+        let message = sealed(&p, &mail("x\r\n"));
+        let outer = mime::OuterMessage::parse(&message).unwrap();
+        let env = kim_message::cms::AuthEnvelopedData::parse(&outer.cms).unwrap();
+        let unprotected = env.recipient_emails().unwrap();
         let expected: Vec<RecipientEmail> = p
             .recipients
             .iter()
@@ -624,6 +629,16 @@ mod roundtrip {
                 rid: r.cert.issuer_serial.clone(),
             })
             .collect();
-        assert_eq!(emails, RecipientEmails(expected));
+        assert!(unprotected.same_entries(&RecipientEmails(expected)));
+        let (key, cert) = &p.decryptor.keys[0];
+        let entity = key.decrypt(&env, cert).unwrap();
+        let sd = SignedData::parse(&mime::parse_signed_data_entity(&entity).unwrap()).unwrap();
+        let signed = RecipientEmails::from_attribute(
+            sd.signer_infos[0]
+                .signed_attr(&oid::RECIPIENT_EMAILS)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(signed.same_entries(&unprotected));
     }
 }
