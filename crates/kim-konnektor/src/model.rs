@@ -20,7 +20,9 @@ pub struct ValueError {
 }
 
 impl ValueError {
-    pub(crate) fn new(kind: &'static str, value: &str, rule: &'static str) -> Self {
+    /// Builds an error; the value is truncated to 80 characters.
+    #[must_use]
+    pub fn new(kind: &'static str, value: &str, rule: &'static str) -> Self {
         Self {
             kind,
             value: value.chars().take(80).collect(),
@@ -158,7 +160,7 @@ impl Context {
 }
 
 /// `CONN:CardHandle`: opaque, valid for one insertion cycle of a card (konnektor.md §6.1).
-/// Invariant: not empty.
+/// Invariant: 1..=128 characters (`CONN:CardHandleType`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CardHandle(String);
 
@@ -166,10 +168,17 @@ impl CardHandle {
     /// Wraps a handle.
     ///
     /// # Errors
-    /// [`ValueError`] when the handle is empty.
+    /// [`ValueError`] when the handle is empty or longer than 128 characters.
     pub fn new(handle: &str) -> Result<Self, ValueError> {
         if handle.is_empty() {
             return Err(ValueError::new("CardHandle", handle, "must not be empty"));
+        }
+        if handle.chars().count() > 128 {
+            return Err(ValueError::new(
+                "CardHandle",
+                handle,
+                "longer than 128 characters",
+            ));
         }
         Ok(Self(handle.to_owned()))
     }
@@ -350,11 +359,11 @@ fn lex_date_time(s: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionInfo {
     /// `CARD:Major`.
-    pub major: u32,
+    pub major: u16,
     /// `CARD:Minor`.
-    pub minor: u32,
+    pub minor: u16,
     /// `CARD:Revision`.
-    pub revision: u32,
+    pub revision: u16,
 }
 
 /// `CARD:CardVersion` (CardService 8.1.3 XSD): COS and object-system version are required,
@@ -557,6 +566,47 @@ wire_enum! {
         Inconclusive = "INCONCLUSIVE",
         /// Invalid.
         Invalid = "INVALID",
+    }
+}
+
+wire_enum! {
+    /// `dss:ResultMajor` / `vr:ResultMajor` detail values of the OASIS verification report
+    /// (konnektor.md §6.7).
+    DetailResult, "ResultMajor" {
+        /// Valid.
+        Valid = "urn:oasis:names:tc:dss:1.0:detail:valid",
+        /// Invalid.
+        Invalid = "urn:oasis:names:tc:dss:1.0:detail:invalid",
+        /// Could not be determined.
+        Indetermined = "urn:oasis:names:tc:dss:1.0:detail:indetermined",
+    }
+}
+
+impl DetailResult {
+    /// Reads a ResultMajor URI leniently: the three detail URIs, any URI ending in
+    /// `:valid`/`:invalid`/`:indetermined`/`:indeterminate`, and `…:resultmajor:Success` (valid).
+    ///
+    /// # Errors
+    /// [`ValueError`] for anything else.
+    pub fn from_uri_lenient(uri: &str) -> Result<Self, ValueError> {
+        if let Ok(v) = Self::from_wire(uri) {
+            return Ok(v);
+        }
+        let tail = uri
+            .rsplit([':', '#', '/'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match tail.as_str() {
+            "valid" | "success" => Ok(Self::Valid),
+            "invalid" => Ok(Self::Invalid),
+            "indetermined" | "indeterminate" => Ok(Self::Indetermined),
+            _ => Err(ValueError::new(
+                "ResultMajor",
+                uri,
+                "not a known verification result URI",
+            )),
+        }
     }
 }
 
