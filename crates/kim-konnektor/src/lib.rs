@@ -15,12 +15,19 @@
 //! Invariants: values of the model types are always schema-writable (lengths and patterns
 //! are checked on construction); prefixes never matter, only namespaces.
 
+pub mod envelope;
 pub mod fault;
 pub mod model;
+pub mod operation;
 pub mod ops;
+pub mod request;
 pub mod sds;
 pub mod service;
 pub mod xml;
 
+pub use envelope::{Envelope, EnvelopeError, MtomError, split_http_body};
 pub use fault::{SoapFault, TelematikError, Trace};
+pub use operation::{Operation, ResponseError, WriteError};
+pub use request::{Request, RequestError, Response};
 pub use service::{Service, ServiceVersion, SigNamespace};
+pub use xml::{SchemaError, SchemaProblem, XmlError};

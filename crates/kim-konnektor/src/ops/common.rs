@@ -166,10 +166,8 @@ fn parse_trace(n: Node<'_, '_>) -> Result<Trace, SchemaError> {
 /// only for `SIG:DocumentType` elements.
 pub(crate) fn write_document(w: &mut XmlWriter, name: &str, d: &Document, short_text: bool) {
     let mut attrs = Vec::new();
-    if short_text {
-        if let Some(st) = &d.short_text {
-            attrs.push(("ShortText", st.as_str()));
-        }
+    if short_text && let Some(st) = &d.short_text {
+        attrs.push(("ShortText", st.as_str()));
     }
     w.start(name, &attrs);
     write_base64_data(w, d);

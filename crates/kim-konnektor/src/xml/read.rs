@@ -284,10 +284,10 @@ impl<'t, 'a> Node<'t, 'a> {
     /// # Errors
     /// Invalid base64, missing MIME part, too large.
     pub fn base64(&self) -> Result<Vec<u8>, SchemaError> {
-        if let [include] = self.el.children() {
-            if include.is(ns::XOP, "Include") {
-                return self.xop(include);
-            }
+        if let [include] = self.el.children()
+            && include.is(ns::XOP, "Include")
+        {
+            return self.xop(include);
         }
         let text = self.text()?;
         decode_base64(text).map_err(|p| self.error(p))

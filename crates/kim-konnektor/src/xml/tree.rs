@@ -376,7 +376,8 @@ mod tests {
 
     #[test]
     fn rejects_hostile_input() {
-        let cases: &[(&[u8], fn(&XmlError) -> bool)] = &[
+        type Case<'a> = (&'a [u8], fn(&XmlError) -> bool);
+        let cases: &[Case<'_>] = &[
             (
                 b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>",
                 |e| matches!(e, XmlError::Encoding(_)),
