@@ -2,7 +2,12 @@
 //! them back), XSD validation with xmllint, negative parser cases, field-shaped samples,
 //! connector.sds, and property tests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod field;
 mod golden;
@@ -16,7 +21,9 @@ use std::path::PathBuf;
 
 /// `tests/data/<sub>` of this crate.
 pub fn data_dir(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(sub)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(sub)
 }
 
 /// Whether golden files are regenerated instead of compared.

@@ -22,7 +22,10 @@ pub fn der(tag: u8) -> Vec<u8> {
 }
 
 pub fn recipient_emails() -> CmsProperty {
-    CmsProperty { identifier: CmsProperty::RECIPIENT_EMAILS.to_owned(), attribute_der: der(0xa1) }
+    CmsProperty {
+        identifier: CmsProperty::RECIPIENT_EMAILS.to_owned(),
+        attribute_der: der(0xa1),
+    }
 }
 
 pub fn trace(code: u32, severity: Severity, detail: Option<&str>) -> Trace {
@@ -43,11 +46,21 @@ pub fn error(code: u32, severity: Severity, detail: Option<&str>) -> TelematikEr
 }
 
 pub fn get_cards() -> GetCards {
-    GetCards { mandant_wide: false, context: ctx(), ct_id: None, slot_id: None, card_type: Some(CardType::SmcB) }
+    GetCards {
+        mandant_wide: false,
+        context: ctx(),
+        ct_id: None,
+        slot_id: None,
+        card_type: Some(CardType::SmcB),
+    }
 }
 
 pub fn get_cards_response() -> GetCardsResponse {
-    let v = |major, minor, revision| VersionInfo { major, minor, revision };
+    let v = |major, minor, revision| VersionInfo {
+        major,
+        minor,
+        revision,
+    };
     GetCardsResponse {
         status: Status::ok(),
         cards: vec![
@@ -89,23 +102,46 @@ pub fn get_cards_response() -> GetCardsResponse {
 }
 
 pub fn get_pin_status() -> GetPinStatus {
-    GetPinStatus { context: ctx(), card_handle: handle(), pin_type: PinType::Smc }
+    GetPinStatus {
+        context: ctx(),
+        card_handle: handle(),
+        pin_type: PinType::Smc,
+    }
 }
 
 pub fn get_pin_status_response() -> GetPinStatusResponse {
-    GetPinStatusResponse { status: Status::ok(), pin_status: Some(PinStatus::Verifiable), left_tries: Some(3) }
+    GetPinStatusResponse {
+        status: Status::ok(),
+        pin_status: Some(PinStatus::Verifiable),
+        left_tries: Some(3),
+    }
 }
 
 pub fn verify_pin() -> VerifyPin {
-    VerifyPin { context: ctx().with_user_id("00000000-0000-4000-8000-000000000001").unwrap(), card_handle: handle(), pin_type: PinType::Ch }
+    VerifyPin {
+        context: ctx()
+            .with_user_id("00000000-0000-4000-8000-000000000001")
+            .unwrap(),
+        card_handle: handle(),
+        pin_type: PinType::Ch,
+    }
 }
 
 pub fn verify_pin_response() -> VerifyPinResponse {
-    VerifyPinResponse { status: Status::ok(), pin_result: PinResult::Rejected, left_tries: Some(2) }
+    VerifyPinResponse {
+        status: Status::ok(),
+        pin_result: PinResult::Rejected,
+        left_tries: Some(2),
+    }
 }
 
 pub fn read_card_certificate() -> ReadCardCertificate {
-    ReadCardCertificate { card_handle: handle(), context: ctx(), cert_refs: vec![CertRef::Enc, CertRef::Aut], crypt: Some(Crypt::Ecc) }
+    ReadCardCertificate {
+        card_handle: handle(),
+        context: ctx(),
+        cert_refs: vec![CertRef::Enc, CertRef::Aut],
+        crypt: Some(Crypt::Ecc),
+    }
 }
 
 pub fn read_card_certificate_response() -> ReadCardCertificateResponse {
@@ -127,7 +163,11 @@ pub fn read_card_certificate_response() -> ReadCardCertificateResponse {
 }
 
 pub fn verify_certificate() -> VerifyCertificate {
-    VerifyCertificate { context: ctx(), certificate: der(2), verification_time: Some(ts("2025-01-01T12:00:00Z")) }
+    VerifyCertificate {
+        context: ctx(),
+        certificate: der(2),
+        verification_time: Some(ts("2025-01-01T12:00:00Z")),
+    }
 }
 
 pub fn verify_certificate_response() -> VerifyCertificateResponse {
@@ -144,12 +184,16 @@ pub fn get_job_number() -> GetJobNumber {
 }
 
 pub fn get_job_number_response() -> GetJobNumberResponse {
-    GetJobNumberResponse { job_number: JobNumber::new("ABC-475").unwrap() }
+    GetJobNumberResponse {
+        job_number: JobNumber::new("ABC-475").unwrap(),
+    }
 }
 
 pub fn sign_document() -> SignDocument {
     let mut mail = b"Content-Type: message/rfc822\r\n\r\n".to_vec();
-    mail.extend_from_slice(b"From: a@x.kim.telematik\r\nTo: b@y.kim.telematik\r\nSubject: Test\r\n\r\nHallo\r\n");
+    mail.extend_from_slice(
+        b"From: a@x.kim.telematik\r\nTo: b@y.kim.telematik\r\nSubject: Test\r\n\r\nHallo\r\n",
+    );
     SignDocument {
         card_handle: handle(),
         crypt: Some(Crypt::Ecc),
@@ -161,7 +205,11 @@ pub fn sign_document() -> SignDocument {
             signature_type: Some(SignatureType::new(SignatureType::CMS)),
             signed_properties: vec![recipient_emails()],
             include_econtent: Some(true),
-            document: Document { data: mail, mime_type: Some("text/plain; charset=utf-8".into()), short_text: Some("KIM Nachricht".into()) },
+            document: Document {
+                data: mail,
+                mime_type: Some("text/plain; charset=utf-8".into()),
+                short_text: Some("KIM Nachricht".into()),
+            },
             include_revocation_info: false,
         }],
     }
@@ -172,7 +220,10 @@ pub fn sign_document_response() -> SignDocumentResponse {
         responses: vec![SignResponse {
             request_id: "KimSignRequest".into(),
             status: Status::ok(),
-            signature: Some(SignatureObject { signature_type: Some(SignatureType::new(SignatureType::CMS)), data: der(3) }),
+            signature: Some(SignatureObject {
+                signature_type: Some(SignatureType::new(SignatureType::CMS)),
+                data: der(3),
+            }),
         }],
     }
 }
@@ -183,14 +234,21 @@ pub fn verify_document() -> VerifyDocument {
         tv_mode: None,
         return_verification_report: Some(ReturnVerificationReport::kim_default()),
         document: None,
-        signature: Some(SignatureObject { signature_type: Some(SignatureType::new(SignatureType::CMS)), data: der(4) }),
+        signature: Some(SignatureObject {
+            signature_type: Some(SignatureType::new(SignatureType::CMS)),
+            data: der(4),
+        }),
         include_revocation_info: false,
     }
 }
 
 pub fn verify_document_response() -> VerifyDocumentResponse {
     VerifyDocumentResponse {
-        status: Status::warning(error(4264, Severity::Warning, Some("OCSP responder not reachable"))),
+        status: Status::warning(error(
+            4264,
+            Severity::Warning,
+            Some("OCSP responder not reachable"),
+        )),
         high_level_result: VerificationResult::Valid,
         timestamp_type: TimestampType::SignatureEmbedded,
         timestamp: ts("2025-01-01T12:00:00Z"),
@@ -212,29 +270,48 @@ pub fn encrypt_document() -> EncryptDocument {
     EncryptDocument {
         context: ctx(),
         recipient_keys: RecipientKeys {
-            certificate_on_card: Some(KeyOnCard { card_handle: handle(), key_reference: None, crypt: Some(Crypt::Ecc) }),
+            certificate_on_card: Some(KeyOnCard {
+                card_handle: handle(),
+                key_reference: None,
+                crypt: Some(Crypt::Ecc),
+            }),
             certificates: vec![der(5), der(6)],
         },
-        document: Document::new(b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n\x30\x80\x00\x00".to_vec()),
+        document: Document::new(
+            b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n\x30\x80\x00\x00"
+                .to_vec(),
+        ),
         encryption_type: Some(EncryptionType::Cms),
         unprotected_properties: vec![recipient_emails()],
     }
 }
 
 pub fn encrypt_document_response() -> EncryptDocumentResponse {
-    EncryptDocumentResponse { status: Status::ok(), document: Some(Document::new(der(7))) }
+    EncryptDocumentResponse {
+        status: Status::ok(),
+        document: Some(Document::new(der(7))),
+    }
 }
 
 pub fn decrypt_document() -> DecryptDocument {
     DecryptDocument {
         context: ctx(),
-        private_key_on_card: KeyOnCard { card_handle: handle(), key_reference: Some("C.ENC".into()), crypt: Some(Crypt::Ecc) },
+        private_key_on_card: KeyOnCard {
+            card_handle: handle(),
+            key_reference: Some("C.ENC".into()),
+            crypt: Some(Crypt::Ecc),
+        },
         document: Document::new(der(8)),
     }
 }
 
 pub fn decrypt_document_response() -> DecryptDocumentResponse {
-    DecryptDocumentResponse { status: Status::ok(), document: Some(Document::new(b"Content-Type: text/plain\r\n\r\nHallo".to_vec())) }
+    DecryptDocumentResponse {
+        status: Status::ok(),
+        document: Some(Document::new(
+            b"Content-Type: text/plain\r\n\r\nHallo".to_vec(),
+        )),
+    }
 }
 
 pub fn external_authenticate() -> ExternalAuthenticate {
@@ -243,13 +320,20 @@ pub fn external_authenticate() -> ExternalAuthenticate {
         context: ctx(),
         signature_type: Some(SignatureType::new(SignatureType::ECDSA)),
         signature_scheme: None,
-        binary_string: Document { data: vec![0x5a; 32], mime_type: Some("application/octet-stream".into()), short_text: None },
+        binary_string: Document {
+            data: vec![0x5a; 32],
+            mime_type: Some("application/octet-stream".into()),
+            short_text: None,
+        },
     }
 }
 
 pub fn external_authenticate_response() -> ExternalAuthenticateResponse {
     ExternalAuthenticateResponse {
         status: Status::ok(),
-        signature: Some(SignatureObject { signature_type: Some(SignatureType::new(SignatureType::ECDSA)), data: vec![0x11; 64] }),
+        signature: Some(SignatureObject {
+            signature_type: Some(SignatureType::new(SignatureType::ECDSA)),
+            data: vec![0x11; 64],
+        }),
     }
 }

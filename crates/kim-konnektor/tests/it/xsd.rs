@@ -40,31 +40,63 @@ const SOAP_XSD: &str = r###"<?xml version="1.0" encoding="UTF-8"?>
 
 /// Namespace → vendored schema file (relative to spec/konnektor).
 const IMPORTS: &[(&str, &str)] = &[
-    ("http://ws.gematik.de/conn/EventService/v7.2", "conn/EventService.xsd"),
-    ("http://ws.gematik.de/conn/CardService/v8.1", "conn/CardService_v8_1_3.xsd"),
-    ("http://ws.gematik.de/conn/CertificateService/v6.0", "conn/CertificateService_v6_0_2.xsd"),
-    ("http://ws.gematik.de/conn/SignatureService/v7.5", "conn/SignatureService_V7_5_6.xsd"),
-    ("http://ws.gematik.de/conn/SignatureService/v7.4", "conn/SignatureService_V7_4_4.xsd"),
-    ("http://ws.gematik.de/conn/EncryptionService/v6.1", "conn/EncryptionService_v6_1_2.xsd"),
-    ("http://ws.gematik.de/conn/ServiceDirectory/v3.1", "conn/ServiceDirectory.xsd"),
-    ("http://ws.gematik.de/tel/error/v2.0", "tel/error/TelematikError.xsd"),
+    (
+        "http://ws.gematik.de/conn/EventService/v7.2",
+        "conn/EventService.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/CardService/v8.1",
+        "conn/CardService_v8_1_3.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/CertificateService/v6.0",
+        "conn/CertificateService_v6_0_2.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/SignatureService/v7.5",
+        "conn/SignatureService_V7_5_6.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/SignatureService/v7.4",
+        "conn/SignatureService_V7_4_4.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/EncryptionService/v6.1",
+        "conn/EncryptionService_v6_1_2.xsd",
+    ),
+    (
+        "http://ws.gematik.de/conn/ServiceDirectory/v3.1",
+        "conn/ServiceDirectory.xsd",
+    ),
+    (
+        "http://ws.gematik.de/tel/error/v2.0",
+        "tel/error/TelematikError.xsd",
+    ),
 ];
 
 fn spec_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/konnektor").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../spec/konnektor")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Writes the wrapper schema into `dir` and returns its path.
 pub fn wrapper_schema(dir: &Path) -> PathBuf {
     let soap = dir.join("soap-envelope.xsd");
     std::fs::write(&soap, SOAP_XSD).unwrap();
-    let mut xsd = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n");
+    let mut xsd = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n",
+    );
     xsd.push_str(&format!(
         "  <xs:import namespace=\"http://schemas.xmlsoap.org/soap/envelope/\" schemaLocation=\"{}\"/>\n",
         soap.display()
     ));
     for (ns, file) in IMPORTS {
-        xsd.push_str(&format!("  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n", spec_dir().join(file).display()));
+        xsd.push_str(&format!(
+            "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n",
+            spec_dir().join(file).display()
+        ));
     }
     xsd.push_str("</xs:schema>\n");
     let path = dir.join("all.xsd");
@@ -81,7 +113,11 @@ pub fn xmllint(schema: &Path, files: &[PathBuf]) -> (bool, String) {
         .args(files)
         .output()
         .expect("xmllint must be installed (libxml2-utils; scripts/test installs it)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -99,7 +135,11 @@ fn golden_files_validate_against_the_gematik_schemas() {
     let (ok, out) = xmllint(&schema, &files);
     assert!(ok, "{out}");
     for f in &files {
-        assert!(out.contains(&format!("{} validates", f.display())), "{} not reported valid:\n{out}", f.display());
+        assert!(
+            out.contains(&format!("{} validates", f.display())),
+            "{} not reported valid:\n{out}",
+            f.display()
+        );
     }
 }
 
@@ -107,10 +147,15 @@ fn golden_files_validate_against_the_gematik_schemas() {
 fn the_validator_rejects_wrong_order_and_wrong_namespace() {
     let tmp = tempfile::tempdir().unwrap();
     let schema = wrapper_schema(tmp.path());
-    let golden = std::fs::read_to_string(data_dir("soap").join("ReadCardCertificate-request.xml")).unwrap();
+    let golden =
+        std::fs::read_to_string(data_dir("soap").join("ReadCardCertificate-request.xml")).unwrap();
     // CardHandle after Context instead of before.
     let handle = "      <CONN:CardHandle>SMC-B-80276883110000123456</CONN:CardHandle>\n";
-    let reordered = golden.replacen(handle, "", 1).replacen("      </CCTX:Context>\n", &format!("      </CCTX:Context>\n{handle}"), 1);
+    let reordered = golden.replacen(handle, "", 1).replacen(
+        "      </CCTX:Context>\n",
+        &format!("      </CCTX:Context>\n{handle}"),
+        1,
+    );
     assert_ne!(reordered, golden);
     // CertRef in the CERTCMN namespace instead of CERT.
     let wrong_ns = golden.replace("<CERT:CertRef>C.ENC</CERT:CertRef>", "<CERTCMN:CertRef xmlns:CERTCMN=\"http://ws.gematik.de/conn/CertificateServiceCommon/v2.0\">C.ENC</CERTCMN:CertRef>");
