@@ -16,6 +16,7 @@ mod props;
 mod samples;
 mod sds;
 mod xsd;
+mod zeep;
 
 use std::path::PathBuf;
 
