@@ -83,6 +83,11 @@ fn spec_dir() -> PathBuf {
 
 /// Writes the wrapper schema into `dir` and returns its path.
 pub fn wrapper_schema(dir: &Path) -> PathBuf {
+    wrapper_schema_with(dir, "all.xsd", &[])
+}
+
+/// Like [`wrapper_schema`], with some namespaces mapped to other schema files.
+pub fn wrapper_schema_with(dir: &Path, name: &str, overrides: &[(&str, &str)]) -> PathBuf {
     let soap = dir.join("soap-envelope.xsd");
     std::fs::write(&soap, SOAP_XSD).unwrap();
     let mut xsd = String::from(
@@ -93,13 +98,17 @@ pub fn wrapper_schema(dir: &Path) -> PathBuf {
         soap.display()
     ));
     for (ns, file) in IMPORTS {
+        let file = overrides
+            .iter()
+            .find(|(o, _)| o == ns)
+            .map_or(*file, |(_, f)| *f);
         xsd.push_str(&format!(
             "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n",
             spec_dir().join(file).display()
         ));
     }
     xsd.push_str("</xs:schema>\n");
-    let path = dir.join("all.xsd");
+    let path = dir.join(name);
     std::fs::write(&path, xsd).unwrap();
     path
 }
@@ -141,6 +150,29 @@ fn golden_files_validate_against_the_gematik_schemas() {
             f.display()
         );
     }
+}
+
+#[test]
+fn external_authenticate_validates_against_the_auth_signature_service_schema() {
+    // AuthSignatureService_v7_4_1.wsdl imports SignatureService.xsd (7.4.2), not 7.4.4.
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = wrapper_schema_with(
+        tmp.path(),
+        "auth.xsd",
+        &[(
+            "http://ws.gematik.de/conn/SignatureService/v7.4",
+            "conn/SignatureService.xsd",
+        )],
+    );
+    let files: Vec<PathBuf> = [
+        "ExternalAuthenticate-request.xml",
+        "ExternalAuthenticate-response.xml",
+    ]
+    .iter()
+    .map(|f| data_dir("soap").join(f))
+    .collect();
+    let (ok, out) = xmllint(&schema, &files);
+    assert!(ok, "{out}");
 }
 
 #[test]
