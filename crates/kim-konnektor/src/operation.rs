@@ -70,6 +70,13 @@ impl ResponseError {
             _ => None,
         }
     }
+
+    /// Whether repeating the same request later may succeed ([`crate::fault::is_transient`]
+    /// of the fault code).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        self.code().is_some_and(crate::fault::is_transient)
+    }
 }
 
 impl From<EnvelopeError> for ResponseError {

@@ -4,7 +4,7 @@
 
 use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
 use crate::fault::SoapFault;
-use crate::model::DateTime;
+use crate::model::{CardHandle, Context, DateTime};
 use crate::operation::{WriteError, non_empty};
 use crate::ops::{
     DecryptDocument, DecryptDocumentResponse, EncryptDocument, EncryptDocumentResponse,
@@ -169,6 +169,47 @@ impl Request {
             return Err(RequestError::MtomNotAllowed(req.service().name()));
         }
         Ok(req)
+    }
+
+    /// The call context (every operation carries one; the Konnektor checks it first,
+    /// TUC_KON_000).
+    #[must_use]
+    pub fn context(&self) -> &Context {
+        match self {
+            Self::GetCards(r) => &r.context,
+            Self::GetPinStatus(r) => &r.context,
+            Self::VerifyPin(r) => &r.context,
+            Self::ReadCardCertificate(r) => &r.context,
+            Self::VerifyCertificate(r) => &r.context,
+            Self::GetJobNumber(r, _) => &r.context,
+            Self::SignDocument(r, _) => &r.context,
+            Self::VerifyDocument(r, _) => &r.context,
+            Self::EncryptDocument(r) => &r.context,
+            Self::DecryptDocument(r) => &r.context,
+            Self::ExternalAuthenticate(r) => &r.context,
+        }
+    }
+
+    /// The card the operation addresses, if any.
+    #[must_use]
+    pub fn card_handle(&self) -> Option<&CardHandle> {
+        match self {
+            Self::GetPinStatus(r) => Some(&r.card_handle),
+            Self::VerifyPin(r) => Some(&r.card_handle),
+            Self::ReadCardCertificate(r) => Some(&r.card_handle),
+            Self::SignDocument(r, _) => Some(&r.card_handle),
+            Self::DecryptDocument(r) => Some(&r.private_key_on_card.card_handle),
+            Self::EncryptDocument(r) => r
+                .recipient_keys
+                .certificate_on_card
+                .as_ref()
+                .map(|k| &k.card_handle),
+            Self::ExternalAuthenticate(r) => Some(&r.card_handle),
+            Self::GetCards(_)
+            | Self::VerifyCertificate(_)
+            | Self::GetJobNumber(..)
+            | Self::VerifyDocument(..) => None,
+        }
     }
 
     /// The operation name.

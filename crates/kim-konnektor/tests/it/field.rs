@@ -114,3 +114,30 @@ fn header_and_whitespace_variants_are_accepted() {
     }
     let _ = DecryptDocument::NAME;
 }
+
+#[test]
+fn request_accessors_for_the_access_check() {
+    let read = |f: &str| std::fs::read(data_dir("soap").join(f)).unwrap();
+    let sign = Request::parse_envelope("text/xml", &read("SignDocument-v7.4-request.xml")).unwrap();
+    assert_eq!(sign.context(), &samples::ctx());
+    assert_eq!(sign.card_handle(), Some(&samples::handle()));
+    assert_eq!(
+        (sign.name(), sign.service()),
+        ("SignDocument", kim_konnektor::Service::SignatureService)
+    );
+    let cards = Request::parse_envelope("text/xml", &read("GetCards-request.xml")).unwrap();
+    assert_eq!(cards.card_handle(), None);
+    let auth =
+        Request::parse_envelope("text/xml", &read("ExternalAuthenticate-request.xml")).unwrap();
+    assert_eq!(auth.service(), kim_konnektor::Service::AuthSignatureService);
+}
+
+#[test]
+fn transient_faults() {
+    let fault = |code| {
+        let f = kim_konnektor::SoapFault::standard(code, samples::ts("2025-01-01T00:00:00Z"), None);
+        GetCards::parse_response(&f.to_envelope()).unwrap_err()
+    };
+    assert!(fault(4002).is_transient());
+    assert!(!fault(4085).is_transient());
+}
