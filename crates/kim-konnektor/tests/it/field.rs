@@ -141,3 +141,39 @@ fn transient_faults() {
     assert!(fault(4002).is_transient());
     assert!(!fault(4085).is_transient());
 }
+
+#[test]
+fn detailed_verification_report_from_a_konnektor() {
+    use kim_konnektor::model::{DetailResult, VerificationResult};
+    let r = kim_konnektor::ops::VerifyDocument::parse_response(&field(
+        "verifydocument-response-detailed-report.xml",
+    ))
+    .unwrap();
+    assert_eq!(r.status.result, ResultKind::Warning);
+    assert_eq!(r.status.code(), Some(4115));
+    assert_eq!(r.high_level_result, VerificationResult::Invalid);
+    let report = r.report.unwrap();
+    assert_eq!(
+        report.verification_time.unwrap().as_str(),
+        "2024-05-14T08:12:44Z"
+    );
+    let s = &report.signers[0];
+    assert_eq!(report.signers.len(), 1);
+    assert_eq!(
+        (s.format_ok, s.sig_math_ok, s.path_validity),
+        (
+            DetailResult::Valid,
+            DetailResult::Invalid,
+            DetailResult::Valid
+        )
+    );
+    assert_eq!(s.signer_serial, "400000000000123");
+    assert_eq!(
+        s.result_major,
+        "urn:oasis:names:tc:dss:1.0:resultmajor:ResponderError"
+    );
+    assert_eq!(
+        s.signer_issuer,
+        "C=DE, O=gematik GmbH NOT-VALID, CN=GEM.SMCB-CA9 TEST-ONLY"
+    );
+}
