@@ -55,7 +55,8 @@ macro_rules! wire_enum {
             /// Parses the exact wire string (case-sensitive, as the schema enumerations are).
             ///
             /// # Errors
-            /// [`ValueError`] naming the schema type when the string is not one of its values.
+            /// [`ValueError`](crate::model::ValueError) naming the schema type when the string is
+            /// not one of its values.
             pub fn from_wire(s: &str) -> Result<Self, $crate::model::ValueError> {
                 match s {
                     $($wire => Ok($name::$variant),)+
