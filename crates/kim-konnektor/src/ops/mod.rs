@@ -4,6 +4,13 @@
 //! Element names and namespaces are given in each type's docs; the XML mapping lives in the
 //! per-service submodules.
 
+mod card;
+mod cert;
+pub(crate) mod common;
+mod crypt;
+mod report;
+mod sig;
+
 use crate::fault::TelematikError;
 use crate::model::{
     CardHandle, CardInfo, CardType, CertRef, CmsProperty, Context, Crypt, DateTime, Document,
@@ -244,19 +251,20 @@ pub struct VerifyDocument {
     pub include_revocation_info: bool,
 }
 
-/// OASIS `dss:ResultMajor`-style outcome used inside the simplified verification report
-/// (`vr:FormatOK`, `vr:SigMathOK`, `vr:PathValiditySummary` are `vr:VerificationResultType`).
-pub use crate::model::VerificationResult as DetailResult;
+pub use crate::model::DetailResult;
 
 /// One signer's `vr:DetailedSignatureReport`, reduced to what KIM evaluates
 /// (konnektor.md §6.7: FormatOK → 4112, SigMathOK → 4115, PathValiditySummary → 4206).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerReport {
-    /// `vr:FormatOK/dss:ResultMajor`.
+    /// `vr:IndividualReport/dss:Result/dss:ResultMajor` as sent (a DSS result-major URI such
+    /// as `urn:oasis:names:tc:dss:1.0:resultmajor:Success` or a detail URI).
+    pub result_major: String,
+    /// `vr:FormatOK/vr:ResultMajor`.
     pub format_ok: DetailResult,
-    /// `vr:SignatureOK/vr:SigMathOK/dss:ResultMajor`.
+    /// `vr:SignatureOK/vr:SigMathOK/vr:ResultMajor`.
     pub sig_math_ok: DetailResult,
-    /// `vr:CertificatePathValidity/vr:PathValiditySummary/dss:ResultMajor`.
+    /// `vr:CertificatePathValidity/vr:PathValiditySummary/vr:ResultMajor`.
     pub path_validity: DetailResult,
     /// `vr:CertificatePathValidity/vr:CertificateIdentifier/ds:X509IssuerName`.
     pub signer_issuer: String,
@@ -268,8 +276,9 @@ pub struct SignerReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerificationReport {
     /// `dss:VerificationTimeInfo/dss:VerificationTime`.
-    pub verification_time: DateTime,
-    /// One `vr:IndividualReport` per signer.
+    pub verification_time: Option<DateTime>,
+    /// One `vr:IndividualReport` per signer (reports without a `vr:DetailedSignatureReport`
+    /// are skipped when parsing).
     pub signers: Vec<SignerReport>,
 }
 

@@ -20,7 +20,9 @@ pub struct ValueError {
 }
 
 impl ValueError {
-    pub(crate) fn new(kind: &'static str, value: &str, rule: &'static str) -> Self {
+    /// Builds an error; the value is truncated to 80 characters.
+    #[must_use]
+    pub fn new(kind: &'static str, value: &str, rule: &'static str) -> Self {
         Self {
             kind,
             value: value.chars().take(80).collect(),
@@ -53,7 +55,8 @@ macro_rules! wire_enum {
             /// Parses the exact wire string (case-sensitive, as the schema enumerations are).
             ///
             /// # Errors
-            /// [`ValueError`] naming the schema type when the string is not one of its values.
+            /// [`ValueError`](crate::model::ValueError) naming the schema type when the string is
+            /// not one of its values.
             pub fn from_wire(s: &str) -> Result<Self, $crate::model::ValueError> {
                 match s {
                     $($wire => Ok($name::$variant),)+
@@ -70,6 +73,10 @@ macro_rules! wire_enum {
     };
 }
 pub(crate) use wire_enum;
+
+mod time;
+
+pub use time::{Date, DateTime};
 
 fn check_len(kind: &'static str, value: &str, max: usize) -> Result<(), ValueError> {
     let n = value.chars().count();
@@ -157,8 +164,21 @@ impl Context {
     }
 }
 
+impl From<&kim_types::KonnektorContext> for Context {
+    /// The context of an SMTP/POP3 login name (gemSpec_CM_KOMLE 3.3.2.2). kim-types ids are
+    /// already 1..=64 characters, so the conversion cannot fail.
+    fn from(c: &kim_types::KonnektorContext) -> Self {
+        Self {
+            mandant_id: c.mandant_id.as_str().to_owned(),
+            client_system_id: c.client_system_id.as_str().to_owned(),
+            workplace_id: c.workplace_id.as_str().to_owned(),
+            user_id: c.user_id.as_ref().map(|u| u.as_str().to_owned()),
+        }
+    }
+}
+
 /// `CONN:CardHandle`: opaque, valid for one insertion cycle of a card (konnektor.md §6.1).
-/// Invariant: not empty.
+/// Invariant: 1..=128 characters (`CONN:CardHandleType`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CardHandle(String);
 
@@ -166,10 +186,17 @@ impl CardHandle {
     /// Wraps a handle.
     ///
     /// # Errors
-    /// [`ValueError`] when the handle is empty.
+    /// [`ValueError`] when the handle is empty or longer than 128 characters.
     pub fn new(handle: &str) -> Result<Self, ValueError> {
         if handle.is_empty() {
             return Err(ValueError::new("CardHandle", handle, "must not be empty"));
+        }
+        if handle.chars().count() > 128 {
+            return Err(ValueError::new(
+                "CardHandle",
+                handle,
+                "longer than 128 characters",
+            ));
         }
         Ok(Self(handle.to_owned()))
     }
@@ -238,123 +265,15 @@ impl Iccsn {
     }
 }
 
-/// `xs:dateTime` kept in its lexical form (`YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]`).
-/// Invariant: the lexical form matches that pattern (field ranges are checked loosely).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DateTime(String);
-
-impl DateTime {
-    /// Validates the lexical form.
-    ///
-    /// # Errors
-    /// [`ValueError`] when the text is not an `xs:dateTime`.
-    pub fn new(value: &str) -> Result<Self, ValueError> {
-        if lex_date_time(value) {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(ValueError::new(
-                "dateTime",
-                value,
-                "not an xs:dateTime (YYYY-MM-DDThh:mm:ss[Z])",
-            ))
-        }
-    }
-
-    /// The lexical form.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// `xs:date` kept in its lexical form (`YYYY-MM-DD[Z|±hh:mm]`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Date(String);
-
-impl Date {
-    /// Validates the lexical form.
-    ///
-    /// # Errors
-    /// [`ValueError`] when the text is not an `xs:date`.
-    pub fn new(value: &str) -> Result<Self, ValueError> {
-        let b = value.as_bytes();
-        let ok = b.len() >= 10
-            && lex_date(b.get(..10).unwrap_or_default())
-            && lex_zone(b.get(10..).unwrap_or_default());
-        if ok {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(ValueError::new(
-                "date",
-                value,
-                "not an xs:date (YYYY-MM-DD)",
-            ))
-        }
-    }
-
-    /// The lexical form.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-fn digits(b: &[u8]) -> bool {
-    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
-}
-
-fn lex_date(b: &[u8]) -> bool {
-    matches!(b, [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]
-        if digits(&[*y0, *y1, *y2, *y3]) && digits(&[*m0, *m1]) && digits(&[*d0, *d1])
-            && (b'0'..=b'1').contains(m0) && (b'0'..=b'3').contains(d0))
-}
-
-fn lex_zone(b: &[u8]) -> bool {
-    match b {
-        [] | [b'Z'] => true,
-        [s, h0, h1, b':', m0, m1] => matches!(s, b'+' | b'-') && digits(&[*h0, *h1, *m0, *m1]),
-        _ => false,
-    }
-}
-
-fn lex_date_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    let (Some(date), Some(rest)) = (b.get(..10), b.get(10..)) else {
-        return false;
-    };
-    if !lex_date(date) {
-        return false;
-    }
-    let Some((b'T', rest)) = rest.split_first() else {
-        return false;
-    };
-    let (Some(hms), Some(mut rest)) = (rest.get(..8), rest.get(8..)) else {
-        return false;
-    };
-    let time_ok = matches!(hms, [h0, h1, b':', m0, m1, b':', s0, s1]
-        if digits(&[*h0, *h1, *m0, *m1, *s0, *s1]));
-    if !time_ok {
-        return false;
-    }
-    if let Some((b'.', frac)) = rest.split_first() {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return false;
-        }
-        rest = frac.get(n..).unwrap_or_default();
-    }
-    lex_zone(rest)
-}
-
 /// Three-part version of a card object (`CARD:VersionInfoType`: Major, Minor, Revision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionInfo {
     /// `CARD:Major`.
-    pub major: u32,
+    pub major: u16,
     /// `CARD:Minor`.
-    pub minor: u32,
+    pub minor: u16,
     /// `CARD:Revision`.
-    pub revision: u32,
+    pub revision: u16,
 }
 
 /// `CARD:CardVersion` (CardService 8.1.3 XSD): COS and object-system version are required,
@@ -560,6 +479,47 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// `dss:ResultMajor` / `vr:ResultMajor` detail values of the OASIS verification report
+    /// (konnektor.md §6.7).
+    DetailResult, "ResultMajor" {
+        /// Valid.
+        Valid = "urn:oasis:names:tc:dss:1.0:detail:valid",
+        /// Invalid.
+        Invalid = "urn:oasis:names:tc:dss:1.0:detail:invalid",
+        /// Could not be determined.
+        Indetermined = "urn:oasis:names:tc:dss:1.0:detail:indetermined",
+    }
+}
+
+impl DetailResult {
+    /// Reads a ResultMajor URI leniently: the three detail URIs, any URI ending in
+    /// `:valid`/`:invalid`/`:indetermined`/`:indeterminate`, and `…:resultmajor:Success` (valid).
+    ///
+    /// # Errors
+    /// [`ValueError`] for anything else.
+    pub fn from_uri_lenient(uri: &str) -> Result<Self, ValueError> {
+        if let Ok(v) = Self::from_wire(uri) {
+            return Ok(v);
+        }
+        let tail = uri
+            .rsplit([':', '#', '/'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match tail.as_str() {
+            "valid" | "success" => Ok(Self::Valid),
+            "invalid" => Ok(Self::Invalid),
+            "indetermined" | "indeterminate" => Ok(Self::Indetermined),
+            _ => Err(ValueError::new(
+                "ResultMajor",
+                uri,
+                "not a known verification result URI",
+            )),
+        }
+    }
+}
+
 /// `SIG:HighLevelResult` uses the same three values.
 pub type HighLevelResult = VerificationResult;
 
@@ -746,6 +706,25 @@ mod tests {
                 .unwrap_err()
                 .kind,
             "UserId"
+        );
+    }
+
+    #[test]
+    fn from_login_context() {
+        let k = kim_types::KonnektorContext::new(
+            kim_types::MandantId::parse("1").unwrap(),
+            kim_types::ClientSystemId::parse("KOM_LE").unwrap(),
+            kim_types::WorkplaceId::parse("7").unwrap(),
+        );
+        let c = Context::from(&k);
+        assert_eq!(
+            (
+                c.mandant_id(),
+                c.client_system_id(),
+                c.workplace_id(),
+                c.user_id()
+            ),
+            ("1", "KOM_LE", "7", None)
         );
     }
 
