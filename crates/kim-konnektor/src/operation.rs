@@ -1,7 +1,7 @@
 //! The client-side interface: one [`Operation`] impl per request type, giving the SOAP
 //! action, the complete request envelope and the response parser.
 
-use crate::envelope::{Envelope, EnvelopeError, write_envelope};
+use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
 use crate::fault::SoapFault;
 use crate::ops::{
     DecryptDocument, DecryptDocumentResponse, EncryptDocument, EncryptDocumentResponse,
@@ -42,6 +42,9 @@ pub enum ResponseError {
     /// The Konnektor answered with a SOAP fault.
     #[error("Konnektor answered with {0}")]
     Fault(SoapFault),
+    /// The HTTP body or its Content-Type is unusable.
+    #[error("response body: {0}")]
+    Body(MtomError),
     /// Not well-formed or hostile XML.
     #[error("response is not acceptable XML: {0}")]
     Xml(XmlError),
@@ -108,12 +111,35 @@ pub trait Operation {
     ///
     /// # Errors
     /// [`ResponseError`]; a SOAP fault is [`ResponseError::Fault`].
-    fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError>;
+    fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+        Self::parse_response_parts(envelope, &Attachments::new())
+    }
+    /// Parses an HTTP response body by its `Content-Type`: plain `text/xml` or MTOM
+    /// `multipart/related` (a Konnektor answers with MTOM when the request used it).
+    ///
+    /// # Errors
+    /// [`ResponseError`]; an unusable body or Content-Type is [`ResponseError::Body`].
+    fn parse_http_response(
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Self::Response, ResponseError> {
+        let http = split_http_body(content_type, body).map_err(ResponseError::Body)?;
+        Self::parse_response_parts(http.envelope, &http.attachments)
+    }
+    /// Parses a response envelope whose `xop:Include` elements refer to `parts`.
+    ///
+    /// # Errors
+    /// As [`Operation::parse_response`].
+    fn parse_response_parts(
+        envelope: &[u8],
+        parts: &Attachments<'_>,
+    ) -> Result<Self::Response, ResponseError>;
 }
 
 /// Parses `bytes` as a response whose body element must be `{one of nss}local`.
 pub(crate) fn parse_response_with<T>(
     bytes: &[u8],
+    parts: &Attachments<'_>,
     nss: &[&str],
     local: &str,
     parse: impl FnOnce(Node<'_, '_>) -> Result<T, SchemaError>,
@@ -130,8 +156,7 @@ pub(crate) fn parse_response_with<T>(
             found: body.expanded_name(),
         });
     }
-    let parts = Attachments::new();
-    parse(Node::new(body, local, &parts)).map_err(ResponseError::Schema)
+    parse(Node::new(body, local, parts)).map_err(ResponseError::Schema)
 }
 
 fn envelope(capacity: usize, f: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
@@ -157,9 +182,13 @@ macro_rules! plain_operation {
                 Ok(envelope(0, |w| self.write(w)))
             }
 
-            fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+            fn parse_response_parts(
+                envelope: &[u8],
+                parts: &Attachments<'_>,
+            ) -> Result<Self::Response, ResponseError> {
                 parse_response_with(
                     envelope,
+                    parts,
                     &[$resp_ns],
                     concat!($name, "Response"),
                     <$resp>::parse,
@@ -283,9 +312,13 @@ macro_rules! sig_operation {
                 Ok(envelope(capacity, |w| self.write(w, sig)))
             }
 
-            fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+            fn parse_response_parts(
+                envelope: &[u8],
+                parts: &Attachments<'_>,
+            ) -> Result<Self::Response, ResponseError> {
                 parse_response_with(
                     envelope,
+                    parts,
                     SIG_BOTH,
                     concat!($name, "Response"),
                     <$resp>::parse,

@@ -2,7 +2,9 @@
 //! body element (never on SOAPAction, konnektor.md §1.1), [`Response::to_envelope`] writes
 //! the answer in the same SignatureService namespace as the request.
 
-use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
+use crate::envelope::{
+    Envelope, EnvelopeError, MtomError, split_http_body, write_envelope, write_mtom_envelope,
+};
 use crate::fault::SoapFault;
 use crate::model::{CardHandle, Context, DateTime};
 use crate::operation::{WriteError, non_empty};
@@ -287,6 +289,16 @@ impl Response {
     pub fn to_envelope(&self) -> Result<Vec<u8>, WriteError> {
         self.check()?;
         Ok(write_envelope(self.size_hint(), |w| self.write(w)))
+    }
+
+    /// The response as MTOM `multipart/related` (for requests that used MTOM): returns the
+    /// HTTP `Content-Type` and body.
+    ///
+    /// # Errors
+    /// As [`Response::to_envelope`].
+    pub fn to_mtom_envelope(&self) -> Result<(String, Vec<u8>), WriteError> {
+        self.check()?;
+        Ok(write_mtom_envelope(self.size_hint(), |w| self.write(w)))
     }
 
     fn check(&self) -> Result<(), WriteError> {
