@@ -120,6 +120,15 @@ impl Request {
     /// # Errors
     /// [`RequestError`] naming the problem; see [`RequestError::code`].
     pub fn parse_envelope(content_type: &str, body: &[u8]) -> Result<Self, RequestError> {
+        Self::parse_http(content_type, body).map(|(r, _)| r)
+    }
+
+    /// Like [`Request::parse_envelope`], also telling whether the body was MTOM (the answer
+    /// then uses MTOM too: [`Response::to_mtom_envelope`]).
+    ///
+    /// # Errors
+    /// As [`Request::parse_envelope`].
+    pub fn parse_http(content_type: &str, body: &[u8]) -> Result<(Self, bool), RequestError> {
         let http = split_http_body(content_type, body)?;
         let env = Envelope::parse(http.envelope)?;
         let el = env.body();
@@ -170,7 +179,7 @@ impl Request {
         {
             return Err(RequestError::MtomNotAllowed(req.service().name()));
         }
-        Ok(req)
+        Ok((req, http.mtom))
     }
 
     /// The call context (every operation carries one; the Konnektor checks it first,

@@ -84,7 +84,7 @@ fn mtom_request_is_resolved() {
     body.extend_from_slice(&payload);
     body.extend_from_slice(b"\r\n--MIMEBoundary_1--\r\n");
     let ct = "multipart/related; type=\"application/xop+xml\"; boundary=\"MIMEBoundary_1\"; start=\"<root.message@cxf.apache.org>\"; start-info=\"text/xml\"";
-    let Request::DecryptDocument(d) = Request::parse_envelope(ct, &body).unwrap() else {
+    let (Request::DecryptDocument(d), true) = Request::parse_http(ct, &body).unwrap() else {
         panic!()
     };
     assert_eq!(d, samples::decrypt_document());
