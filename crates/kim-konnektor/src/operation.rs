@@ -166,7 +166,7 @@ fn envelope(capacity: usize, f: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
 const SIG_BOTH: &[&str] = &[ns::SIG75, ns::SIG74];
 
 macro_rules! plain_operation {
-    ($req:ty, $resp:ty, $service:expr, $name:literal, $action_base:literal, $resp_ns:expr, |$s:ident| $check:expr) => {
+    ($req:ty, $resp:ty, $service:expr, $name:literal, $action_base:literal, $resp_ns:expr, |$s:ident, $v:ident| $check:expr) => {
         impl Operation for $req {
             type Response = $resp;
             const SERVICE: Service = $service;
@@ -176,8 +176,8 @@ macro_rules! plain_operation {
                 concat!($action_base, "#", $name).to_owned()
             }
 
-            fn to_envelope(&self, _version: &ServiceVersion) -> Result<Vec<u8>, WriteError> {
-                let $s = self;
+            fn to_envelope(&self, version: &ServiceVersion) -> Result<Vec<u8>, WriteError> {
+                let ($s, $v) = (self, version);
                 $check?;
                 Ok(envelope(0, |w| self.write(w)))
             }
@@ -209,7 +209,7 @@ plain_operation!(
     "GetCards",
     "http://ws.gematik.de/conn/EventService/v7.2",
     ns::EVT,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     GetPinStatus,
@@ -218,7 +218,7 @@ plain_operation!(
     "GetPinStatus",
     "http://ws.gematik.de/conn/CardService/v8.1",
     ns::CARD,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     VerifyPin,
@@ -227,7 +227,7 @@ plain_operation!(
     "VerifyPin",
     "http://ws.gematik.de/conn/CardService/v8.1",
     ns::CARD,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     ReadCardCertificate,
@@ -236,7 +236,15 @@ plain_operation!(
     "ReadCardCertificate",
     "http://ws.gematik.de/conn/CertificateService/v6.0",
     ns::CERT,
-    |s| non_empty(&s.cert_refs, "CERT:CertRefList")
+    |s, v| {
+        non_empty(&s.cert_refs, "CERT:CertRefList")?;
+        crypt_supported(
+            s.crypt.is_some(),
+            v,
+            ServiceVersion::new(6, 0, 1),
+            "CERT:Crypt",
+        )
+    }
 );
 plain_operation!(
     VerifyCertificate,
@@ -245,7 +253,7 @@ plain_operation!(
     "VerifyCertificate",
     "http://ws.gematik.de/conn/CertificateService/v6.0",
     ns::CERT,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     EncryptDocument,
@@ -254,7 +262,15 @@ plain_operation!(
     "EncryptDocument",
     "http://ws.gematik.de/conn/EncryptionService/v6.1",
     ns::CRYPT,
-    |s| document_size(s.document.data.len())
+    |s, v| {
+        document_size(s.document.data.len())?;
+        let crypt = s
+            .recipient_keys
+            .certificate_on_card
+            .as_ref()
+            .is_some_and(|k| k.crypt.is_some());
+        crypt_supported(crypt, v, ServiceVersion::new(6, 1, 1), "CRYPT:Crypt")
+    }
 );
 plain_operation!(
     DecryptDocument,
@@ -263,7 +279,15 @@ plain_operation!(
     "DecryptDocument",
     "http://ws.gematik.de/conn/crypt/EncryptionService/v6.1",
     ns::CRYPT,
-    |s| document_size(s.document.data.len())
+    |s, v| {
+        document_size(s.document.data.len())?;
+        crypt_supported(
+            s.private_key_on_card.crypt.is_some(),
+            v,
+            ServiceVersion::new(6, 1, 1),
+            "CRYPT:Crypt",
+        )
+    }
 );
 plain_operation!(
     ExternalAuthenticate,
@@ -272,8 +296,25 @@ plain_operation!(
     "ExternalAuthenticate",
     "http://ws.gematik.de/conn/SignatureService/v7.4",
     ns::SIG74,
-    |_s| ok()
+    |_s, _v| ok()
 );
+
+/// `Crypt` exists only from CertificateService 6.0.1 and EncryptionService 6.1.1 on; older
+/// Konnektors answer it with 4000 (konnektor.md §1.1), so it is refused before sending.
+fn crypt_supported(
+    present: bool,
+    version: &ServiceVersion,
+    since: ServiceVersion,
+    element: &'static str,
+) -> Result<(), WriteError> {
+    if present && *version < since {
+        return Err(WriteError {
+            element,
+            problem: "not supported by the negotiated service version",
+        });
+    }
+    Ok(())
+}
 
 fn document_size(len: usize) -> Result<(), WriteError> {
     if len > crate::xml::read::MAX_DOCUMENT_SIZE {
