@@ -2,7 +2,9 @@
 //! body element (never on SOAPAction, konnektor.md §1.1), [`Response::to_envelope`] writes
 //! the answer in the same SignatureService namespace as the request.
 
-use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
+use crate::envelope::{
+    Envelope, EnvelopeError, MtomError, split_http_body, write_envelope, write_mtom_envelope,
+};
 use crate::fault::SoapFault;
 use crate::model::{CardHandle, Context, DateTime};
 use crate::operation::{WriteError, non_empty};
@@ -118,6 +120,15 @@ impl Request {
     /// # Errors
     /// [`RequestError`] naming the problem; see [`RequestError::code`].
     pub fn parse_envelope(content_type: &str, body: &[u8]) -> Result<Self, RequestError> {
+        Self::parse_http(content_type, body).map(|(r, _)| r)
+    }
+
+    /// Like [`Request::parse_envelope`], also telling whether the body was MTOM (the answer
+    /// then uses MTOM too: [`Response::to_mtom_envelope`]).
+    ///
+    /// # Errors
+    /// As [`Request::parse_envelope`].
+    pub fn parse_http(content_type: &str, body: &[u8]) -> Result<(Self, bool), RequestError> {
         let http = split_http_body(content_type, body)?;
         let env = Envelope::parse(http.envelope)?;
         let el = env.body();
@@ -168,7 +179,7 @@ impl Request {
         {
             return Err(RequestError::MtomNotAllowed(req.service().name()));
         }
-        Ok(req)
+        Ok((req, http.mtom))
     }
 
     /// The call context (every operation carries one; the Konnektor checks it first,
@@ -287,6 +298,16 @@ impl Response {
     pub fn to_envelope(&self) -> Result<Vec<u8>, WriteError> {
         self.check()?;
         Ok(write_envelope(self.size_hint(), |w| self.write(w)))
+    }
+
+    /// The response as MTOM `multipart/related` (for requests that used MTOM): returns the
+    /// HTTP `Content-Type` and body.
+    ///
+    /// # Errors
+    /// As [`Response::to_envelope`].
+    pub fn to_mtom_envelope(&self) -> Result<(String, Vec<u8>), WriteError> {
+        self.check()?;
+        Ok(write_mtom_envelope(self.size_hint(), |w| self.write(w)))
     }
 
     fn check(&self) -> Result<(), WriteError> {

@@ -27,8 +27,9 @@ fn all_parsers(bytes: &[u8]) {
     let _ = ConnectorServices::parse(bytes);
 }
 
-fn goldens() -> Vec<Vec<u8>> {
-    all_cases().into_iter().map(|c| c.bytes).collect()
+fn goldens() -> &'static [Vec<u8>] {
+    static GOLDENS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    GOLDENS.get_or_init(|| all_cases().into_iter().map(|c| c.bytes).collect())
 }
 
 #[derive(Debug, Clone)]
