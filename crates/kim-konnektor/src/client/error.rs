@@ -17,6 +17,15 @@ pub enum ClientError {
         /// Cause.
         detail: String,
     },
+    /// The TLS handshake failed on a certificate: the Konnektor's is not trusted or does not
+    /// name the host, or the Konnektor refused ours. Not transient: needs configuration.
+    #[error("TLS with the Konnektor at {url} failed: {detail}")]
+    Tls {
+        /// Address dialled.
+        url: String,
+        /// Cause, as the TLS library names it.
+        detail: String,
+    },
     /// No answer in time.
     #[error("Konnektor call {operation} timed out after {seconds} s")]
     Timeout {
@@ -78,6 +87,7 @@ impl ClientError {
             ClientError::Connect { .. } | ClientError::Timeout { .. } => true,
             ClientError::Fault { fault, .. } => fault.code().is_some_and(is_transient),
             ClientError::Config(_)
+            | ClientError::Tls { .. }
             | ClientError::Unauthorized { .. }
             | ClientError::ServiceNotOffered(_)
             | ClientError::Protocol { .. }

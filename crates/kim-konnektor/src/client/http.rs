@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::RwLock;
 
 use super::{ClientError, KonnektorAuth, KonnektorConfig};
-use crate::ops::{Operation, ResponseError};
+use crate::operation::{Operation, ResponseError};
 use crate::sds::{ConnectorServices, SelectedService};
 use crate::service::Service;
 
@@ -81,27 +81,32 @@ impl KonnektorClient {
         if let Some(dir) = self.directory.read().await.as_ref() {
             return Ok(dir.clone());
         }
-        self.refresh().await
+        self.reload().await
     }
 
     /// Reads `/connector.sds` again and replaces the cached directory.
-    pub async fn refresh(&self) -> Result<Arc<ConnectorServices>, ClientError> {
+    pub async fn refresh(&self) -> Result<ConnectorServices, ClientError> {
+        Ok(self.reload().await?.services.clone())
+    }
+
+    async fn reload(&self) -> Result<Arc<Directory>, ClientError> {
         let dir = self.fetch_directory().await?;
-        let services = Arc::new(dir.services.clone());
-        *self.directory.write().await = Some(dir);
-        Ok(services)
+        *self.directory.write().await = Some(dir.clone());
+        Ok(dir)
     }
 
     async fn fetch_directory(&self) -> Result<Arc<Directory>, ClientError> {
-        let url = format!("{}/connector.sds", self.config.base_url.trim_end_matches('/'));
+        let url = format!(
+            "{}/connector.sds",
+            self.config.base_url.trim_end_matches('/')
+        );
         let request = self.authorize(self.http.get(&url));
         let response = request
             .send()
             .await
             .map_err(|e| self.transport_error("connector.sds", &url, &e))?;
         let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
-        {
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(ClientError::Unauthorized {
                 status: status.as_u16(),
             });
@@ -110,21 +115,17 @@ impl KonnektorClient {
             return Err(protocol("connector.sds", format!("HTTP status {status}")));
         }
         let body = read_body(response, "connector.sds").await?;
-        let services = ConnectorServices::parse(&body)
+        let mut services = ConnectorServices::parse(&body)
             .map_err(|e| protocol("connector.sds", e.to_string()))?;
-        let mut selected = Vec::new();
-        for service in Service::ALL {
-            if let Some(mut choice) = services.select(*service) {
-                if self.config.rewrite_endpoints {
-                    choice.endpoint_tls = choice
-                        .endpoint_tls
-                        .as_deref()
-                        .map(|e| rewrite(e, &self.config.base_url))
-                        .transpose()?;
-                }
-                selected.push(choice);
-            }
+        if self.config.rewrite_endpoints {
+            services
+                .rewrite_endpoints(&self.config.base_url)
+                .map_err(|e| ClientError::Config(e.to_string()))?;
         }
+        let selected = Service::ALL
+            .iter()
+            .filter_map(|service| services.select(*service))
+            .collect();
         Ok(Arc::new(Directory { services, selected }))
     }
 
@@ -135,7 +136,7 @@ impl KonnektorClient {
     pub async fn call<O: Operation>(&self, operation: &O) -> Result<O::Response, ClientError> {
         match self.call_once(operation).await {
             Err(ClientError::Connect { .. }) => {
-                self.refresh().await?;
+                self.reload().await?;
                 self.call_once(operation).await
             }
             other => other,
@@ -170,18 +171,26 @@ impl KonnektorClient {
             .await
             .map_err(|e| self.transport_error(name, &url, &e))?;
         let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
-        {
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(ClientError::Unauthorized {
                 status: status.as_u16(),
             });
         }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("text/xml")
+            .to_string();
         let body = read_body(response, name).await?;
         // A fault comes with HTTP 500; anything else but 200 is a protocol error unless the
         // body parses as a fault.
-        match O::parse_response(&body) {
+        match O::parse_http_response(&content_type, &body) {
             Ok(parsed) if status.is_success() => Ok(parsed),
-            Ok(_) => Err(protocol(name, format!("HTTP status {status} with a response body"))),
+            Ok(_) => Err(protocol(
+                name,
+                format!("HTTP status {status} with a response body"),
+            )),
             Err(ResponseError::Fault(fault)) => Err(ClientError::Fault {
                 operation: name.into(),
                 fault: Box::new(fault),
@@ -210,14 +219,31 @@ impl KonnektorClient {
                 seconds: limit.as_secs(),
             };
         }
+        let detail = error_chain(e);
+        if is_certificate_problem(&detail) {
+            return ClientError::Tls {
+                url: url.into(),
+                detail,
+            };
+        }
         if e.is_connect() {
             return ClientError::Connect {
                 url: url.into(),
-                detail: error_chain(e),
+                detail,
             };
         }
-        protocol(operation, error_chain(e))
+        protocol(operation, detail)
     }
+}
+
+/// Whether a transport error text is rustls reporting a certificate problem (ours refused by
+/// the peer, or the peer's refused by us).
+fn is_certificate_problem(detail: &str) -> bool {
+    detail.contains("invalid peer certificate")
+        || detail.contains("CertificateRequired")
+        || detail.contains("BadCertificate")
+        || detail.contains("UnknownCA")
+        || detail.contains("peer sent no certificates")
 }
 
 fn protocol(operation: &str, detail: String) -> ClientError {
@@ -239,7 +265,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-async fn read_body(mut response: reqwest::Response, operation: &str) -> Result<Vec<u8>, ClientError> {
+async fn read_body(
+    mut response: reqwest::Response,
+    operation: &str,
+) -> Result<Vec<u8>, ClientError> {
     if response
         .content_length()
         .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
@@ -267,43 +296,4 @@ async fn read_body(mut response: reqwest::Response, operation: &str) -> Result<V
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// `endpoint` with scheme, host and port taken from `base`.
-fn rewrite(endpoint: &str, base: &str) -> Result<String, ClientError> {
-    let mut url = reqwest::Url::parse(endpoint)
-        .map_err(|e| protocol("connector.sds", format!("endpoint {endpoint:?}: {e}")))?;
-    let base = reqwest::Url::parse(base)
-        .map_err(|e| ClientError::Config(format!("base_url {base:?}: {e}")))?;
-    url.set_scheme(base.scheme())
-        .map_err(|()| ClientError::Config(format!("cannot use scheme of {base}")))?;
-    url.set_host(base.host_str())
-        .map_err(|e| ClientError::Config(format!("base_url host: {e}")))?;
-    url.set_port(base.port())
-        .map_err(|()| ClientError::Config(format!("cannot use port of {base}")))?;
-    Ok(url.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn rewrites_scheme_host_and_port_only() {
-        assert_eq!(
-            rewrite(
-                "https://10.1.2.3:443/ws/SignatureService/v7.5",
-                "https://konnektor.praxis:8443"
-            )
-            .unwrap(),
-            "https://konnektor.praxis:8443/ws/SignatureService/v7.5"
-        );
-        assert_eq!(
-            rewrite("http://192.168.0.1/service/signservice", "https://127.0.0.1:9443/").unwrap(),
-            "https://127.0.0.1:9443/service/signservice"
-        );
-        assert!(rewrite("not a url", "https://a").is_err());
-    }
 }

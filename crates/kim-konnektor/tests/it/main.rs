@@ -9,6 +9,8 @@
     clippy::panic
 )]
 
+mod client;
+mod client_server;
 mod field;
 mod golden;
 mod negative;
