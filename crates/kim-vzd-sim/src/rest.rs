@@ -1,0 +1,364 @@
+//! The KOM-LE Fachdaten operations of `I_Directory_Application_Maintenance` (api-vzd
+//! `DirectoryApplicationMaintenance.yaml` 1.4.9, vendored in `spec/vzd/`):
+//!
+//! | Operation | Route | Success |
+//! |---|---|---|
+//! | add_Directory_FA-Attributes | `POST /DirectoryEntries/{telematikID}/KOM-LE_Fachdaten` | 201 |
+//! | get_Directory_FA-Attributes | `GET /DirectoryEntries/{telematikID}/KOM-LE_Fachdaten/{fad}` | 200 `FAD1` |
+//! | modify_Directory_FA-Attributes | `PUT …/KOM-LE_Fachdaten/{fad}` | 200 |
+//! | delete_Directory_FA-Attributes | `DELETE …/KOM-LE_Fachdaten/{fad}` | 200 |
+//! | search_Directory_FA-Attributes | `GET /DirectoryEntries/KOM-LE_Fachdaten?mail=&komLeData=&kimData=` | 200 `DirectoryEntries` |
+//!
+//! Authentication: the yaml names mutual TLS, the client's FAD coming from its certificate.
+//! The simulator identifies clients by `Authorization: Bearer <token>` instead (configured
+//! token → FAD), over HTTPS or, for tests, plain HTTP: missing or unknown token → 401, a
+//! `{fad}` other than the caller's → 403. Errors carry the yaml's `Error` body
+//! `{"message": …, "errors": [{"attributeName": …, "attributeError": …}]}`.
+//!
+//! Add refuses (400) when the entry already has non-empty Fachdaten; changes go through PUT
+//! with the whole list (the yaml's read-modify-write rule). Writes reach SQLite before the
+//! response and are visible to LDAP searches at once.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::model::{Entry, Fachdaten, FadError, FadRequest, HolderKind};
+
+/// Largest number of entries a search returns (yaml: "nur 100 gefundene Einträge").
+const SEARCH_MAX: usize = 100;
+
+/// The router of the maintenance API.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/DirectoryEntries/KOM-LE_Fachdaten", get(search))
+        .route("/DirectoryEntries/{tid}/KOM-LE_Fachdaten", post(add))
+        .route(
+            "/DirectoryEntries/{tid}/KOM-LE_Fachdaten/{fad}",
+            get(read).put(modify).delete(remove),
+        )
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "unknown resource", None) })
+        .with_state(shared)
+}
+
+/// An HTTP error with the yaml's `Error` body.
+fn error(status: StatusCode, message: &str, inner: Option<(&str, &str)>) -> Response {
+    let errors: Vec<Value> = inner
+        .map(|(n, e)| json!({"attributeName": n, "attributeError": e}))
+        .into_iter()
+        .collect();
+    let body = json!({"message": message, "errors": errors});
+    (status, axum::Json(body)).into_response()
+}
+
+fn fad_error(e: &FadError) -> Response {
+    error(StatusCode::BAD_REQUEST, &e.to_string(), Some(e.inner_error()))
+}
+
+fn internal(what: &str) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, what, None)
+}
+
+/// The FAD of the caller, or the 401 response.
+fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let client = token.and_then(|t| shared.config.api_clients.iter().find(|c| c.token == t));
+    match client {
+        Some(c) => Ok(c.fad.clone()),
+        None => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid Bearer token",
+            None,
+        )),
+    }
+}
+
+/// Caller authenticated and allowed to act on `{fad}`.
+fn authorize(shared: &Shared, headers: &HeaderMap, fad: &str) -> Result<String, Response> {
+    let own = caller(shared, headers)?;
+    if own != fad {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "the FAD in the path is not the caller's FAD",
+            None,
+        ));
+    }
+    Ok(own)
+}
+
+fn not_found(tid: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("no directory entry with telematikID {tid}"),
+        None,
+    )
+}
+
+/// Validates `body` against the entry's `maxKOMLEadr`, persists and publishes it.
+fn write(shared: &Shared, tid: &str, fad: &str, body: &[u8], create: bool) -> Response {
+    let req: FadRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, &format!("request body: {e}"), None);
+        }
+    };
+    let Ok(mut dir) = shared.directory.write() else {
+        return internal("directory lock poisoned");
+    };
+    let Some(entry) = dir.by_telematik_id(tid) else {
+        return not_found(tid);
+    };
+    let existing = &entry.fachdaten;
+    if create && !(existing.mail.is_empty() && existing.addresses.is_empty()) {
+        let m = "KOM-LE Fachdaten exist already; use PUT to replace them";
+        return error(StatusCode::BAD_REQUEST, m, None);
+    }
+    let fachdaten = match req.validate(fad, entry.base.max_kom_le_adr) {
+        Ok(f) => f,
+        Err(e) => return fad_error(&e),
+    };
+    if let Err(r) = persist(shared, tid, &fachdaten) {
+        return r;
+    }
+    dir.set_fachdaten(tid, fachdaten);
+    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    status.into_response()
+}
+
+fn persist(shared: &Shared, tid: &str, fachdaten: &Fachdaten) -> Result<(), Response> {
+    let store = shared.store.lock().map_err(|_| internal("store lock poisoned"))?;
+    store.put(tid, fachdaten).map_err(|e| {
+        tracing::error!(error = %e, "persisting Fachdaten failed");
+        internal("storing the Fachdaten failed")
+    })
+}
+
+async fn add(
+    State(shared): State<Arc<Shared>>,
+    Path(tid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match caller(&shared, &headers) {
+        Ok(fad) => write(&shared, &tid, &fad, &body, true),
+        Err(r) => r,
+    }
+}
+
+async fn modify(
+    State(shared): State<Arc<Shared>>,
+    Path((tid, fad)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match authorize(&shared, &headers, &fad) {
+        Ok(fad) => write(&shared, &tid, &fad, &body, false),
+        Err(r) => r,
+    }
+}
+
+async fn remove(
+    State(shared): State<Arc<Shared>>,
+    Path((tid, fad)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers, &fad) {
+        return r;
+    }
+    let Ok(mut dir) = shared.directory.write() else {
+        return internal("directory lock poisoned");
+    };
+    if dir.by_telematik_id(&tid).is_none() {
+        return not_found(&tid);
+    }
+    let empty = Fachdaten {
+        fad,
+        ..Fachdaten::default()
+    };
+    if let Err(r) = persist(&shared, &tid, &empty) {
+        return r;
+    }
+    dir.set_fachdaten(&tid, empty);
+    StatusCode::OK.into_response()
+}
+
+async fn read(
+    State(shared): State<Arc<Shared>>,
+    Path((tid, fad)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers, &fad) {
+        return r;
+    }
+    let Ok(dir) = shared.directory.read() else {
+        return internal("directory lock poisoned");
+    };
+    match dir.by_telematik_id(&tid) {
+        Some(entry) => axum::Json(fad1(entry)).into_response(),
+        None => not_found(&tid),
+    }
+}
+
+/// Query of search_Directory_FA-Attributes.
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    mail: Option<String>,
+    #[serde(rename = "komLeData")]
+    kom_le_data: Option<String>,
+    #[serde(rename = "kimData")]
+    kim_data: Option<String>,
+}
+
+async fn search(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    if let Err(r) = caller(&shared, &headers) {
+        return r;
+    }
+    let Ok(dir) = shared.directory.read() else {
+        return internal("directory lock poisoned");
+    };
+    let found: Vec<Value> = dir
+        .visible()
+        .filter(|e| {
+            let mail: Vec<String> = e.fachdaten.mail.iter().map(ToString::to_string).collect();
+            param_matches(q.mail.as_deref(), &mail)
+                && param_matches(q.kom_le_data.as_deref(), &e.kom_le_data())
+                && param_matches(q.kim_data.as_deref(), &e.kim_data())
+        })
+        .take(SEARCH_MAX)
+        .map(directory_entry)
+        .collect();
+    axum::Json(Value::Array(found)).into_response()
+}
+
+/// A search parameter: absent matches all; `""` matches absent or empty attributes; `*` is a
+/// wildcard; comparison ignores case.
+fn param_matches(param: Option<&str>, values: &[String]) -> bool {
+    match param {
+        None => true,
+        Some("") => values.iter().all(String::is_empty),
+        Some(p) => values.iter().any(|v| glob(&p.to_lowercase(), &v.to_lowercase())),
+    }
+}
+
+fn glob(pattern: &str, value: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(pos) => rest = rest.get(pos + m.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+fn dn(entry: &Entry) -> Value {
+    json!({"uid": entry.uid, "dc": ["data", "vzd"]})
+}
+
+/// The `FAD1` JSON of an entry.
+fn fad1(entry: &Entry) -> Value {
+    let f = &entry.fachdaten;
+    let mail: Vec<String> = f.mail.iter().map(ToString::to_string).collect();
+    let kom: Vec<Value> = f
+        .addresses
+        .iter()
+        .filter(|a| !a.no_vzd_mail_entry)
+        .map(|a| json!({"mail": a.mail.to_string(), "version": a.version.as_str()}))
+        .collect();
+    let kim: Vec<Value> = f
+        .addresses
+        .iter()
+        .map(|a| {
+            json!({"mail": a.mail.to_string(), "version": a.version.as_str(), "appTags": a.app_tags})
+        })
+        .collect();
+    json!({"dn": dn(entry), "mail": mail, "komLeData": kom, "kimData": kim})
+}
+
+/// The `DirectoryEntry` JSON (base data, certificates, Fachdaten) of an entry.
+fn directory_entry(entry: &Entry) -> Value {
+    let b = &entry.base;
+    let mut base = json!({
+        "dn": dn(entry),
+        "cn": b.holder,
+        "displayName": b.holder,
+        "telematikID": b.telematik_id.as_str(),
+        "personalEntry": b.kind == HolderKind::Person,
+        "professionOID": [b.profession_oid],
+        "domainID": b.domain_ids,
+    });
+    if let Value::Object(map) = &mut base {
+        if let Some(max) = b.max_kom_le_adr {
+            map.insert("maxKOMLEadr".into(), json!(max.to_string()));
+        }
+        if !b.entry_type.is_empty() {
+            map.insert("entryType".into(), json!([b.entry_type]));
+        }
+        if let Some(sn) = &b.surname {
+            map.insert("sn".into(), json!(sn));
+        }
+        if let Some(g) = &b.given_name {
+            map.insert("givenName".into(), json!(g));
+        }
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let certs: Vec<Value> = b
+        .certificates
+        .iter()
+        .map(|c| {
+            json!({
+                "dn": dn(entry),
+                "telematikID": b.telematik_id.as_str(),
+                "userCertificate": b64.encode(c),
+                "active": true,
+            })
+        })
+        .collect();
+    json!({
+        "DirectoryEntryBase": base,
+        "userCertificates": certs,
+        "Fachdaten": [{"dn": dn(entry), "FAD1": [fad1(entry)]}],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_parameters_match_like_the_yaml_describes() {
+        let v = vec!["1.5+,a@x.kim.telematik".to_owned()];
+        assert!(param_matches(None, &v));
+        assert!(param_matches(Some("1.5+,A@x.kim.telematik"), &v));
+        assert!(param_matches(Some("*a@x*"), &v));
+        assert!(param_matches(Some("1.5*"), &v));
+        assert!(!param_matches(Some("1.0*"), &v));
+        assert!(!param_matches(Some(""), &v));
+        assert!(param_matches(Some(""), &[]));
+        assert!(!param_matches(Some("x"), &[]));
+    }
+}
