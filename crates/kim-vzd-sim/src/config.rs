@@ -125,12 +125,20 @@ impl VzdSimConfig {
             return Err(invalid("max_size_limit", self.max_size_limit, "1..=100000"));
         }
         if !(1..=86_400).contains(&self.idle_timeout_secs) {
-            return Err(invalid("idle_timeout_secs", self.idle_timeout_secs, "1..=86400"));
+            return Err(invalid(
+                "idle_timeout_secs",
+                self.idle_timeout_secs,
+                "1..=86400",
+            ));
         }
         if self.bind_dn.is_some() != self.bind_password.is_some() {
             return Err(invalid(
                 "bind_password",
-                if self.bind_password.is_some() { "set" } else { "unset" },
+                if self.bind_password.is_some() {
+                    "set"
+                } else {
+                    "unset"
+                },
                 "set exactly when bind_dn is set",
             ));
         }

@@ -45,7 +45,10 @@ pub async fn serve_connection<S>(stream: S, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    shared.stats.ldap_connections.fetch_add(1, Ordering::Relaxed);
+    shared
+        .stats
+        .ldap_connections
+        .fetch_add(1, Ordering::Relaxed);
     let idle = Duration::from_secs(shared.config.idle_timeout_secs);
     let mut framed = Framed::new(stream, LdapCodec::new(Some(MAX_REQUEST), None));
     let mut session = Session::default();
@@ -97,7 +100,10 @@ fn result(code: LdapResultCode, message: &str) -> LdapResult {
 fn handle(shared: &Shared, session: &mut Session, msg: LdapMsg) -> (Vec<LdapMsg>, Next) {
     let id = msg.msgid;
     let refuse = |op: fn(LdapResult) -> LdapOp| {
-        let r = result(LdapResultCode::UnwillingToPerform, "the directory is read-only");
+        let r = result(
+            LdapResultCode::UnwillingToPerform,
+            "the directory is read-only",
+        );
         (vec![LdapMsg::new(id, op(r))], Next::Continue)
     };
     match msg.op {
@@ -110,7 +116,9 @@ fn handle(shared: &Shared, session: &mut Session, msg: LdapMsg) -> (Vec<LdapMsg>
             (vec![LdapMsg::new(id, op)], Next::Continue)
         }
         LdapOp::UnbindRequest => (Vec::new(), Next::Close),
-        LdapOp::SearchRequest(req) => (search(shared, session, id, &req, &msg.ctrl), Next::Continue),
+        LdapOp::SearchRequest(req) => {
+            (search(shared, session, id, &req, &msg.ctrl), Next::Continue)
+        }
         // Searches are answered synchronously, so nothing is ever left to abandon.
         LdapOp::AbandonRequest(_) => (Vec::new(), Next::Continue),
         LdapOp::ExtendedRequest(req) => {
@@ -165,23 +173,14 @@ fn bind(
 /// Lower case without spaces around `,` and `=` (enough for the DNs this directory has).
 fn normalize_dn(dn: &str) -> String {
     dn.split(',')
-        .map(|rdn| {
-            rdn.split('=')
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join("=")
-        })
+        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
         .collect::<Vec<_>>()
         .join(",")
         .to_lowercase()
 }
 
 fn done(id: i32, code: LdapResultCode, message: &str, ctrl: Vec<LdapControl>) -> LdapMsg {
-    LdapMsg::new_with_ctrls(
-        id,
-        LdapOp::SearchResultDone(result(code, message)),
-        ctrl,
-    )
+    LdapMsg::new_with_ctrls(id, LdapOp::SearchResultDone(result(code, message)), ctrl)
 }
 
 fn search(
@@ -255,7 +254,10 @@ fn page(
         return vec![done(id, LdapResultCode::Success, "", vec![control(vec![])])];
     }
     let end = offset.saturating_add(size).min(total);
-    let mut out = entries(id, found.into_iter().skip(offset).take(end - offset).collect());
+    let mut out = entries(
+        id,
+        found.into_iter().skip(offset).take(end - offset).collect(),
+    );
     let (next, code) = if end < total {
         (end.to_string().into_bytes(), LdapResultCode::Success)
     } else if exceeded {
@@ -369,7 +371,11 @@ fn select_attributes(
         }
         let atype = if a.name == "userCertificate" {
             let plain = asked.is_some_and(|r| !r.contains(';'));
-            if plain { "userCertificate" } else { "userCertificate;binary" }
+            if plain {
+                "userCertificate"
+            } else {
+                "userCertificate;binary"
+            }
         } else {
             a.name
         };
@@ -384,7 +390,7 @@ fn select_attributes(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::unreachable)]
     use super::*;
 
     fn attrs() -> Vec<Attr> {
@@ -437,7 +443,7 @@ mod tests {
                 assert_eq!(*size, 5);
                 cookie.clone()
             }
-            other => panic!("unexpected control {other:?}"),
+            other => unreachable!("unexpected control {other:?}"),
         };
         assert_eq!(cookie, b"2");
         let last = page(1, found.clone(), true, 10, b"4");

@@ -42,8 +42,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ApiClient, ConfigError, TlsFiles, VzdSimConfig};
-pub use model::{BASE_DN, HolderKind, PostalAddress, SeedEntry};
 use model::Directory;
+pub use model::{BASE_DN, HolderKind, PostalAddress, SeedEntry};
 use server::Protocol;
 use store::{Store, StoreError};
 
@@ -292,8 +292,8 @@ pub fn seeds_from_test_pki(pki: &TestPki) -> Result<Vec<SeedEntry>, VzdSimError>
             .map_err(|e| VzdSimError::Seed(format!("{}: {e}", spec.telematik_id)))?;
         let mut addresses = Vec::new();
         if let Some(mail) = &spec.email {
-            let a = KimAddress::parse(mail)
-                .map_err(|e| VzdSimError::Seed(format!("{mail}: {e}")))?;
+            let a =
+                KimAddress::parse(mail).map_err(|e| VzdSimError::Seed(format!("{mail}: {e}")))?;
             addresses.push((a, KimVersion::V1_5));
         }
         let (kind, entry_type) = match spec.kind {

@@ -227,9 +227,18 @@ impl Entry {
             out.push(one("entryType", &b.entry_type));
         }
         out.push(text("domainID", b.domain_ids.clone()));
-        let personal = if b.kind == HolderKind::Person { "TRUE" } else { "FALSE" };
+        let personal = if b.kind == HolderKind::Person {
+            "TRUE"
+        } else {
+            "FALSE"
+        };
         out.push(one("personalEntry", personal));
-        let mail = self.fachdaten.mail.iter().map(ToString::to_string).collect();
+        let mail = self
+            .fachdaten
+            .mail
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         out.push(text("mail", mail));
         out.push(text("komLeData", self.kom_le_data()));
         out.push(text("kimData", self.kim_data()));
@@ -330,7 +339,8 @@ impl FadRequest {
         }
         let mut addresses: Vec<FadAddress> = Vec::new();
         for k in &self.kom_le_data {
-            let a = KimAddress::parse(&k.mail).map_err(|_| FadError::InvalidMail(k.mail.clone()))?;
+            let a =
+                KimAddress::parse(&k.mail).map_err(|_| FadError::InvalidMail(k.mail.clone()))?;
             let version = KimVersion::parse(&k.version)
                 .map_err(|_| FadError::InvalidVersion(k.version.clone()))?;
             if addresses.iter().any(|x| x.mail == a) {
@@ -348,8 +358,7 @@ impl FadRequest {
             });
         }
         if !addresses.is_empty()
-            && (addresses.len() != mail.len()
-                || !addresses.iter().all(|a| mail.contains(&a.mail)))
+            && (addresses.len() != mail.len() || !addresses.iter().all(|a| mail.contains(&a.mail)))
         {
             return Err(FadError::Inconsistent);
         }
@@ -569,7 +578,10 @@ mod tests {
             Err(FadError::InvalidVersion("2.0".into()))
         );
         let inconsistent = req(&["a@x.de"], &[("b@x.de", "1.5")]);
-        assert_eq!(inconsistent.validate("f", None), Err(FadError::Inconsistent));
+        assert_eq!(
+            inconsistent.validate("f", None),
+            Err(FadError::Inconsistent)
+        );
         let ok = req(&["A@x.de"], &[("a@X.de", "1.5")]).validate("f", Some(1));
         assert_eq!(ok.unwrap().addresses.len(), 1);
         assert_eq!(

@@ -51,17 +51,51 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// An HTTP error with the yaml's `Error` body.
-fn error(status: StatusCode, message: &str, inner: Option<(&str, &str)>) -> Response {
-    let errors: Vec<Value> = inner
-        .map(|(n, e)| json!({"attributeName": n, "attributeError": e}))
-        .into_iter()
-        .collect();
-    let body = json!({"message": message, "errors": errors});
-    (status, axum::Json(body)).into_response()
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+    inner: Option<(&'static str, &'static str)>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> = self
+            .inner
+            .map(|(n, e)| json!({"attributeName": n, "attributeError": e}))
+            .into_iter()
+            .collect();
+        let body = json!({"message": self.message, "errors": errors});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn api_error(
+    status: StatusCode,
+    message: &str,
+    inner: Option<(&'static str, &'static str)>,
+) -> ApiError {
+    ApiError {
+        status,
+        message: message.to_owned(),
+        inner,
+    }
+}
+
+fn error(
+    status: StatusCode,
+    message: &str,
+    inner: Option<(&'static str, &'static str)>,
+) -> Response {
+    api_error(status, message, inner).into_response()
 }
 
 fn fad_error(e: &FadError) -> Response {
-    error(StatusCode::BAD_REQUEST, &e.to_string(), Some(e.inner_error()))
+    error(
+        StatusCode::BAD_REQUEST,
+        &e.to_string(),
+        Some(e.inner_error()),
+    )
 }
 
 fn internal(what: &str) -> Response {
@@ -69,7 +103,7 @@ fn internal(what: &str) -> Response {
 }
 
 /// The FAD of the caller, or the 401 response.
-fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -77,7 +111,7 @@ fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
     let client = token.and_then(|t| shared.config.api_clients.iter().find(|c| c.token == t));
     match client {
         Some(c) => Ok(c.fad.clone()),
-        None => Err(error(
+        None => Err(api_error(
             StatusCode::UNAUTHORIZED,
             "missing or invalid Bearer token",
             None,
@@ -86,10 +120,10 @@ fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 /// Caller authenticated and allowed to act on `{fad}`.
-fn authorize(shared: &Shared, headers: &HeaderMap, fad: &str) -> Result<String, Response> {
+fn authorize(shared: &Shared, headers: &HeaderMap, fad: &str) -> Result<String, ApiError> {
     let own = caller(shared, headers)?;
     if own != fad {
-        return Err(error(
+        return Err(api_error(
             StatusCode::FORBIDDEN,
             "the FAD in the path is not the caller's FAD",
             None,
@@ -130,18 +164,26 @@ fn write(shared: &Shared, tid: &str, fad: &str, body: &[u8], create: bool) -> Re
         Err(e) => return fad_error(&e),
     };
     if let Err(r) = persist(shared, tid, &fachdaten) {
-        return r;
+        return r.into_response();
     }
     dir.set_fachdaten(tid, fachdaten);
-    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if create {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     status.into_response()
 }
 
-fn persist(shared: &Shared, tid: &str, fachdaten: &Fachdaten) -> Result<(), Response> {
-    let store = shared.store.lock().map_err(|_| internal("store lock poisoned"))?;
+fn persist(shared: &Shared, tid: &str, fachdaten: &Fachdaten) -> Result<(), ApiError> {
+    let fail = |m: &str| api_error(StatusCode::INTERNAL_SERVER_ERROR, m, None);
+    let store = shared
+        .store
+        .lock()
+        .map_err(|_| fail("store lock poisoned"))?;
     store.put(tid, fachdaten).map_err(|e| {
         tracing::error!(error = %e, "persisting Fachdaten failed");
-        internal("storing the Fachdaten failed")
+        fail("storing the Fachdaten failed")
     })
 }
 
@@ -153,7 +195,7 @@ async fn add(
 ) -> Response {
     match caller(&shared, &headers) {
         Ok(fad) => write(&shared, &tid, &fad, &body, true),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -165,7 +207,7 @@ async fn modify(
 ) -> Response {
     match authorize(&shared, &headers, &fad) {
         Ok(fad) => write(&shared, &tid, &fad, &body, false),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -175,7 +217,7 @@ async fn remove(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = authorize(&shared, &headers, &fad) {
-        return r;
+        return r.into_response();
     }
     let Ok(mut dir) = shared.directory.write() else {
         return internal("directory lock poisoned");
@@ -188,7 +230,7 @@ async fn remove(
         ..Fachdaten::default()
     };
     if let Err(r) = persist(&shared, &tid, &empty) {
-        return r;
+        return r.into_response();
     }
     dir.set_fachdaten(&tid, empty);
     StatusCode::OK.into_response()
@@ -200,7 +242,7 @@ async fn read(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = authorize(&shared, &headers, &fad) {
-        return r;
+        return r.into_response();
     }
     let Ok(dir) = shared.directory.read() else {
         return internal("directory lock poisoned");
@@ -227,7 +269,7 @@ async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Response {
     if let Err(r) = caller(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     let Ok(dir) = shared.directory.read() else {
         return internal("directory lock poisoned");
@@ -252,7 +294,9 @@ fn param_matches(param: Option<&str>, values: &[String]) -> bool {
     match param {
         None => true,
         Some("") => values.iter().all(String::is_empty),
-        Some(p) => values.iter().any(|v| glob(&p.to_lowercase(), &v.to_lowercase())),
+        Some(p) => values
+            .iter()
+            .any(|v| glob(&p.to_lowercase(), &v.to_lowercase())),
     }
 }
 

@@ -104,12 +104,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlite`] when the write fails.
     pub fn put(&self, telematik_id: &str, fachdaten: &Fachdaten) -> Result<(), StoreError> {
-        let body = serde_json::to_string(&fachdaten.to_request()).map_err(|e| {
-            StoreError::Corrupt {
+        let body =
+            serde_json::to_string(&fachdaten.to_request()).map_err(|e| StoreError::Corrupt {
                 telematik_id: telematik_id.to_owned(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         self.conn.execute(
             "INSERT INTO fachdaten (telematik_id, fad, body) VALUES (?1, ?2, ?3)
              ON CONFLICT(telematik_id) DO UPDATE SET fad = excluded.fad, body = excluded.body",
