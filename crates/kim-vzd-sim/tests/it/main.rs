@@ -9,6 +9,7 @@
 
 mod ldap;
 mod rest;
+mod tls;
 
 use std::path::Path;
 use std::process::Output;
@@ -64,10 +65,11 @@ pub async fn ldapsearch_env(
     args.push(kim_vzd_sim::BASE_DN.into());
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let out = run("ldapsearch", args, envs).await;
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let code = out.status.code().unwrap_or(-1);
+    if code != 0 {
+        eprintln!("ldapsearch: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    (code, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Values of `attr` in LDIF output (`attr: v` or base64 `attr:: v`), as bytes.
@@ -89,4 +91,27 @@ pub fn ldif_values(ldif: &str, attr: &str) -> Vec<Vec<u8>> {
 /// Number of entries (`dn:` lines) in LDIF output.
 pub fn entry_count(ldif: &str) -> usize {
     ldif.lines().filter(|l| l.starts_with("dn:")).count()
+}
+
+/// TLS material of the test PKI's `konnektor` entity (SAN localhost, 127.0.0.1) and the CA
+/// bundle file path written into `dir`.
+pub fn tls_server(dir: &Path) -> (std::sync::Arc<rustls::ServerConfig>, String) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let pki = kim_testkit::pki::TestPki::shared_default().unwrap();
+    let issued = &pki.tls_entity("konnektor").unwrap().issued;
+    let mut chain = vec![CertificateDer::from(issued.certificate_der.clone())];
+    chain.extend(issued.chain_der.iter().cloned().map(CertificateDer::from));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        issued.private_key_pkcs8_der.to_vec(),
+    ));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let bundle = dir.join("ca-bundle.pem");
+    std::fs::write(&bundle, pki.ca_bundle_pem().unwrap()).unwrap();
+    (std::sync::Arc::new(config), bundle.display().to_string())
 }
