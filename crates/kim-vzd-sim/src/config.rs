@@ -48,16 +48,25 @@ pub struct TlsFiles {
     pub chain_pem: PathBuf,
     /// PKCS#8 private key.
     pub key_pem: PathBuf,
+    /// CA bundle for client certificates; when set, clients may authenticate with a
+    /// certificate (required for the REST clients configured by certificate).
+    #[serde(default)]
+    pub client_ca_pem: Option<PathBuf>,
 }
 
-/// One client of the maintenance API.
+/// One client of the maintenance API, identified by a Bearer token, by its TLS client
+/// certificate (mutual TLS, as the yaml names), or by either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiClient {
     /// The FAD the client maintains (the `{fad}` path parameter must equal it).
     pub fad: String,
     /// Its Bearer token.
-    pub token: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Its TLS client certificate (PEM); compared byte for byte with the peer's leaf.
+    #[serde(default)]
+    pub client_certificate_pem: Option<PathBuf>,
 }
 
 impl Default for VzdSimConfig {
@@ -77,7 +86,8 @@ impl Default for VzdSimConfig {
             idle_timeout_secs: 300,
             api_clients: vec![ApiClient {
                 fad: "kim-sim".into(),
-                token: "vzd-sim-token".into(),
+                token: Some("vzd-sim-token".into()),
+                client_certificate_pem: None,
             }],
             seed_test_pki: true,
         }
@@ -153,7 +163,16 @@ impl VzdSimConfig {
             if c.fad.is_empty() || c.fad.contains('/') {
                 return Err(invalid("api_clients.fad", &c.fad, "non-empty, without '/'"));
             }
-            if c.token.len() < 8 || !c.token.bytes().all(|b| b.is_ascii_graphic()) {
+            if c.token.is_none() && c.client_certificate_pem.is_none() {
+                return Err(invalid(
+                    "api_clients.token",
+                    "unset",
+                    "a token or a client_certificate_pem per client",
+                ));
+            }
+            if let Some(token) = &c.token
+                && (token.len() < 8 || !token.bytes().all(|b| b.is_ascii_graphic()))
+            {
                 return Err(invalid(
                     "api_clients.token",
                     "(redacted)",

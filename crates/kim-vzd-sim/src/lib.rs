@@ -73,6 +73,22 @@ pub enum VzdSimError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// TLS material could not be loaded.
+    #[error("config key {key}: {source}")]
+    Tls {
+        /// The config key naming the file.
+        key: &'static str,
+        /// The cause.
+        source: kim_tls::TlsError,
+    },
+    /// A client certificate file could not be read.
+    #[error("config key api_clients.client_certificate_pem: {path}: {reason}")]
+    ClientCertificate {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// Seed data are unusable (e.g. a test PKI card with an invalid Telematik-ID).
     #[error("seed data: {0}")]
     Seed(String),
@@ -94,6 +110,8 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Shared {
     config: VzdSimConfig,
+    /// FAD and DER leaf certificate of each REST client configured by certificate.
+    client_certs: Vec<(String, Vec<u8>)>,
     directory: RwLock<Directory>,
     store: Mutex<Store>,
     stats: Stats,
@@ -164,7 +182,9 @@ impl VzdSim {
         for seed in options.seeds {
             directory.seed(seed);
         }
+        let client_certs = load_client_certificates(&config)?;
         let shared = Arc::new(Shared {
+            client_certs,
             config,
             directory: RwLock::new(directory),
             store: Mutex::new(store),
@@ -176,8 +196,46 @@ impl VzdSim {
 
 /// Server configuration from `config.tls` (PEM files), if set.
 fn tls_from_files(config: &VzdSimConfig) -> Result<Option<Arc<rustls::ServerConfig>>, VzdSimError> {
-    let _ = config;
-    Ok(None)
+    let Some(files) = &config.tls else {
+        return Ok(None);
+    };
+    let identity =
+        kim_tls::Identity::from_files(&files.chain_pem, &files.key_pem).map_err(|source| {
+            VzdSimError::Tls {
+                key: "tls.chain_pem",
+                source,
+            }
+        })?;
+    let client_auth = match &files.client_ca_pem {
+        Some(path) => kim_tls::ClientAuth::Optional(
+            kim_tls::TrustAnchors::from_file(path).map_err(|source| VzdSimError::Tls {
+                key: "tls.client_ca_pem",
+                source,
+            })?,
+        ),
+        None => kim_tls::ClientAuth::None,
+    };
+    kim_tls::server_config(&identity, client_auth)
+        .map(Some)
+        .map_err(|source| VzdSimError::Tls { key: "tls", source })
+}
+
+fn load_client_certificates(config: &VzdSimConfig) -> Result<Vec<(String, Vec<u8>)>, VzdSimError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut out = Vec::new();
+    for client in &config.api_clients {
+        let Some(path) = &client.client_certificate_pem else {
+            continue;
+        };
+        let der =
+            CertificateDer::from_pem_file(path).map_err(|e| VzdSimError::ClientCertificate {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        out.push((client.fad.clone(), der.to_vec()));
+    }
+    Ok(out)
 }
 
 async fn start_listeners(

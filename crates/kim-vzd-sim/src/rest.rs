@@ -10,9 +10,10 @@
 //! | search_Directory_FA-Attributes | `GET /DirectoryEntries/KOM-LE_Fachdaten?mail=&komLeData=&kimData=` | 200 `DirectoryEntries` |
 //!
 //! Authentication: the yaml names mutual TLS, the client's FAD coming from its certificate.
-//! The simulator identifies clients by `Authorization: Bearer <token>` instead (configured
-//! token → FAD), over HTTPS or, for tests, plain HTTP: missing or unknown token → 401, a
-//! `{fad}` other than the caller's → 403. Errors carry the yaml's `Error` body
+//! The simulator accepts a configured client certificate (HTTPS with client authentication,
+//! the leaf compared byte for byte) or, for plain-HTTP tests and tools,
+//! `Authorization: Bearer <token>`; each configured client maps to one FAD. No or an unknown
+//! credential → 401, a `{fad}` other than the caller's → 403. Errors carry the yaml's `Error` body
 //! `{"message": …, "errors": [{"attributeName": …, "attributeError": …}]}`.
 //!
 //! Add refuses (400) when the entry already has non-empty Fachdaten; changes go through PUT
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,8 +38,12 @@ use crate::model::{Entry, Fachdaten, FadError, FadRequest, HolderKind};
 /// Largest number of entries a search returns (yaml: "nur 100 gefundene Einträge").
 const SEARCH_MAX: usize = 100;
 
-/// The router of the maintenance API.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// DER of the TLS client certificate of the connection, if any.
+#[derive(Debug, Clone, Default)]
+pub struct PeerCert(pub Option<Vec<u8>>);
+
+/// The router of the maintenance API for one connection.
+pub fn router(shared: Arc<Shared>, peer: PeerCert) -> Router {
     Router::new()
         .route("/DirectoryEntries/KOM-LE_Fachdaten", get(search))
         .route("/DirectoryEntries/{tid}/KOM-LE_Fachdaten", post(add))
@@ -48,6 +53,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "unknown resource", None) })
         .with_state(shared)
+        .layer(axum::Extension(peer))
 }
 
 /// An HTTP error with the yaml's `Error` body.
@@ -103,25 +109,41 @@ fn internal(what: &str) -> Response {
 }
 
 /// The FAD of the caller, or the 401 response.
-fn caller(shared: &Shared, headers: &HeaderMap) -> Result<String, ApiError> {
+fn caller(shared: &Shared, headers: &HeaderMap, peer: &PeerCert) -> Result<String, ApiError> {
+    if let Some(leaf) = &peer.0
+        && let Some((fad, _)) = shared.client_certs.iter().find(|(_, der)| der == leaf)
+    {
+        return Ok(fad.clone());
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let client = token.and_then(|t| shared.config.api_clients.iter().find(|c| c.token == t));
+    let client = token.and_then(|t| {
+        shared
+            .config
+            .api_clients
+            .iter()
+            .find(|c| c.token.as_deref() == Some(t))
+    });
     match client {
         Some(c) => Ok(c.fad.clone()),
         None => Err(api_error(
             StatusCode::UNAUTHORIZED,
-            "missing or invalid Bearer token",
+            "no known client certificate and no valid Bearer token",
             None,
         )),
     }
 }
 
 /// Caller authenticated and allowed to act on `{fad}`.
-fn authorize(shared: &Shared, headers: &HeaderMap, fad: &str) -> Result<String, ApiError> {
-    let own = caller(shared, headers)?;
+fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    peer: &PeerCert,
+    fad: &str,
+) -> Result<String, ApiError> {
+    let own = caller(shared, headers, peer)?;
     if own != fad {
         return Err(api_error(
             StatusCode::FORBIDDEN,
@@ -191,9 +213,10 @@ async fn add(
     State(shared): State<Arc<Shared>>,
     Path(tid): Path<String>,
     headers: HeaderMap,
+    Extension(peer): Extension<PeerCert>,
     body: Bytes,
 ) -> Response {
-    match caller(&shared, &headers) {
+    match caller(&shared, &headers, &peer) {
         Ok(fad) => write(&shared, &tid, &fad, &body, true),
         Err(r) => r.into_response(),
     }
@@ -203,9 +226,10 @@ async fn modify(
     State(shared): State<Arc<Shared>>,
     Path((tid, fad)): Path<(String, String)>,
     headers: HeaderMap,
+    Extension(peer): Extension<PeerCert>,
     body: Bytes,
 ) -> Response {
-    match authorize(&shared, &headers, &fad) {
+    match authorize(&shared, &headers, &peer, &fad) {
         Ok(fad) => write(&shared, &tid, &fad, &body, false),
         Err(r) => r.into_response(),
     }
@@ -215,8 +239,9 @@ async fn remove(
     State(shared): State<Arc<Shared>>,
     Path((tid, fad)): Path<(String, String)>,
     headers: HeaderMap,
+    Extension(peer): Extension<PeerCert>,
 ) -> Response {
-    if let Err(r) = authorize(&shared, &headers, &fad) {
+    if let Err(r) = authorize(&shared, &headers, &peer, &fad) {
         return r.into_response();
     }
     let Ok(mut dir) = shared.directory.write() else {
@@ -240,8 +265,9 @@ async fn read(
     State(shared): State<Arc<Shared>>,
     Path((tid, fad)): Path<(String, String)>,
     headers: HeaderMap,
+    Extension(peer): Extension<PeerCert>,
 ) -> Response {
-    if let Err(r) = authorize(&shared, &headers, &fad) {
+    if let Err(r) = authorize(&shared, &headers, &peer, &fad) {
         return r.into_response();
     }
     let Ok(dir) = shared.directory.read() else {
@@ -266,9 +292,10 @@ struct SearchQuery {
 async fn search(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
+    Extension(peer): Extension<PeerCert>,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    if let Err(r) = caller(&shared, &headers) {
+    if let Err(r) = caller(&shared, &headers, &peer) {
         return r.into_response();
     }
     let Ok(dir) = shared.directory.read() else {

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::rest::PeerCert;
 use crate::{Shared, VzdSimError, ldap, rest};
 
 /// Which protocol a listener speaks.
@@ -76,22 +77,25 @@ async fn connection(
     shared: Arc<Shared>,
 ) {
     match tls {
-        None => serve(stream, protocol, shared).await,
+        None => serve(stream, protocol, shared, PeerCert(None)).await,
         Some(acceptor) => match acceptor.accept(stream).await {
-            Ok(tls_stream) => serve(tls_stream, protocol, shared).await,
+            Ok(tls_stream) => {
+                let peer = PeerCert(kim_tls::peer_leaf(&tls_stream));
+                serve(tls_stream, protocol, shared, peer).await;
+            }
             Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
         },
     }
 }
 
-async fn serve<S>(stream: S, protocol: Protocol, shared: Arc<Shared>)
+async fn serve<S>(stream: S, protocol: Protocol, shared: Arc<Shared>, peer: PeerCert)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     match protocol {
         Protocol::Ldap => ldap::serve_connection(stream, shared).await,
         Protocol::Rest => {
-            let service = TowerToHyperService::new(rest::router(shared));
+            let service = TowerToHyperService::new(rest::router(shared, peer));
             let builder = hyper::server::conn::http1::Builder::new();
             if let Err(e) = builder
                 .serve_connection(TokioIo::new(stream), service)

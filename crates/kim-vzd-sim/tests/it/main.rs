@@ -93,25 +93,21 @@ pub fn entry_count(ldif: &str) -> usize {
     ldif.lines().filter(|l| l.starts_with("dn:")).count()
 }
 
-/// TLS material of the test PKI's `konnektor` entity (SAN localhost, 127.0.0.1) and the CA
-/// bundle file path written into `dir`.
-pub fn tls_server(dir: &Path) -> (std::sync::Arc<rustls::ServerConfig>, String) {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+/// PEM files of a test PKI TLS entity: (chain, key) paths written into `dir`.
+pub fn tls_files(dir: &Path, entity: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let pki = kim_testkit::pki::TestPki::shared_default().unwrap();
-    let issued = &pki.tls_entity("konnektor").unwrap().issued;
-    let mut chain = vec![CertificateDer::from(issued.certificate_der.clone())];
-    chain.extend(issued.chain_der.iter().cloned().map(CertificateDer::from));
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        issued.private_key_pkcs8_der.to_vec(),
-    ));
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
+    let issued = &pki.tls_entity(entity).unwrap().issued;
+    let chain = dir.join(format!("{entity}-chain.pem"));
+    let key = dir.join(format!("{entity}-key.pem"));
+    std::fs::write(&chain, issued.certificate_pem().unwrap()).unwrap();
+    std::fs::write(&key, issued.private_key_pem().unwrap().as_bytes()).unwrap();
+    (chain, key)
+}
+
+/// The test PKI's CA bundle written into `dir`.
+pub fn ca_bundle(dir: &Path) -> std::path::PathBuf {
+    let pki = kim_testkit::pki::TestPki::shared_default().unwrap();
     let bundle = dir.join("ca-bundle.pem");
     std::fs::write(&bundle, pki.ca_bundle_pem().unwrap()).unwrap();
-    (std::sync::Arc::new(config), bundle.display().to_string())
+    bundle
 }

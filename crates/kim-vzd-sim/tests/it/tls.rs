@@ -1,22 +1,34 @@
-//! LDAPS and HTTPS listeners against `ldapsearch` and `curl` with the test PKI's CA bundle.
+//! LDAPS and HTTPS listeners (TLS from PEM files through kim-tls) against `ldapsearch` and
+//! `curl` with the test PKI's CA bundle; REST clients authenticated by certificate.
 
-use kim_vzd_sim::StartOptions;
+use kim_vzd_sim::{ApiClient, TlsFiles};
 
 use crate::*;
 
+/// LDAPS + HTTPS with the `konnektor` identity; the `clientmodul` certificate (the test PKI's
+/// TLS client profile) is the REST client `fad-mtls`.
 async fn start_tls(dir: &Path) -> (RunningVzd, String) {
-    let (tls, bundle) = tls_server(dir);
-    let config = VzdSimConfig {
+    let (chain_pem, key_pem) = tls_files(dir, "konnektor");
+    let (client_cert, _) = tls_files(dir, "clientmodul");
+    let bundle = ca_bundle(dir);
+    let mut config = VzdSimConfig {
         data_dir: dir.join("data"),
         ldaps_listen: Some(([127, 0, 0, 1], 0).into()),
         rest_https: true,
+        tls: Some(TlsFiles {
+            chain_pem,
+            key_pem,
+            client_ca_pem: Some(bundle.clone()),
+        }),
         ..VzdSimConfig::default()
     };
-    let options = StartOptions {
-        tls: Some(tls),
-        ..StartOptions::default()
-    };
-    (VzdSim::start_with(config, options).await.unwrap(), bundle)
+    config.api_clients.push(ApiClient {
+        fad: "fad-mtls".into(),
+        token: None,
+        client_certificate_pem: Some(client_cert),
+    });
+    let vzd = VzdSim::start(config).await.unwrap();
+    (vzd, bundle.display().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -36,28 +48,59 @@ async fn ldaps_search_with_the_ca_bundle() {
     assert_ne!(code, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn https_rest_api_with_the_ca_bundle() {
-    let dir = tempfile::tempdir().unwrap();
-    let (vzd, bundle) = start_tls(dir.path()).await;
-    let url = format!(
-        "https://localhost:{}/DirectoryEntries/{PRAXIS_TID}/KOM-LE_Fachdaten/kim-sim",
-        vzd.rest_addr.unwrap().port()
-    );
-    let args = vec![
-        "-s".into(),
-        "--cacert".into(),
-        bundle,
-        "-H".into(),
-        format!("Authorization: Bearer {TOKEN}"),
-        url,
-    ];
-    let out = run("curl", args, vec![]).await;
+async fn curl_tls(args: Vec<String>) -> (u16, String) {
+    let mut all: Vec<String> = vec!["-sS".into(), "-w".into(), "\n%{http_code}".into()];
+    all.extend(args);
+    let out = run("curl", all, vec![]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.parse().unwrap(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_rest_api_with_token_or_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vzd, bundle) = start_tls(dir.path()).await;
+    let base = format!(
+        "https://localhost:{}/DirectoryEntries/{PRAXIS_TID}/KOM-LE_Fachdaten",
+        vzd.rest_addr.unwrap().port()
+    );
+    let (status, body) = curl_tls(vec![
+        "--cacert".into(),
+        bundle.clone(),
+        "-H".into(),
+        format!("Authorization: Bearer {TOKEN}"),
+        format!("{base}/kim-sim"),
+    ])
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["mail"][0], PRAXIS_MAIL);
+
+    let (cert, key) = tls_files(dir.path(), "clientmodul");
+    let with_cert = |path: String| {
+        vec![
+            "--cacert".into(),
+            bundle.clone(),
+            "--cert".into(),
+            cert.display().to_string(),
+            "--key".into(),
+            key.display().to_string(),
+            path,
+        ]
+    };
+    let (status, body) = curl_tls(with_cert(format!("{base}/fad-mtls"))).await;
+    assert_eq!(
+        status, 200,
+        "client certificate identifies FAD fad-mtls: {body}"
+    );
+    let (status, _) = curl_tls(with_cert(format!("{base}/kim-sim"))).await;
+    assert_eq!(status, 403, "the certificate's FAD is fad-mtls");
+    let (status, _) = curl_tls(vec!["--cacert".into(), bundle, format!("{base}/fad-mtls")]).await;
+    assert_eq!(status, 401, "neither certificate nor token");
 }
