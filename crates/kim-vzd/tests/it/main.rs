@@ -8,6 +8,7 @@
 
 mod lookup;
 mod pool;
+mod tls;
 
 use std::path::Path;
 use std::time::Duration;
