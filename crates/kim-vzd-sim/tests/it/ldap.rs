@@ -173,6 +173,13 @@ async fn writes_are_refused_and_binds_checked() {
         .collect();
     let o = run("ldapdelete", args, vec![]).await;
     assert_eq!(o.status.code(), Some(53), "unwillingToPerform");
+    let args: Vec<String> = ["-x", "-H", &u].iter().map(|s| (*s).to_owned()).collect();
+    let o = run("ldapwhoami", args, vec![]).await;
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        !o.status.success() && err.contains("Protocol error (2)"),
+        "{err}"
+    );
     let (code, _) = ldapsearch(&u, &["(mail=*)"]).await;
     assert_eq!(code, 50, "anonymous search refused");
     let (code, _) = ldapsearch(
