@@ -271,6 +271,10 @@ pub enum FadError {
     /// A `mail` or `komLeData[].mail` is not a KIM address.
     #[error("invalid address {0:?}")]
     InvalidMail(String),
+    /// An `appTags` value is empty or contains `,` or `|` (it could not be stored in
+    /// `kimData`).
+    #[error("invalid app tag {0:?}")]
+    InvalidAppTag(String),
     /// `mail` and `komLeData[].mail` name different addresses, or an address repeats in
     /// `komLeData`.
     #[error("mail and komLeData.mail lists differ")]
@@ -284,6 +288,8 @@ impl FadError {
         match self {
             Self::MaxExceeded { .. } => ("mail", "maxKOMLEadr wurde überschritten"),
             Self::InvalidVersion(_) => ("version", "Unzulässiger Wert"),
+            // Not listed in the yaml; the same wording as for an invalid version.
+            Self::InvalidAppTag(_) => ("appTags", "Unzulässiger Wert"),
             // Not listed in the yaml; the same wording as for an invalid version.
             Self::InvalidMail(_) => ("mail", "Unzulässiger Wert"),
             Self::Inconsistent => (
@@ -346,9 +352,9 @@ impl FadRequest {
             if addresses.iter().any(|x| x.mail == a) {
                 return Err(FadError::Inconsistent);
             }
-            let tag_ok = |t: &String| !t.is_empty() && !t.contains([',', '|']);
-            if !k.app_tags.iter().all(tag_ok) {
-                return Err(FadError::InvalidMail(k.mail.clone()));
+            let tag_bad = |t: &&String| t.is_empty() || t.contains([',', '|']);
+            if let Some(tag) = k.app_tags.iter().find(tag_bad) {
+                return Err(FadError::InvalidAppTag(tag.clone()));
             }
             addresses.push(FadAddress {
                 mail: a,
@@ -581,6 +587,12 @@ mod tests {
         assert_eq!(
             inconsistent.validate("f", None),
             Err(FadError::Inconsistent)
+        );
+        let mut tagged = req(&["a@x.de"], &[("a@x.de", "1.5")]);
+        tagged.kom_le_data[0].app_tags = vec!["eEB;V1.0|x".into()];
+        assert_eq!(
+            tagged.validate("f", None),
+            Err(FadError::InvalidAppTag("eEB;V1.0|x".into()))
         );
         let ok = req(&["A@x.de"], &[("a@X.de", "1.5")]).validate("f", Some(1));
         assert_eq!(ok.unwrap().addresses.len(), 1);

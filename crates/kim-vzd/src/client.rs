@@ -148,11 +148,11 @@ impl VzdClient {
     ///
     /// # Errors
     /// [`VzdError`] when the directory cannot be asked or answers garbage.
-    pub async fn lookup(&self, address: &KimAddress) -> Result<Arc<Vec<VzdEntry>>, VzdError> {
+    pub async fn lookup(&self, address: &KimAddress) -> Result<Vec<VzdEntry>, VzdError> {
         let key = address.as_str().to_ascii_lowercase();
         if let Some(hit) = self.cache_get(&key) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hit);
+            return Ok(hit.as_ref().clone());
         }
         let filter = format!("(mail={})", ldap3::ldap_escape(address.as_str()));
         let raw = self.search(&filter).await?;
@@ -160,11 +160,11 @@ impl VzdClient {
         for (dn, attrs) in raw {
             entries.push(VzdEntry::from_attributes(&dn, &attrs)?);
         }
-        let answer = Arc::new(entries);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(key, Arc::clone(&answer), answer.is_empty(), Instant::now());
+            let negative = entries.is_empty();
+            cache.insert(key, Arc::new(entries.clone()), negative, Instant::now());
         }
-        Ok(answer)
+        Ok(entries)
     }
 
     /// Drops all cached answers.

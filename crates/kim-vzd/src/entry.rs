@@ -225,6 +225,11 @@ impl VzdEntry {
         self.versions.get(address).copied().unwrap_or_default()
     }
 
+    /// Every address with an announced version (from `kimData` or `komLeData`).
+    pub fn versions(&self) -> impl Iterator<Item = (&KimAddress, KimVersion)> {
+        self.versions.iter().map(|(a, v)| (a, *v))
+    }
+
     /// Certificates with an RSA key.
     pub fn rsa_certificates(&self) -> impl Iterator<Item = &VzdCertificate> {
         self.by_algorithm(KeyAlgorithm::Rsa)
@@ -248,6 +253,15 @@ impl VzdEntry {
             .filter(|c| c.is_valid_at(now))
             .filter(|c| c.telematik_id.as_deref() == Some(self.telematik_id.as_str()))
             .collect()
+    }
+
+    /// [`VzdEntry::usable_certificates`] at the current system time.
+    #[must_use]
+    pub fn usable_certificates_now(&self) -> Vec<&VzdCertificate> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.usable_certificates(now)
     }
 
     /// Checks that every certificate carries the entry's Telematik-ID (Admission).

@@ -100,6 +100,51 @@ async fn substring_and_or_not_presence_filters() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn root_dse_names_the_search_base_and_paged_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let vzd = start(dir.path(), |_| {}).await;
+    let args = [
+        "-x",
+        "-LLL",
+        "-H",
+        &url(&vzd),
+        "-b",
+        "",
+        "-s",
+        "base",
+        "(objectClass=*)",
+        "+",
+        "*",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let o = run("ldapsearch", args, vec![]).await;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("namingContexts: dc=data,dc=vzd"), "{out}");
+    assert!(
+        out.contains("supportedControl: 1.2.840.113556.1.4.319"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ldaps_without_tls_configuration_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = VzdSimConfig {
+        data_dir: dir.path().to_path_buf(),
+        ldaps_listen: Some(([127, 0, 0, 1], 0).into()),
+        ..VzdSimConfig::default()
+    };
+    let err = VzdSim::start(config).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ldaps_listen needs a TLS server configuration (config key tls)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn client_and_server_size_limits_give_partial_results() {
     let dir = tempfile::tempdir().unwrap();
     let vzd = start(dir.path(), |c| c.max_size_limit = 2).await;

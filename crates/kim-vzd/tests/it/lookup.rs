@@ -64,6 +64,8 @@ async fn lookup_returns_rsa_and_ecc_enc_certificates_of_the_entry() {
         vec![card.enc(PkiAlg::BrainpoolP256r1).certificate_der.clone()]
     );
     assert_eq!(e.usable_certificates(now()).len(), 2);
+    assert_eq!(e.usable_certificates_now().len(), 2);
+    assert_eq!(e.versions().count(), 1);
     assert!(
         e.usable_certificates(i64::MAX).is_empty(),
         "expired at the end of time"
