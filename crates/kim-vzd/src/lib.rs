@@ -16,6 +16,28 @@
 //!   [`VzdEntry::check_telematik_ids`] (the 4005 case).
 //! * [`VzdError`], split by blame, with [`VzdError::is_transient`].
 //!
+//! ```no_run
+//! use kim_types::KimAddress;
+//! use kim_vzd::{VzdClient, VzdClientConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = VzdClient::new(VzdClientConfig::new("ldap://127.0.0.1:3389"))?;
+//! let address = KimAddress::parse("praxis.schmidt@test.kim.telematik")?;
+//! let entries = client.lookup(&address).await?;
+//! match entries.as_slice() {
+//!     [] => println!("not in the directory"),
+//!     [entry] => {
+//!         entry.check_telematik_ids()?; // 4005 otherwise
+//!         let version = entry.version_of(&address);
+//!         let certs = entry.usable_certificates_now();
+//!         println!("{} certificate(s), KIM {version}", certs.len());
+//!     }
+//!     _ => println!("several entries: 4003"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Invariants: nothing the directory sends can panic the client (entries are read with a
 //! checked PDU reader, not `ldap3::SearchEntry::construct`); a connection that saw an error is
 //! never returned to the pool. TLS configuration comes from the caller (`kim-tls`), including
