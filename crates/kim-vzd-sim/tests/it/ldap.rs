@@ -247,3 +247,62 @@ async fn writes_are_refused_and_binds_checked() {
     .await;
     assert_eq!((code, entry_count(&out)), (0, 3), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abandon_is_silent_and_write_operations_are_refused_per_request() {
+    use futures_util::{SinkExt, StreamExt};
+    use ldap3_proto::proto::{
+        LdapCompareRequest, LdapDerefAliases, LdapFilter, LdapMsg, LdapOp, LdapResultCode,
+        LdapSearchRequest, LdapSearchScope,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let vzd = start(dir.path(), |_| {}).await;
+    let stream = tokio::net::TcpStream::connect(vzd.ldap_addr.unwrap())
+        .await
+        .unwrap();
+    let mut framed = tokio_util::codec::Framed::new(stream, ldap3_proto::LdapCodec::default());
+    framed
+        .send(LdapMsg::new(1, LdapOp::AbandonRequest(7)))
+        .await
+        .unwrap();
+    let compare = LdapCompareRequest {
+        dn: "uid=x,dc=data,dc=vzd".into(),
+        atype: "mail".into(),
+        val: b"a@b.de".to_vec(),
+    };
+    framed
+        .send(LdapMsg::new(2, LdapOp::CompareRequest(compare)))
+        .await
+        .unwrap();
+    let search = LdapSearchRequest {
+        base: kim_vzd_sim::BASE_DN.into(),
+        scope: LdapSearchScope::OneLevel,
+        aliases: LdapDerefAliases::Never,
+        sizelimit: 0,
+        timelimit: 0,
+        typesonly: false,
+        filter: LdapFilter::Equality("mail".into(), HBA_MAIL.into()),
+        attrs: vec!["1.1".into()],
+    };
+    framed
+        .send(LdapMsg::new(3, LdapOp::SearchRequest(search)))
+        .await
+        .unwrap();
+    let next = async |f: &mut tokio_util::codec::Framed<_, _>| {
+        tokio::time::timeout(Duration::from_secs(5), f.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+    let first: LdapMsg = next(&mut framed).await;
+    assert_eq!(first.msgid, 2, "no response to abandon");
+    assert!(
+        matches!(first.op, LdapOp::CompareResult(r) if r.code == LdapResultCode::UnwillingToPerform)
+    );
+    let entry: LdapMsg = next(&mut framed).await;
+    assert!(matches!(entry.op, LdapOp::SearchResultEntry(e) if e.attributes.is_empty()));
+    let done: LdapMsg = next(&mut framed).await;
+    assert_eq!(done.msgid, 3);
+    assert!(matches!(done.op, LdapOp::SearchResultDone(r) if r.code == LdapResultCode::Success));
+}
