@@ -147,7 +147,8 @@ impl VzdClient {
     /// none: empty). Answers are cached, empty ones with the negative TTL.
     ///
     /// # Errors
-    /// [`VzdError`] when the directory cannot be asked or answers garbage.
+    /// [`VzdError`] when the directory cannot be asked or answers garbage. One unusable entry
+    /// fails the whole lookup: dropping it could hide the several-entries case (4003).
     pub async fn lookup(&self, address: &KimAddress) -> Result<Vec<VzdEntry>, VzdError> {
         let key = address.as_str().to_ascii_lowercase();
         if let Some(hit) = self.cache_get(&key) {
