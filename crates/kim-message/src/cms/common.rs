@@ -311,12 +311,14 @@ impl CertInfo {
         name_text(&self.subject)
     }
 
-    /// The Telematik-ID from the Admission extension (1.3.36.8.3.3): the first
-    /// registrationNumber found.
+    /// The Telematik-ID from the Admission extension (1.3.36.8.3.3, Common PKI
+    /// `AdmissionSyntax`): the `registrationNumber` of the first `ProfessionInfo` that has one.
+    /// The optional admissionAuthority names (whose country is also a PrintableString) are
+    /// skipped by structure.
     pub fn telematik_id(&self) -> Option<String> {
         let admission = Oid::new_unwrap("1.3.36.8.3.3");
         let (_, _, value) = self.extensions.iter().find(|(o, _, _)| *o == admission)?;
-        find_printable(ber::parse(value).ok()?)
+        admission_registration_number(ber::parse(value).ok()?)
     }
 
     /// The subjectKeyIdentifier extension's key identifier (the OCTET STRING inside
@@ -366,14 +368,33 @@ fn public_key_bits(cert: &CertInfo) -> Option<usize> {
 }
 
 /// Depth-first search for the registrationNumber (a PrintableString) in AdmissionSyntax.
-fn find_printable(t: Tlv<'_>) -> Option<String> {
-    if t.tag.is_universal(Tag::PRINTABLE_STRING) {
-        return String::from_utf8(t.content.to_vec()).ok();
+/// `AdmissionSyntax ::= SEQUENCE { admissionAuthority GeneralName OPTIONAL,
+/// contentsOfAdmissions SEQUENCE OF Admissions }`; `Admissions ::= SEQUENCE {
+/// admissionAuthority [0] OPTIONAL, namingAuthority [1] OPTIONAL, professionInfos SEQUENCE OF
+/// ProfessionInfo }`; `ProfessionInfo ::= SEQUENCE { namingAuthority [0] OPTIONAL,
+/// professionItems SEQUENCE OF DirectoryString, professionOIDs SEQUENCE OF OID OPTIONAL,
+/// registrationNumber PrintableString OPTIONAL, addProfessionInfo OCTET STRING OPTIONAL }`.
+fn admission_registration_number(syntax: Tlv<'_>) -> Option<String> {
+    fn universal_sequences<'a>(t: &Tlv<'a>) -> Vec<Tlv<'a>> {
+        t.children()
+            .flatten()
+            .filter(|c| c.tag.is_universal(Tag::SEQUENCE))
+            .collect()
     }
-    if t.tag.constructed {
-        for c in t.children().flatten() {
-            if let Some(s) = find_printable(c) {
-                return Some(s);
+    // A GeneralName is context-tagged (or, as directoryName, [4]); the SEQUENCE OF
+    // Admissions is the universal SEQUENCE among the children.
+    let contents = universal_sequences(&syntax).into_iter().next_back()?;
+    for admissions in contents.children().flatten() {
+        let Some(infos) = universal_sequences(&admissions).into_iter().next_back() else {
+            continue;
+        };
+        for info in infos.children().flatten() {
+            let number = info
+                .children()
+                .flatten()
+                .find(|c| c.tag.is_universal(Tag::PRINTABLE_STRING));
+            if let Some(number) = number {
+                return String::from_utf8(number.content.to_vec()).ok();
             }
         }
     }

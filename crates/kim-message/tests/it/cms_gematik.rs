@@ -156,3 +156,30 @@ fn every_truncation_of_the_samples_is_an_error_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn telematik_id_is_the_registration_number_not_the_authority_country() {
+    // The sample's Admission names an admissionAuthority (C=DE, O=Zahnärztekammer Nordrhein)
+    // before the ProfessionInfo whose registrationNumber is the Telematik-ID.
+    let cert = CertInfo::parse(&pem_der(&gematik("hci-enc-2-kim-bsp.pem"))).unwrap();
+    assert_eq!(cert.telematik_id().as_deref(), Some("2-290002"));
+}
+
+#[test]
+fn telematik_id_of_every_test_pki_card_certificate() {
+    let pki = kim_testkit::pki::TestPki::shared_default().unwrap();
+    let mut checked = 0;
+    for card in &pki.cards {
+        for (role, algorithm, issued) in card.all() {
+            let cert = CertInfo::parse(&issued.certificate_der).unwrap();
+            assert_eq!(
+                cert.telematik_id().as_deref(),
+                Some(card.spec.telematik_id.as_str()),
+                "{role:?} {algorithm:?} of {}",
+                card.spec.telematik_id
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 18, "{checked}");
+}
