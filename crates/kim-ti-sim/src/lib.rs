@@ -1,0 +1,20 @@
+//! A software Konnektor: the gematik Konnektor SOAP services a KIM Clientmodul uses, served
+//! over HTTPS, backed by software SMC-B/HBA cards from the test PKI.
+//!
+//! Main types: [`config::SimConfig`] (validated TOML configuration, or
+//! [`config::SimConfig::from_test_pki`]), [`model::InfoModel`] (mandants, client systems,
+//! workplaces, terminals; context checks), [`cards::CardStore`] (insertion cycles, card
+//! handles, PIN state machines, private-key operations), [`ops`] (the operations),
+//! [`knobs::Knobs`] (fault injection), [`server::KonnektorSim`] (the HTTPS server).
+//!
+//! Invariants: card private keys never leave [`cards`] and never appear in `Debug` output,
+//! logs or responses; every failure reaches the client as a SOAP fault whose last
+//! `GERROR:Trace` carries the gematik code ([`fault::Fault`]); no input panics the server.
+
+pub mod cards;
+pub mod clock;
+pub mod config;
+pub mod defaults;
+pub mod fault;
+pub mod knobs;
+pub mod model;
