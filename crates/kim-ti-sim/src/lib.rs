@@ -14,7 +14,10 @@
 pub mod cards;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod defaults;
 pub mod fault;
 pub mod knobs;
 pub mod model;
+pub mod ops;
+pub mod soap;
