@@ -11,6 +11,7 @@
 //! logs or responses; every failure reaches the client as a SOAP fault whose last
 //! `GERROR:Trace` carries the gematik code ([`fault::Fault`]); no input panics the server.
 
+pub mod admin;
 pub mod cards;
 pub mod clock;
 pub mod config;
@@ -20,4 +21,8 @@ pub mod fault;
 pub mod knobs;
 pub mod model;
 pub mod ops;
+pub mod server;
 pub mod soap;
+
+pub use config::SimConfig;
+pub use server::{KonnektorSim, RunningSim, SimError};
