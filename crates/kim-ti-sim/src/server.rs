@@ -457,6 +457,8 @@ async fn soap(
 }
 
 /// Reads the body into one buffer sized by Content-Length; 4280 above [`MAX_BODY_BYTES`].
+/// An oversize body is drained without being stored (so that the client, which is still
+/// sending, receives the fault), bounded by the request timeout.
 async fn read_body(body: Incoming, timeout: Duration) -> Result<Vec<u8>, Fault> {
     use hyper::body::Body as _;
     let too_large = |n: u64| {
@@ -466,27 +468,37 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<Vec<u8>, Fault> 
         )
     };
     let hint = body.size_hint();
-    let announced = hint.exact().or(hint.upper()).unwrap_or(hint.lower());
-    if announced > MAX_BODY_BYTES as u64 {
-        return Err(too_large(announced));
+    let announced = hint.exact().unwrap_or(hint.lower());
+    let mut buf = Vec::new();
+    let mut keep = announced <= MAX_BODY_BYTES as u64;
+    if keep {
+        buf.reserve_exact(usize::try_from(announced).unwrap_or(0));
     }
-    let mut buf = Vec::with_capacity(usize::try_from(hint.lower()).unwrap_or(0));
+    let mut total: u64 = 0;
     let read = async {
         let mut body = body;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| Fault::syntax(format!("request body: {e}")))?;
             if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > MAX_BODY_BYTES {
-                    return Err(too_large((buf.len() + data.len()) as u64));
+                total += data.len() as u64;
+                if total > MAX_BODY_BYTES as u64 {
+                    keep = false;
+                    buf = Vec::new();
                 }
-                buf.extend_from_slice(&data);
+                if keep {
+                    buf.extend_from_slice(&data);
+                }
             }
         }
-        Ok(())
+        Ok::<(), Fault>(())
     };
     match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(())) if total > MAX_BODY_BYTES as u64 => Err(too_large(total)),
         Ok(Ok(())) => Ok(buf),
         Ok(Err(f)) => Err(f),
+        Err(_) if total > MAX_BODY_BYTES as u64 || announced > MAX_BODY_BYTES as u64 => {
+            Err(too_large(total.max(announced)))
+        }
         Err(_) => Err(Fault::syntax("request body not received in time")),
     }
 }

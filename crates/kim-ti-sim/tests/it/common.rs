@@ -262,6 +262,7 @@ pub fn validate_response(name: &str, xml: &[u8]) {
     std::fs::write(tmp.path(), xml).unwrap();
     let out = Command::new("xmllint")
         .arg("--noout")
+        .arg("--huge")
         .arg("--schema")
         .arg(schema(name == "ExternalAuthenticate"))
         .arg(tmp.path())

@@ -8,4 +8,5 @@
 )]
 
 mod common;
+mod negative;
 mod operations;

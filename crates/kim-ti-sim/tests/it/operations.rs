@@ -440,7 +440,13 @@ async fn external_authenticate_pss_pkcs1_and_ecdsa_verify_with_openssl() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hash"), &hash).unwrap();
     let base = pki_dir().join("cards/1-2.58.00000040");
-    let cases: [(Option<&str>, Option<SignatureScheme>, &str, &[&str]); 3] = [
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<SignatureScheme>,
+        &'a str,
+        &'a [&'a str],
+    );
+    let cases: [Case; 3] = [
         (
             None,
             None,
