@@ -10,3 +10,4 @@
 mod common;
 mod negative;
 mod operations;
+mod zeep;
