@@ -10,4 +10,5 @@
 mod common;
 mod negative;
 mod operations;
+mod transport;
 mod zeep;
