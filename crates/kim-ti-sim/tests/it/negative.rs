@@ -557,7 +557,8 @@ async fn knobs_delay_fail_unavailable_and_stall() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn no_key_material_in_responses_admin_output_or_debug() {
+async fn no_key_material_in_responses_admin_output_debug_or_logs() {
+    capture_logs();
     let cfg = default_config();
     let debug = format!("{cfg:?}");
     let sim = start(cfg).await;
@@ -584,6 +585,23 @@ async fn no_key_material_in_responses_admin_output_or_debug() {
     }
     let (_, fault) = post_raw(&c, &sim, "SignatureService", "text/xml", b"<x/>".to_vec()).await;
     seen.push(fault);
+    let e = call(
+        &c,
+        &sim,
+        &GetJobNumber {
+            context: Context::new("MandantX", "C", "W").unwrap(),
+        },
+        V_SIG,
+    )
+    .await;
+    assert_eq!(code(e), 4004);
+    let logs = logs();
+    assert!(
+        logs.windows(4).any(|w| w == b"4004"),
+        "the fault was logged: {}",
+        String::from_utf8_lossy(&logs)
+    );
+    seen.push(logs);
     let card = pki().card("1-2.58.00000040").unwrap();
     for (_, _, issued) in card.all() {
         let key = &issued.private_key_pkcs8_der;
@@ -634,5 +652,66 @@ async fn garbage_never_stops_the_server() {
     call(&c, &sim, &GetJobNumber { context: ctx() }, V_SIG)
         .await
         .unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_that_never_completes_is_bounded_by_the_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cfg = default_config();
+    cfg.request_timeout = Duration::from_millis(700);
+    let sim = start(cfg).await;
+    let trust = kim_tls::TrustAnchors::from_pem(pki().ca_bundle_pem().unwrap().as_bytes()).unwrap();
+    let tls = kim_tls::client_config(kim_tls::ClientOptions {
+        trust,
+        identity: None,
+        danger_accept_any_hostname: false,
+    })
+    .unwrap();
+    let tcp = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /ws/SignatureService HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<soap:Envelope")
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server never gave up");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 500"), "{text}");
+    assert!(text.contains("<GERROR:Code>4000</GERROR:Code>"), "{text}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mandant_wide_get_cards_sees_the_terminals_of_every_workplace() {
+    let sim = start(default_config()).await;
+    let c = client();
+    let wp2 = Context::new("Mandant1", "ClientID1", "Workplace2").unwrap();
+    let get = |mandant_wide| GetCards {
+        mandant_wide,
+        context: wp2.clone(),
+        ct_id: None,
+        slot_id: None,
+        card_type: None,
+    };
+    assert_eq!(
+        call(&c, &sim, &get(false), V_EVT)
+            .await
+            .unwrap()
+            .cards
+            .len(),
+        0
+    );
+    assert_eq!(
+        call(&c, &sim, &get(true), V_EVT).await.unwrap().cards.len(),
+        3
+    );
     sim.shutdown().await;
 }
