@@ -423,12 +423,20 @@ async fn soap(
         Ok(b) => b,
         Err(f) => return Ok(fault_reply(&f)),
     };
-    let parsed = kim_konnektor::Request::parse_envelope(&content_type, &body);
-    drop(body);
+    // Parsing a large document (base64 decoding) is CPU work: off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let parsed = kim_konnektor::Request::parse_envelope(&content_type, &body);
+        drop(body);
+        parsed.map_err(|e| Fault::new(e.code(), e.to_string()))
+    })
+    .await;
     let request = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(fault_reply(&Fault::new(e.code(), e.to_string())));
+        Ok(Ok(r)) => r,
+        Ok(Err(f)) => return Ok(fault_reply(&f)),
+        Err(join) => {
+            return Ok(fault_reply(&Fault::internal(format!(
+                "parser failed: {join}"
+            ))));
         }
     };
     let op = crate::soap::operation_of(&request);
