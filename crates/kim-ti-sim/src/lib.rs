@@ -26,3 +26,4 @@ pub mod soap;
 
 pub use config::SimConfig;
 pub use server::{KonnektorSim, RunningSim, SimError};
+pub mod pool;

@@ -42,6 +42,9 @@ pub enum SimError {
     /// The TLS identity or trust could not be used.
     #[error("TLS setup: {0}")]
     Tls(#[from] kim_tls::TlsError),
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Threads(std::io::Error),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) konnektor: Konnektor,
     pub(crate) knobs: Knobs,
     pub(crate) sds_tls: Vec<u8>,
+    pool: crate::pool::CpuPool,
     basic: Option<Zeroizing<Vec<u8>>>,
 }
 
@@ -120,11 +124,14 @@ impl KonnektorSim {
             _ => None,
         };
         let knobs = Knobs::new(config.knobs.clone());
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        let pool = crate::pool::CpuPool::new(threads).map_err(SimError::Threads)?;
         let shared = Arc::new(Shared {
             config,
             konnektor,
             knobs,
             sds_tls,
+            pool,
             basic,
         });
         let (stop, stop_rx) = watch::channel(false);
@@ -424,12 +431,14 @@ async fn soap(
         Err(f) => return Ok(fault_reply(&f)),
     };
     // Parsing a large document (base64 decoding) is CPU work: off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        let parsed = kim_konnektor::Request::parse_envelope(&content_type, &body);
-        drop(body);
-        parsed.map_err(|e| Fault::new(e.code(), e.to_string()))
-    })
-    .await;
+    let parsed = shared
+        .pool
+        .run(move || {
+            let parsed = kim_konnektor::Request::parse_envelope(&content_type, &body);
+            drop(body);
+            parsed.map_err(|e| Fault::new(e.code(), e.to_string()))
+        })
+        .await;
     let request = match parsed {
         Ok(Ok(r)) => r,
         Ok(Err(f)) => return Ok(fault_reply(&f)),
@@ -444,8 +453,9 @@ async fn soap(
         return Ok(r);
     }
     let timeout = shared.config.request_timeout;
-    let worker = tokio::task::spawn_blocking(move || {
-        let response = crate::soap::handle(&shared.konnektor, request)?;
+    let job_shared = shared.clone();
+    let worker = shared.pool.run(move || {
+        let response = crate::soap::handle(&job_shared.konnektor, request)?;
         response
             .to_envelope()
             .map_err(|e| Fault::internal(format!("response not writable: {e}")))
