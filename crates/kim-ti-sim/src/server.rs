@@ -30,6 +30,11 @@ use crate::ops::Konnektor;
 /// HTTP body limit: a 25 MB document in base64 (4/3) plus 1 MiB for the envelope.
 pub const MAX_BODY_BYTES: usize = MAX_DOCUMENT_BYTES / 3 * 4 + 1024 * 1024;
 
+/// Bodies above this size get a directly mapped buffer (see `read_body`).
+const LARGE_BODY: usize = 1024 * 1024;
+/// Above glibc's `DEFAULT_MMAP_THRESHOLD_MAX` (32 MiB on 64-bit).
+const MMAP_ALWAYS: usize = 33 * 1024 * 1024;
+
 /// Longest a stalled request is held before the connection is dropped.
 const MAX_STALL: Duration = Duration::from_secs(600);
 
@@ -431,8 +436,8 @@ async fn soap(
         Err(f) => return Ok(fault_reply(&f)),
     };
     // Parsing a large document (base64 decoding) is CPU work: off the async workers.
-    let parsed = shared
-        .pool
+    let pool = shared.pool.clone();
+    let parsed = pool
         .run(move || {
             let parsed = kim_konnektor::Request::parse_envelope(&content_type, &body);
             drop(body);
@@ -454,10 +459,9 @@ async fn soap(
     }
     let timeout = shared.config.request_timeout;
     let job_shared = shared.clone();
-    let worker = shared.pool.run(move || {
+    let worker = pool.run(move || {
         let response = crate::soap::handle(&job_shared.konnektor, request)?;
-        response
-            .to_envelope()
+        crate::soap::response_envelope(&response)
             .map_err(|e| Fault::internal(format!("response not writable: {e}")))
     });
     let outcome = match tokio::time::timeout(timeout, worker).await {
@@ -490,7 +494,15 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<Vec<u8>, Fault> 
     let mut buf = Vec::new();
     let mut keep = announced <= MAX_BODY_BYTES as u64;
     if keep {
-        buf.reserve_exact(usize::try_from(announced).unwrap_or(0));
+        let len = usize::try_from(announced).unwrap_or(0);
+        // Large bodies get a capacity above glibc's largest mmap threshold (32 MiB): the
+        // buffer is then mapped directly and returned to the OS when dropped, instead of
+        // staying in a per-thread arena. Untouched capacity costs no resident memory.
+        buf.reserve_exact(if len > LARGE_BODY {
+            len.max(MMAP_ALWAYS)
+        } else {
+            len
+        });
     }
     let mut total: u64 = 0;
     let read = async {

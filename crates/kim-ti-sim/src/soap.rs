@@ -475,6 +475,36 @@ pub fn connector_sds(cfg: &SimConfig, https_base: &str, http_base: Option<&str>)
     .to_xml()
 }
 
+/// Payloads above this size are written into a buffer of at least [`MMAP_ALWAYS`] capacity.
+const LARGE_PAYLOAD: usize = 1024 * 1024;
+/// Above glibc's largest mmap threshold (32 MiB): such a buffer is mapped directly and
+/// returned to the OS when dropped; untouched capacity is not resident.
+const MMAP_ALWAYS: usize = 33 * 1024 * 1024;
+
+/// The response envelope. Large answers get a directly mapped output buffer so that the
+/// simulator's memory falls back after each large document.
+pub fn response_envelope(r: &Response) -> Result<Vec<u8>, kim_konnektor::WriteError> {
+    let payload = match r {
+        Response::EncryptDocument(e) => e.document.as_ref().map_or(0, |d| d.data.len()),
+        Response::DecryptDocument(d) => d.document.as_ref().map_or(0, |d| d.data.len()),
+        Response::SignDocument(s, _) => s
+            .responses
+            .iter()
+            .map(|x| x.signature.as_ref().map_or(0, |s| s.data.len()))
+            .sum(),
+        _ => 0,
+    };
+    if payload <= LARGE_PAYLOAD {
+        return r.to_envelope();
+    }
+    // The lists the schema requires non-empty are non-empty for these three responses
+    // (one SignResponse per SignRequest; the documents are present).
+    let capacity = (payload / 3 * 4 + 4096).max(MMAP_ALWAYS);
+    Ok(kim_konnektor::envelope::write_envelope(capacity, |w| {
+        r.write(w);
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
