@@ -46,8 +46,11 @@ pub struct DocVerification {
     pub high_level: &'static str,
     pub code: Option<u32>,
     pub detail: String,
-    /// The signer certificate when the signature could be read.
+    /// The signer certificate when it could be found.
     pub signer: Option<Vec<u8>>,
+    /// Stage results for the verification report: (format, mathematics, path); `None` =
+    /// not reached.
+    pub stages: (Option<bool>, Option<bool>, Option<bool>),
 }
 
 /// EncryptDocument input.
@@ -126,33 +129,50 @@ impl Konnektor {
     ) -> Result<DocVerification, Fault> {
         self.model.check_context(ctx)?;
         check_size(signature.len())?;
-        let verdict = |high_level, code, detail: String, signer| DocVerification {
+        let verdict = |high_level, code, detail: String, signer, stages| DocVerification {
             high_level,
             code,
             detail,
             signer,
+            stages,
         };
         let sd = match SignedData::parse(signature) {
             Ok(sd) => sd,
-            Err(e) => return Ok(verdict("INVALID", Some(4112), e.to_string(), None)),
+            Err(e) => {
+                let stages = (Some(false), None, None);
+                return Ok(verdict("INVALID", Some(4112), e.to_string(), None, stages));
+            }
         };
         let signer = match sd.verify(&[]) {
             Ok(cert) => cert,
             Err(f) => {
-                let (level, code) = match &f {
-                    VerifyFailure::Integrity(_) => ("INVALID", 4115),
-                    VerifyFailure::NoSignature => ("INVALID", 4253),
-                    VerifyFailure::Format(_) => ("INVALID", 4112),
-                    VerifyFailure::CertificatePath(_) => ("INCONCLUSIVE", 4206),
-                    VerifyFailure::Other(_) => ("INVALID", 4112),
+                let (level, code, stages) = match &f {
+                    VerifyFailure::Integrity(_) => {
+                        ("INVALID", 4115, (Some(true), Some(false), None))
+                    }
+                    VerifyFailure::NoSignature => ("INVALID", 4253, (Some(false), None, None)),
+                    VerifyFailure::Format(_) | VerifyFailure::Other(_) => {
+                        ("INVALID", 4112, (Some(false), None, None))
+                    }
+                    VerifyFailure::CertificatePath(_) => {
+                        ("INCONCLUSIVE", 4206, (Some(true), None, Some(false)))
+                    }
                 };
-                return Ok(verdict(level, Some(code), f.to_string(), None));
+                let der = sd.signer_certificate(&[]).ok().map(|c| c.der);
+                return Ok(verdict(level, Some(code), f.to_string(), der, stages));
             }
         };
         let at = at.unwrap_or_else(crate::clock::now_unix);
         let der = Some(signer.der.clone());
         if let Err(e) = kim_message::cms::signed::check_path(&signer, &self.trust, at) {
-            return Ok(verdict("INCONCLUSIVE", Some(4206), e.to_string(), der));
+            let stages = (Some(true), Some(true), Some(false));
+            return Ok(verdict(
+                "INCONCLUSIVE",
+                Some(4206),
+                e.to_string(),
+                der,
+                stages,
+            ));
         }
         if self.ocsp_unavailable() {
             return Ok(verdict(
@@ -160,9 +180,11 @@ impl Konnektor {
                 Some(4264),
                 "signature mathematically correct; certificate status not available".into(),
                 der,
+                (Some(true), Some(true), None),
             ));
         }
-        Ok(verdict("VALID", None, String::new(), der))
+        let stages = (Some(true), Some(true), Some(true));
+        Ok(verdict("VALID", None, String::new(), der, stages))
     }
 
     /// EncryptDocument: AuthEnvelopedData (AES-256-GCM) per konnektor.md §8.2, BER with

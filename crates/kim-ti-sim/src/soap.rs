@@ -376,16 +376,59 @@ fn verify_document(
         Some(code) => warning(code, &v.detail),
         None => Status::ok(),
     };
+    let report = r
+        .return_verification_report
+        .is_some()
+        .then(|| verification_report(&v));
     Ok(Response::VerifyDocument(
         kops::VerifyDocumentResponse {
             status,
             high_level_result: value(VerificationResult::from_wire(v.high_level))?,
             timestamp_type: TimestampType::System,
             timestamp: now(),
-            report: None,
+            report,
         },
         ns,
     ))
+}
+
+/// The simplified `vr:VerificationReport` consistent with the Status code (konnektor.md
+/// §6.7: FormatOK → 4112, SigMathOK → 4115, PathValiditySummary → 4206).
+fn verification_report(v: &crate::crypto::DocVerification) -> kops::VerificationReport {
+    use km::DetailResult;
+    let stage = |s: Option<bool>| match s {
+        Some(true) => DetailResult::Valid,
+        Some(false) => DetailResult::Invalid,
+        None => DetailResult::Indetermined,
+    };
+    let signer = v
+        .signer
+        .as_deref()
+        .and_then(|der| kim_message::cms::CertInfo::parse(der).ok());
+    let signers = match (v.code, signer) {
+        (Some(4253), _) => Vec::new(),
+        (_, signer) => vec![kops::SignerReport {
+            result: match v.high_level {
+                "VALID" => DetailResult::Valid,
+                "INVALID" => DetailResult::Invalid,
+                _ => DetailResult::Indetermined,
+            },
+            format_ok: stage(v.stages.0),
+            sig_math_ok: stage(v.stages.1),
+            path_validity: stage(v.stages.2),
+            signer_issuer: signer
+                .as_ref()
+                .map(|c| c.issuer_serial.issuer_text())
+                .unwrap_or_default(),
+            signer_serial: signer
+                .as_ref()
+                .map_or_else(|| "0".into(), |c| decimal(&c.issuer_serial.serial)),
+        }],
+    };
+    kops::VerificationReport {
+        verification_time: Some(now()),
+        signers,
+    }
 }
 
 fn encrypt_document(k: &Konnektor, r: kops::EncryptDocument) -> Result<Response, Fault> {

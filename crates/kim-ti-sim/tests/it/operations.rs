@@ -248,6 +248,27 @@ async fn verify_document_valid_tampered_and_not_signed() {
     let ok = call(&c, &sim, &verify(cms.clone()), V_SIG).await.unwrap();
     assert_eq!(ok.high_level_result, VerificationResult::Valid);
     assert_eq!(ok.status.code(), None);
+    let report = ok.report.unwrap();
+    assert_eq!(report.signers.len(), 1);
+    let s = &report.signers[0];
+    assert_eq!(
+        (s.format_ok, s.sig_math_ok, s.path_validity),
+        (
+            DetailResult::Valid,
+            DetailResult::Valid,
+            DetailResult::Valid
+        )
+    );
+    let signer = CertInfo::parse(
+        &card("1-2.58.00000040")
+            .signing(KeyAlgorithm::BrainpoolP256r1)
+            .certificate_der,
+    )
+    .unwrap();
+    assert_eq!(
+        s.signer_serial,
+        kim_ti_sim::soap::decimal(&signer.issuer_serial.serial)
+    );
 
     let mut tampered = cms.clone();
     let pos = tampered.windows(6).position(|w| w == b"Inhalt").unwrap();
@@ -255,6 +276,11 @@ async fn verify_document_valid_tampered_and_not_signed() {
     let bad = call(&c, &sim, &verify(tampered), V_SIG).await.unwrap();
     assert_eq!(bad.high_level_result, VerificationResult::Invalid);
     assert_eq!(bad.status.code(), Some(4115));
+    assert_eq!(
+        bad.report.unwrap().signers[0].sig_math_ok,
+        DetailResult::Invalid,
+        "report consistent with 4115"
+    );
 
     let garbage = call(&c, &sim, &verify(vec![0x30, 0x03, 0x02, 0x01, 0x00]), V_SIG)
         .await
