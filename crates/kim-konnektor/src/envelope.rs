@@ -106,6 +106,66 @@ pub fn write_envelope(capacity: usize, body: impl FnOnce(&mut XmlWriter)) -> Vec
     w.finish()
 }
 
+const MTOM_ROOT_ID: &str = "root@kim-konnektor";
+
+/// Writes the envelope as an MTOM/XOP `multipart/related` message (SOAP 1.1 MTOM,
+/// TIP1-A_5694-03): binary values of at least [`crate::xml::write::MTOM_THRESHOLD`] bytes
+/// become binary MIME parts. Returns the HTTP `Content-Type` and the body.
+pub fn write_mtom_envelope(
+    capacity: usize,
+    body: impl FnOnce(&mut XmlWriter),
+) -> (String, Vec<u8>) {
+    let mut w = XmlWriter::with_capacity(capacity / 2 + 512);
+    w.enable_mtom();
+    w.start("soap:Envelope", &[("xmlns:soap", ns::SOAP)]);
+    w.start("soap:Body", &[]);
+    body(&mut w);
+    w.end();
+    w.end();
+    let (xml, parts) = w.finish_mtom();
+    let contains = |boundary: &str| {
+        std::iter::once(&xml[..])
+            .chain(parts.iter().map(|(_, b)| &b[..]))
+            .any(|b| memmem::find(b, boundary.as_bytes()).is_some())
+    };
+    let mut n = 0u32;
+    let mut boundary = format!("MIMEBoundary_kim_konnektor_{n}");
+    while contains(&boundary) {
+        n += 1;
+        boundary = format!("MIMEBoundary_kim_konnektor_{n}");
+    }
+    let mut out = Vec::with_capacity(
+        xml.len() + parts.iter().map(|(_, b)| b.len() + 200).sum::<usize>() + 300,
+    );
+    let mut part = |headers: String, content: &[u8]| {
+        out.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n").as_bytes());
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    };
+    part(
+        format!(
+            "Content-Type: application/xop+xml; charset=UTF-8; type=\"text/xml\"\r\n\
+             Content-Transfer-Encoding: binary\r\nContent-ID: <{MTOM_ROOT_ID}>\r\n"
+        ),
+        &xml,
+    );
+    for (cid, bytes) in &parts {
+        part(
+            format!(
+                "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\
+                 Content-ID: <{cid}>\r\n"
+            ),
+            bytes,
+        );
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let content_type = format!(
+        "multipart/related; type=\"application/xop+xml\"; start=\"<{MTOM_ROOT_ID}>\"; \
+         start-info=\"text/xml\"; boundary=\"{boundary}\""
+    );
+    (content_type, out)
+}
+
 impl SoapFault {
     /// The complete SOAP envelope carrying this fault (send with HTTP 500).
     #[must_use]

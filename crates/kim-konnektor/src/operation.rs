@@ -1,7 +1,7 @@
 //! The client-side interface: one [`Operation`] impl per request type, giving the SOAP
 //! action, the complete request envelope and the response parser.
 
-use crate::envelope::{Envelope, EnvelopeError, write_envelope};
+use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
 use crate::fault::SoapFault;
 use crate::ops::{
     DecryptDocument, DecryptDocumentResponse, EncryptDocument, EncryptDocumentResponse,
@@ -42,6 +42,9 @@ pub enum ResponseError {
     /// The Konnektor answered with a SOAP fault.
     #[error("Konnektor answered with {0}")]
     Fault(SoapFault),
+    /// The HTTP body or its Content-Type is unusable.
+    #[error("response body: {0}")]
+    Body(MtomError),
     /// Not well-formed or hostile XML.
     #[error("response is not acceptable XML: {0}")]
     Xml(XmlError),
@@ -69,6 +72,13 @@ impl ResponseError {
             Self::Fault(f) => f.code(),
             _ => None,
         }
+    }
+
+    /// Whether repeating the same request later may succeed ([`crate::fault::is_transient`]
+    /// of the fault code).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        self.code().is_some_and(crate::fault::is_transient)
     }
 }
 
@@ -101,12 +111,35 @@ pub trait Operation {
     ///
     /// # Errors
     /// [`ResponseError`]; a SOAP fault is [`ResponseError::Fault`].
-    fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError>;
+    fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+        Self::parse_response_parts(envelope, &Attachments::new())
+    }
+    /// Parses an HTTP response body by its `Content-Type`: plain `text/xml` or MTOM
+    /// `multipart/related` (a Konnektor answers with MTOM when the request used it).
+    ///
+    /// # Errors
+    /// [`ResponseError`]; an unusable body or Content-Type is [`ResponseError::Body`].
+    fn parse_http_response(
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Self::Response, ResponseError> {
+        let http = split_http_body(content_type, body).map_err(ResponseError::Body)?;
+        Self::parse_response_parts(http.envelope, &http.attachments)
+    }
+    /// Parses a response envelope whose `xop:Include` elements refer to `parts`.
+    ///
+    /// # Errors
+    /// As [`Operation::parse_response`].
+    fn parse_response_parts(
+        envelope: &[u8],
+        parts: &Attachments<'_>,
+    ) -> Result<Self::Response, ResponseError>;
 }
 
 /// Parses `bytes` as a response whose body element must be `{one of nss}local`.
 pub(crate) fn parse_response_with<T>(
     bytes: &[u8],
+    parts: &Attachments<'_>,
     nss: &[&str],
     local: &str,
     parse: impl FnOnce(Node<'_, '_>) -> Result<T, SchemaError>,
@@ -123,8 +156,7 @@ pub(crate) fn parse_response_with<T>(
             found: body.expanded_name(),
         });
     }
-    let parts = Attachments::new();
-    parse(Node::new(body, local, &parts)).map_err(ResponseError::Schema)
+    parse(Node::new(body, local, parts)).map_err(ResponseError::Schema)
 }
 
 fn envelope(capacity: usize, f: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
@@ -134,7 +166,7 @@ fn envelope(capacity: usize, f: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
 const SIG_BOTH: &[&str] = &[ns::SIG75, ns::SIG74];
 
 macro_rules! plain_operation {
-    ($req:ty, $resp:ty, $service:expr, $name:literal, $action_base:literal, $resp_ns:expr, |$s:ident| $check:expr) => {
+    ($req:ty, $resp:ty, $service:expr, $name:literal, $action_base:literal, $resp_ns:expr, |$s:ident, $v:ident| $check:expr) => {
         impl Operation for $req {
             type Response = $resp;
             const SERVICE: Service = $service;
@@ -144,15 +176,19 @@ macro_rules! plain_operation {
                 concat!($action_base, "#", $name).to_owned()
             }
 
-            fn to_envelope(&self, _version: &ServiceVersion) -> Result<Vec<u8>, WriteError> {
-                let $s = self;
+            fn to_envelope(&self, version: &ServiceVersion) -> Result<Vec<u8>, WriteError> {
+                let ($s, $v) = (self, version);
                 $check?;
                 Ok(envelope(0, |w| self.write(w)))
             }
 
-            fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+            fn parse_response_parts(
+                envelope: &[u8],
+                parts: &Attachments<'_>,
+            ) -> Result<Self::Response, ResponseError> {
                 parse_response_with(
                     envelope,
+                    parts,
                     &[$resp_ns],
                     concat!($name, "Response"),
                     <$resp>::parse,
@@ -173,7 +209,7 @@ plain_operation!(
     "GetCards",
     "http://ws.gematik.de/conn/EventService/v7.2",
     ns::EVT,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     GetPinStatus,
@@ -182,7 +218,7 @@ plain_operation!(
     "GetPinStatus",
     "http://ws.gematik.de/conn/CardService/v8.1",
     ns::CARD,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     VerifyPin,
@@ -191,7 +227,7 @@ plain_operation!(
     "VerifyPin",
     "http://ws.gematik.de/conn/CardService/v8.1",
     ns::CARD,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     ReadCardCertificate,
@@ -200,7 +236,15 @@ plain_operation!(
     "ReadCardCertificate",
     "http://ws.gematik.de/conn/CertificateService/v6.0",
     ns::CERT,
-    |s| non_empty(&s.cert_refs, "CERT:CertRefList")
+    |s, v| {
+        non_empty(&s.cert_refs, "CERT:CertRefList")?;
+        crypt_supported(
+            s.crypt.is_some(),
+            v,
+            ServiceVersion::new(6, 0, 1),
+            "CERT:Crypt",
+        )
+    }
 );
 plain_operation!(
     VerifyCertificate,
@@ -209,7 +253,7 @@ plain_operation!(
     "VerifyCertificate",
     "http://ws.gematik.de/conn/CertificateService/v6.0",
     ns::CERT,
-    |_s| ok()
+    |_s, _v| ok()
 );
 plain_operation!(
     EncryptDocument,
@@ -218,7 +262,15 @@ plain_operation!(
     "EncryptDocument",
     "http://ws.gematik.de/conn/EncryptionService/v6.1",
     ns::CRYPT,
-    |s| document_size(s.document.data.len())
+    |s, v| {
+        document_size(s.document.data.len())?;
+        let crypt = s
+            .recipient_keys
+            .certificate_on_card
+            .as_ref()
+            .is_some_and(|k| k.crypt.is_some());
+        crypt_supported(crypt, v, ServiceVersion::new(6, 1, 1), "CRYPT:Crypt")
+    }
 );
 plain_operation!(
     DecryptDocument,
@@ -227,7 +279,15 @@ plain_operation!(
     "DecryptDocument",
     "http://ws.gematik.de/conn/crypt/EncryptionService/v6.1",
     ns::CRYPT,
-    |s| document_size(s.document.data.len())
+    |s, v| {
+        document_size(s.document.data.len())?;
+        crypt_supported(
+            s.private_key_on_card.crypt.is_some(),
+            v,
+            ServiceVersion::new(6, 1, 1),
+            "CRYPT:Crypt",
+        )
+    }
 );
 plain_operation!(
     ExternalAuthenticate,
@@ -236,8 +296,25 @@ plain_operation!(
     "ExternalAuthenticate",
     "http://ws.gematik.de/conn/SignatureService/v7.4",
     ns::SIG74,
-    |_s| ok()
+    |_s, _v| ok()
 );
+
+/// `Crypt` exists only from CertificateService 6.0.1 and EncryptionService 6.1.1 on; older
+/// Konnektors answer it with 4000 (konnektor.md §1.1), so it is refused before sending.
+fn crypt_supported(
+    present: bool,
+    version: &ServiceVersion,
+    since: ServiceVersion,
+    element: &'static str,
+) -> Result<(), WriteError> {
+    if present && *version < since {
+        return Err(WriteError {
+            element,
+            problem: "not supported by the negotiated service version",
+        });
+    }
+    Ok(())
+}
 
 fn document_size(len: usize) -> Result<(), WriteError> {
     if len > crate::xml::read::MAX_DOCUMENT_SIZE {
@@ -276,9 +353,13 @@ macro_rules! sig_operation {
                 Ok(envelope(capacity, |w| self.write(w, sig)))
             }
 
-            fn parse_response(envelope: &[u8]) -> Result<Self::Response, ResponseError> {
+            fn parse_response_parts(
+                envelope: &[u8],
+                parts: &Attachments<'_>,
+            ) -> Result<Self::Response, ResponseError> {
                 parse_response_with(
                     envelope,
+                    parts,
                     SIG_BOTH,
                     concat!($name, "Response"),
                     <$resp>::parse,

@@ -2,9 +2,11 @@
 //! body element (never on SOAPAction, konnektor.md §1.1), [`Response::to_envelope`] writes
 //! the answer in the same SignatureService namespace as the request.
 
-use crate::envelope::{Envelope, EnvelopeError, MtomError, split_http_body, write_envelope};
+use crate::envelope::{
+    Envelope, EnvelopeError, MtomError, split_http_body, write_envelope, write_mtom_envelope,
+};
 use crate::fault::SoapFault;
-use crate::model::DateTime;
+use crate::model::{CardHandle, Context, DateTime};
 use crate::operation::{WriteError, non_empty};
 use crate::ops::{
     DecryptDocument, DecryptDocumentResponse, EncryptDocument, EncryptDocumentResponse,
@@ -118,6 +120,15 @@ impl Request {
     /// # Errors
     /// [`RequestError`] naming the problem; see [`RequestError::code`].
     pub fn parse_envelope(content_type: &str, body: &[u8]) -> Result<Self, RequestError> {
+        Self::parse_http(content_type, body).map(|(r, _)| r)
+    }
+
+    /// Like [`Request::parse_envelope`], also telling whether the body was MTOM (the answer
+    /// then uses MTOM too: [`Response::to_mtom_envelope`]).
+    ///
+    /// # Errors
+    /// As [`Request::parse_envelope`].
+    pub fn parse_http(content_type: &str, body: &[u8]) -> Result<(Self, bool), RequestError> {
         let http = split_http_body(content_type, body)?;
         let env = Envelope::parse(http.envelope)?;
         let el = env.body();
@@ -168,7 +179,48 @@ impl Request {
         {
             return Err(RequestError::MtomNotAllowed(req.service().name()));
         }
-        Ok(req)
+        Ok((req, http.mtom))
+    }
+
+    /// The call context (every operation carries one; the Konnektor checks it first,
+    /// TUC_KON_000).
+    #[must_use]
+    pub fn context(&self) -> &Context {
+        match self {
+            Self::GetCards(r) => &r.context,
+            Self::GetPinStatus(r) => &r.context,
+            Self::VerifyPin(r) => &r.context,
+            Self::ReadCardCertificate(r) => &r.context,
+            Self::VerifyCertificate(r) => &r.context,
+            Self::GetJobNumber(r, _) => &r.context,
+            Self::SignDocument(r, _) => &r.context,
+            Self::VerifyDocument(r, _) => &r.context,
+            Self::EncryptDocument(r) => &r.context,
+            Self::DecryptDocument(r) => &r.context,
+            Self::ExternalAuthenticate(r) => &r.context,
+        }
+    }
+
+    /// The card the operation addresses, if any.
+    #[must_use]
+    pub fn card_handle(&self) -> Option<&CardHandle> {
+        match self {
+            Self::GetPinStatus(r) => Some(&r.card_handle),
+            Self::VerifyPin(r) => Some(&r.card_handle),
+            Self::ReadCardCertificate(r) => Some(&r.card_handle),
+            Self::SignDocument(r, _) => Some(&r.card_handle),
+            Self::DecryptDocument(r) => Some(&r.private_key_on_card.card_handle),
+            Self::EncryptDocument(r) => r
+                .recipient_keys
+                .certificate_on_card
+                .as_ref()
+                .map(|k| &k.card_handle),
+            Self::ExternalAuthenticate(r) => Some(&r.card_handle),
+            Self::GetCards(_)
+            | Self::VerifyCertificate(_)
+            | Self::GetJobNumber(..)
+            | Self::VerifyDocument(..) => None,
+        }
     }
 
     /// The operation name.
@@ -246,6 +298,16 @@ impl Response {
     pub fn to_envelope(&self) -> Result<Vec<u8>, WriteError> {
         self.check()?;
         Ok(write_envelope(self.size_hint(), |w| self.write(w)))
+    }
+
+    /// The response as MTOM `multipart/related` (for requests that used MTOM): returns the
+    /// HTTP `Content-Type` and body.
+    ///
+    /// # Errors
+    /// As [`Response::to_envelope`].
+    pub fn to_mtom_envelope(&self) -> Result<(String, Vec<u8>), WriteError> {
+        self.check()?;
+        Ok(write_mtom_envelope(self.size_hint(), |w| self.write(w)))
     }
 
     fn check(&self) -> Result<(), WriteError> {

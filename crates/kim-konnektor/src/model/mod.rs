@@ -55,7 +55,8 @@ macro_rules! wire_enum {
             /// Parses the exact wire string (case-sensitive, as the schema enumerations are).
             ///
             /// # Errors
-            /// [`ValueError`] naming the schema type when the string is not one of its values.
+            /// [`ValueError`](crate::model::ValueError) naming the schema type when the string is
+            /// not one of its values.
             pub fn from_wire(s: &str) -> Result<Self, $crate::model::ValueError> {
                 match s {
                     $($wire => Ok($name::$variant),)+
@@ -160,6 +161,19 @@ impl Context {
     #[must_use]
     pub fn user_id(&self) -> Option<&str> {
         self.user_id.as_deref()
+    }
+}
+
+impl From<&kim_types::KonnektorContext> for Context {
+    /// The context of an SMTP/POP3 login name (gemSpec_CM_KOMLE 3.3.2.2). kim-types ids are
+    /// already 1..=64 characters, so the conversion cannot fail.
+    fn from(c: &kim_types::KonnektorContext) -> Self {
+        Self {
+            mandant_id: c.mandant_id.as_str().to_owned(),
+            client_system_id: c.client_system_id.as_str().to_owned(),
+            workplace_id: c.workplace_id.as_str().to_owned(),
+            user_id: c.user_id.as_ref().map(|u| u.as_str().to_owned()),
+        }
     }
 }
 
@@ -692,6 +706,25 @@ mod tests {
                 .unwrap_err()
                 .kind,
             "UserId"
+        );
+    }
+
+    #[test]
+    fn from_login_context() {
+        let k = kim_types::KonnektorContext::new(
+            kim_types::MandantId::parse("1").unwrap(),
+            kim_types::ClientSystemId::parse("KOM_LE").unwrap(),
+            kim_types::WorkplaceId::parse("7").unwrap(),
+        );
+        let c = Context::from(&k);
+        assert_eq!(
+            (
+                c.mandant_id(),
+                c.client_system_id(),
+                c.workplace_id(),
+                c.user_id()
+            ),
+            ("1", "KOM_LE", "7", None)
         );
     }
 

@@ -257,8 +257,9 @@ pub use crate::model::DetailResult;
 /// (konnektor.md §6.7: FormatOK → 4112, SigMathOK → 4115, PathValiditySummary → 4206).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerReport {
-    /// `vr:IndividualReport/dss:Result/dss:ResultMajor`.
-    pub result: DetailResult,
+    /// `vr:IndividualReport/dss:Result/dss:ResultMajor` as sent (a DSS result-major URI such
+    /// as `urn:oasis:names:tc:dss:1.0:resultmajor:Success` or a detail URI).
+    pub result_major: String,
     /// `vr:FormatOK/vr:ResultMajor`.
     pub format_ok: DetailResult,
     /// `vr:SignatureOK/vr:SigMathOK/vr:ResultMajor`.

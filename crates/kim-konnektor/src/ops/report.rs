@@ -28,7 +28,7 @@ pub(crate) fn write_report(w: &mut XmlWriter, r: &VerificationReport) {
         w.start("vr:IndividualReport", &[]);
         w.empty("vr:SignedObjectIdentifier", &[]);
         w.start("dss:Result", &[]);
-        w.leaf("dss:ResultMajor", s.result.as_str());
+        w.leaf("dss:ResultMajor", &s.result_major);
         w.end();
         w.start("vr:Details", &[]);
         w.start("vr:DetailedSignatureReport", &[]);
@@ -69,7 +69,13 @@ pub(crate) fn parse_report(n: Node<'_, '_>) -> Result<VerificationReport, Schema
     let mut signers = Vec::new();
     for ir in n.find_all(ns::VR, "IndividualReport") {
         let ir = ir.node();
-        let result = result_of(ir.find_req(ns::DSS, "Result")?.node(), ns::DSS)?;
+        let result = ir.find_req(ns::DSS, "Result")?;
+        let result_major = result
+            .node()
+            .find_req(ns::DSS, "ResultMajor")?
+            .node()
+            .token()?
+            .to_owned();
         let Some(details) = ir.find(ns::VR, "Details") else {
             continue;
         };
@@ -77,7 +83,7 @@ pub(crate) fn parse_report(n: Node<'_, '_>) -> Result<VerificationReport, Schema
         let Some(dsr) = details.find(ns::VR, "DetailedSignatureReport") else {
             continue;
         };
-        signers.push(parse_detailed(dsr.node(), result)?);
+        signers.push(parse_detailed(dsr.node(), result_major)?);
     }
     Ok(VerificationReport {
         verification_time,
@@ -85,7 +91,7 @@ pub(crate) fn parse_report(n: Node<'_, '_>) -> Result<VerificationReport, Schema
     })
 }
 
-fn parse_detailed(n: Node<'_, '_>, result: DetailResult) -> Result<SignerReport, SchemaError> {
+fn parse_detailed(n: Node<'_, '_>, result_major: String) -> Result<SignerReport, SchemaError> {
     let format_ok = result_of(n.find_req(ns::VR, "FormatOK")?.node(), ns::VR)?;
     let sig_ok = n.find_req(ns::VR, "SignatureOK")?;
     let sig_math_ok = result_of(sig_ok.node().find_req(ns::VR, "SigMathOK")?.node(), ns::VR)?;
@@ -111,7 +117,7 @@ fn parse_detailed(n: Node<'_, '_>, result: DetailResult) -> Result<SignerReport,
             }
         })?;
     Ok(SignerReport {
-        result,
+        result_major,
         format_ok,
         sig_math_ok,
         path_validity,

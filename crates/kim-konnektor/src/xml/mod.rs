@@ -1,6 +1,6 @@
 //! XML support: namespace constants (konnektor.md §1), a hardened namespace-aware reader
 //! building an element tree ([`tree`]), strict schema-order access with path-naming errors
-//! ([`read`]) and an escaping writer ([`write`]).
+//! ([`read`]) and an escaping writer ([`mod@write`]).
 
 pub mod ns;
 pub mod read;

@@ -12,7 +12,12 @@ use base64::Engine as _;
 pub struct XmlWriter {
     out: String,
     open: Vec<(String, bool)>,
+    /// MTOM parts (Content-ID, bytes) when XOP optimisation is on.
+    parts: Option<Vec<(String, Vec<u8>)>>,
 }
+
+/// Binary values from this size on become MTOM parts when XOP optimisation is on.
+pub const MTOM_THRESHOLD: usize = 1024;
 
 impl XmlWriter {
     /// A writer that starts with the XML declaration.
@@ -21,6 +26,7 @@ impl XmlWriter {
         Self {
             out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
             open: Vec::new(),
+            parts: None,
         }
     }
 
@@ -113,12 +119,33 @@ impl XmlWriter {
         }
     }
 
-    /// `<name attrs…>base64(bytes)</name>`, encoded straight into the output.
+    /// Turns on XOP optimisation: later binary values of at least [`MTOM_THRESHOLD`] bytes
+    /// are written as `xop:Include` and collected as MIME parts (see [`XmlWriter::finish_mtom`]).
+    pub fn enable_mtom(&mut self) {
+        self.parts.get_or_insert_with(Vec::new);
+    }
+
+    /// `<name attrs…>base64(bytes)</name>`, encoded straight into the output (or an
+    /// `xop:Include` of a new MIME part when XOP optimisation is on and `bytes` is large).
     pub fn leaf_base64(&mut self, name: &str, attrs: &[(&str, &str)], bytes: &[u8]) {
         self.newline();
         self.tag(name, attrs);
         self.out.push('>');
-        base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut self.out);
+        if let Some(parts) = self
+            .parts
+            .as_mut()
+            .filter(|_| bytes.len() >= MTOM_THRESHOLD)
+        {
+            let cid = format!("part{}@kim-konnektor", parts.len() + 1);
+            self.out.push_str(
+                r#"<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:"#,
+            );
+            self.out.push_str(&cid.replace('@', "%40"));
+            self.out.push_str(r#""/>"#);
+            parts.push((cid, bytes.to_vec()));
+        } else {
+            base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut self.out);
+        }
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -126,12 +153,18 @@ impl XmlWriter {
 
     /// Closes all open elements and returns the document bytes (ending with a newline).
     #[must_use]
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(self) -> Vec<u8> {
+        self.finish_mtom().0
+    }
+
+    /// Like [`XmlWriter::finish`], also returning the MTOM parts (Content-ID, bytes).
+    #[must_use]
+    pub fn finish_mtom(mut self) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
         while !self.open.is_empty() {
             self.end();
         }
         self.out.push('\n');
-        self.out.into_bytes()
+        (self.out.into_bytes(), self.parts.unwrap_or_default())
     }
 }
 

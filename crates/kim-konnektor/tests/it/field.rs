@@ -84,7 +84,7 @@ fn mtom_request_is_resolved() {
     body.extend_from_slice(&payload);
     body.extend_from_slice(b"\r\n--MIMEBoundary_1--\r\n");
     let ct = "multipart/related; type=\"application/xop+xml\"; boundary=\"MIMEBoundary_1\"; start=\"<root.message@cxf.apache.org>\"; start-info=\"text/xml\"";
-    let Request::DecryptDocument(d) = Request::parse_envelope(ct, &body).unwrap() else {
+    let (Request::DecryptDocument(d), true) = Request::parse_http(ct, &body).unwrap() else {
         panic!()
     };
     assert_eq!(d, samples::decrypt_document());
@@ -113,4 +113,127 @@ fn header_and_whitespace_variants_are_accepted() {
         assert_eq!(r, Request::GetCards(samples::get_cards()));
     }
     let _ = DecryptDocument::NAME;
+}
+
+#[test]
+fn request_accessors_for_the_access_check() {
+    let read = |f: &str| std::fs::read(data_dir("soap").join(f)).unwrap();
+    let sign = Request::parse_envelope("text/xml", &read("SignDocument-v7.4-request.xml")).unwrap();
+    assert_eq!(sign.context(), &samples::ctx());
+    assert_eq!(sign.card_handle(), Some(&samples::handle()));
+    assert_eq!(
+        (sign.name(), sign.service()),
+        ("SignDocument", kim_konnektor::Service::SignatureService)
+    );
+    let cards = Request::parse_envelope("text/xml", &read("GetCards-request.xml")).unwrap();
+    assert_eq!(cards.card_handle(), None);
+    let auth =
+        Request::parse_envelope("text/xml", &read("ExternalAuthenticate-request.xml")).unwrap();
+    assert_eq!(auth.service(), kim_konnektor::Service::AuthSignatureService);
+}
+
+#[test]
+fn transient_faults() {
+    let fault = |code| {
+        let f = kim_konnektor::SoapFault::standard(code, samples::ts("2025-01-01T00:00:00Z"), None);
+        GetCards::parse_response(&f.to_envelope()).unwrap_err()
+    };
+    assert!(fault(4002).is_transient());
+    assert!(!fault(4085).is_transient());
+}
+
+#[test]
+fn detailed_verification_report_from_a_konnektor() {
+    use kim_konnektor::model::{DetailResult, VerificationResult};
+    let r = kim_konnektor::ops::VerifyDocument::parse_response(&field(
+        "verifydocument-response-detailed-report.xml",
+    ))
+    .unwrap();
+    assert_eq!(r.status.result, ResultKind::Warning);
+    assert_eq!(r.status.code(), Some(4115));
+    assert_eq!(r.high_level_result, VerificationResult::Invalid);
+    let report = r.report.unwrap();
+    assert_eq!(
+        report.verification_time.unwrap().as_str(),
+        "2024-05-14T08:12:44Z"
+    );
+    let s = &report.signers[0];
+    assert_eq!(report.signers.len(), 1);
+    assert_eq!(
+        (s.format_ok, s.sig_math_ok, s.path_validity),
+        (
+            DetailResult::Valid,
+            DetailResult::Invalid,
+            DetailResult::Valid
+        )
+    );
+    assert_eq!(s.signer_serial, "400000000000123");
+    assert_eq!(
+        s.result_major,
+        "urn:oasis:names:tc:dss:1.0:resultmajor:ResponderError"
+    );
+    assert_eq!(
+        s.signer_issuer,
+        "C=DE, O=gematik GmbH NOT-VALID, CN=GEM.SMCB-CA9 TEST-ONLY"
+    );
+}
+
+#[test]
+fn mtom_response_round_trip_and_python_email_reads_it() {
+    use kim_konnektor::model::{Document, Status};
+    use kim_konnektor::ops::DecryptDocumentResponse;
+    let data: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+    let resp = DecryptDocumentResponse {
+        status: Status::ok(),
+        document: Some(Document::new(data.clone())),
+    };
+    let (ct, body) = kim_konnektor::Response::DecryptDocument(resp.clone())
+        .to_mtom_envelope()
+        .unwrap();
+    assert!(
+        ct.starts_with("multipart/related; type=\"application/xop+xml\""),
+        "{ct}"
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("<dss:Base64Data><xop:Include"), "{text}");
+    assert_eq!(
+        DecryptDocument::parse_http_response(&ct, &body).unwrap(),
+        resp
+    );
+    // Small values stay inline.
+    let small = kim_konnektor::Response::DecryptDocument(samples::decrypt_document_response());
+    let (ct2, body2) = small.to_mtom_envelope().unwrap();
+    assert!(!String::from_utf8_lossy(&body2).contains("xop:Include"));
+    assert_eq!(
+        DecryptDocument::parse_http_response(&ct2, &body2).unwrap(),
+        samples::decrypt_document_response()
+    );
+    // An independent MIME parser (Python's email package) sees the root part and the binary part.
+    let dir = tempfile::tempdir().unwrap();
+    let (msg_path, data_path) = (dir.path().join("mtom.bin"), dir.path().join("data.bin"));
+    let mut msg = format!("Content-Type: {ct}\r\nMIME-Version: 1.0\r\n\r\n").into_bytes();
+    msg.extend_from_slice(&body);
+    std::fs::write(&msg_path, &msg).unwrap();
+    std::fs::write(&data_path, &data).unwrap();
+    let script = "import email,sys\n\
+        m=email.message_from_bytes(open(sys.argv[1],'rb').read())\n\
+        ps=m.get_payload()\n\
+        same=ps[1].get_payload(decode=True)==open(sys.argv[2],'rb').read()\n\
+        print(len(ps), ps[0].get_content_type(), ps[1]['Content-ID'], same)";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&msg_path)
+        .arg(&data_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "2 application/xop+xml <part1@kim-konnektor> True"
+    );
 }

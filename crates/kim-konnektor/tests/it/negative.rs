@@ -350,3 +350,35 @@ fn request_error_becomes_a_4000_fault() {
         Some(4000)
     );
 }
+
+#[test]
+fn crypt_is_refused_for_service_versions_without_it() {
+    use kim_konnektor::ServiceVersion;
+    use kim_konnektor::ops::{DecryptDocument, EncryptDocument, ReadCardCertificate};
+    let read = crate::samples::read_card_certificate();
+    let err = read.to_envelope(&ServiceVersion::new(6, 0, 0)).unwrap_err();
+    assert_eq!(err.element, "CERT:Crypt");
+    assert!(read.to_envelope(&ServiceVersion::new(6, 0, 1)).is_ok());
+    let without = ReadCardCertificate {
+        crypt: None,
+        ..read
+    };
+    assert!(without.to_envelope(&ServiceVersion::new(6, 0, 0)).is_ok());
+    let dec = crate::samples::decrypt_document();
+    assert!(dec.to_envelope(&ServiceVersion::new(6, 1, 0)).is_err());
+    assert!(DecryptDocument::to_envelope(&dec, &ServiceVersion::new(6, 1, 1)).is_ok());
+    let enc = crate::samples::encrypt_document();
+    assert!(EncryptDocument::to_envelope(&enc, &ServiceVersion::new(6, 1, 0)).is_err());
+    let read = crate::samples::read_card_certificate();
+    let empty = ReadCardCertificate {
+        cert_refs: vec![],
+        ..read
+    };
+    assert_eq!(
+        empty
+            .to_envelope(&ServiceVersion::new(6, 0, 1))
+            .unwrap_err()
+            .element,
+        "CERT:CertRefList"
+    );
+}

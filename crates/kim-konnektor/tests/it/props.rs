@@ -27,8 +27,9 @@ fn all_parsers(bytes: &[u8]) {
     let _ = ConnectorServices::parse(bytes);
 }
 
-fn goldens() -> Vec<Vec<u8>> {
-    all_cases().into_iter().map(|c| c.bytes).collect()
+fn goldens() -> &'static [Vec<u8>] {
+    static GOLDENS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    GOLDENS.get_or_init(|| all_cases().into_iter().map(|c| c.bytes).collect())
 }
 
 #[derive(Debug, Clone)]
@@ -108,5 +109,57 @@ proptest! {
             b = apply(b, m);
         }
         all_parsers(&b);
+    }
+}
+
+fn xml_text() -> impl Strategy<Value = String> {
+    // Any characters XML 1.0 can carry, including markup characters, CR and edge whitespace.
+    proptest::collection::vec(
+        prop_oneof![
+            Just('<'),
+            Just('&'),
+            Just('>'),
+            Just('"'),
+            Just('\''),
+            Just('\r'),
+            Just('\n'),
+            Just('\t'),
+            Just(' '),
+            Just('ü'),
+            Just('€'),
+            Just('\u{10348}'),
+            proptest::char::range('!', '~'),
+        ],
+        0..40,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+fn context_id() -> impl Strategy<Value = String> {
+    xml_text().prop_filter("1..=64 characters", |s| {
+        (1..=64).contains(&s.chars().count())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn text_and_bytes_round_trip(
+        m in context_id(), c in context_id(), w in context_id(),
+        holder in xml_text(), data in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        use kim_konnektor::model::{Context, Document, Status};
+        let mut req = crate::samples::decrypt_document();
+        req.context = Context::new(&m, &c, &w).unwrap();
+        req.document = Document::new(data.clone());
+        let env = req.to_envelope(&kim_konnektor::ServiceVersion::new(6, 1, 1)).unwrap();
+        prop_assert_eq!(Request::parse_envelope("text/xml", &env).unwrap(), Request::DecryptDocument(req));
+
+        let mut cards = crate::samples::get_cards_response();
+        cards.cards[0].holder_name = Some(holder);
+        cards.status = Status::ok();
+        let env = kim_konnektor::Response::GetCards(cards.clone()).to_envelope().unwrap();
+        prop_assert_eq!(GetCards::parse_response(&env).unwrap(), cards);
     }
 }

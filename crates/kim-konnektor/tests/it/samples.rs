@@ -255,7 +255,7 @@ pub fn verify_document_response() -> VerifyDocumentResponse {
         report: Some(VerificationReport {
             verification_time: Some(ts("2025-01-01T12:00:05Z")),
             signers: vec![SignerReport {
-                result: DetailResult::Valid,
+                result_major: "urn:oasis:names:tc:dss:1.0:resultmajor:Success".into(),
                 format_ok: DetailResult::Valid,
                 sig_math_ok: DetailResult::Valid,
                 path_validity: DetailResult::Indetermined,
