@@ -408,11 +408,13 @@ fn verification_report(v: &crate::crypto::DocVerification) -> kops::Verification
     let signers = match (v.code, signer) {
         (Some(4253), _) => Vec::new(),
         (_, signer) => vec![kops::SignerReport {
-            result: match v.high_level {
+            result_major: match v.high_level {
                 "VALID" => DetailResult::Valid,
                 "INVALID" => DetailResult::Invalid,
                 _ => DetailResult::Indetermined,
-            },
+            }
+            .as_str()
+            .to_string(),
             format_ok: stage(v.stages.0),
             sig_math_ok: stage(v.stages.1),
             path_validity: stage(v.stages.2),
