@@ -4,8 +4,11 @@
 //! Main types: [`config::SimConfig`] (validated TOML configuration, or
 //! [`config::SimConfig::from_test_pki`]), [`model::InfoModel`] (mandants, client systems,
 //! workplaces, terminals; context checks), [`cards::CardStore`] (insertion cycles, card
-//! handles, PIN state machines, private-key operations), [`ops`] (the operations),
-//! [`knobs::Knobs`] (fault injection), [`server::KonnektorSim`] (the HTTPS server).
+//! handles, PIN state machines, private-key operations), [`ops`] and [`crypto`] (the
+//! operations on [`ops::Konnektor`], independent of XML), [`soap`] (mapping onto the
+//! kim-konnektor request/response types, connector.sds), [`knobs::Knobs`] (fault injection),
+//! [`server::KonnektorSim`] / [`server::RunningSim`] (the HTTPS server), [`admin`] (JSON
+//! admin API on the same server, loopback only), [`pool`] (threads for CPU work).
 //!
 //! Invariants: card private keys never leave [`cards`] and never appear in `Debug` output,
 //! logs or responses; every failure reaches the client as a SOAP fault whose last
