@@ -623,3 +623,58 @@ async fn connector_sds_is_schema_valid_and_names_the_bound_address() {
     old.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_document_4206_for_an_untrusted_signer_and_4253_without_signer() {
+    use kim_message::cms::der;
+    let mut cfg = default_config();
+    cfg.trust.retain(|d| d != &pki().smcb_ca.certificate_der);
+    let sim = start(cfg).await;
+    let c = client();
+    let h = verified(&c, &sim, SMCB).await;
+    let r = call(
+        &c,
+        &sim,
+        &sign_request(&h, Some(Crypt::Rsa), b"Inhalt"),
+        V_SIG,
+    )
+    .await
+    .unwrap();
+    let cms = r.responses[0].signature.as_ref().unwrap().data.clone();
+    let verify = |sig: Vec<u8>| VerifyDocument {
+        context: ctx(),
+        tv_mode: None,
+        return_verification_report: Some(ReturnVerificationReport::kim_default()),
+        document: None,
+        signature: Some(SignatureObject {
+            signature_type: Some(SignatureType::new(SignatureType::CMS)),
+            data: sig,
+        }),
+        include_revocation_info: false,
+    };
+    let r = call(&c, &sim, &verify(cms), V_SIG).await.unwrap();
+    assert_eq!(r.high_level_result, VerificationResult::Inconclusive);
+    assert_eq!(r.status.code(), Some(4206));
+    let s = &r.report.unwrap().signers[0];
+    assert_eq!(
+        (s.sig_math_ok, s.path_validity),
+        (DetailResult::Valid, DetailResult::Invalid)
+    );
+
+    // SignedData { version 1, digestAlgorithms {}, eContent "x", signerInfos {} }.
+    let encap = der::sequence(&[
+        &der::oid(&kim_message::cms::oid::DATA),
+        &der::context_constructed(0, &[&der::octet_string(b"x")]),
+    ]);
+    let sd = der::sequence(&[&der::uint(1), &der::set_of(&[]), &encap, &der::set_of(&[])]);
+    let unsigned = kim_message::cms::content_info_der(&kim_message::cms::oid::SIGNED_DATA, &sd);
+    let r = call(&c, &sim, &verify(unsigned), V_SIG).await.unwrap();
+    assert_eq!(r.high_level_result, VerificationResult::Invalid);
+    assert_eq!(r.status.code(), Some(4253));
+
+    // Detached signatures are not offered (KIM needs opaque ones, KOM-LE-A_2103).
+    let mut detached = sign_request(&h, None, b"x");
+    detached.requests[0].include_econtent = Some(false);
+    assert_eq!(code(call(&c, &sim, &detached, V_SIG).await), 4111);
+    sim.shutdown().await;
+}
