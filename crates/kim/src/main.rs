@@ -7,6 +7,7 @@
 mod message;
 mod pki;
 mod sandbox;
+mod ti;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ enum Command {
     /// Runs the local KIM sandbox: seals a sample Arztbrief from one practice to another
     /// and opens it, printing the delivered message with its Vermerke.
     Sandbox(sandbox::SandboxArgs),
+    /// The simulated Telematikinfrastruktur: software Konnektor and VZD.
+    #[command(subcommand)]
+    Ti(ti::TiCommand),
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Message(cmd) => message::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Ti(cmd) => ti::run(cmd),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

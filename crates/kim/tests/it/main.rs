@@ -8,6 +8,7 @@
 
 mod message;
 mod sandbox;
+mod ti;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
