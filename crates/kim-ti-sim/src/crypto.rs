@@ -230,8 +230,8 @@ impl Konnektor {
         let cek = zeroize::Zeroizing::new(random::<32>()?);
         let nonce = random::<12>()?;
         let mut rng = getrandom::SysRng;
-        kim_message::cms::enveloped::build(
-            &input.document,
+        kim_message::cms::enveloped::build_owned(
+            input.document,
             &recipients,
             &attrs,
             &cek,

@@ -396,6 +396,28 @@ pub fn build(
     rng: &mut (impl rand_core::TryCryptoRng + ?Sized),
     encoding: Encoding,
 ) -> Result<Vec<u8>, CmsError> {
+    build_owned(
+        plaintext.to_vec(),
+        recipients,
+        unauth_attrs,
+        cek,
+        nonce,
+        rng,
+        encoding,
+    )
+}
+
+/// [`build`] taking the plaintext by value: it is encrypted in place, so the content is held
+/// twice at most (ciphertext and output) instead of three times.
+pub fn build_owned(
+    plaintext: Vec<u8>,
+    recipients: &[CertInfo],
+    unauth_attrs: &[Attribute],
+    cek: &[u8; 32],
+    nonce: &[u8; 12],
+    rng: &mut (impl rand_core::TryCryptoRng + ?Sized),
+    encoding: Encoding,
+) -> Result<Vec<u8>, CmsError> {
     if recipients.is_empty() {
         return Err(CmsError::Profile("no recipient certificates".into()));
     }
@@ -417,7 +439,7 @@ pub fn build(
     let cipher = aes_gcm::Aes256Gcm::new_from_slice(cek)
         .map_err(|_| CmsError::Crypto("key length".into()))?;
     let nonce_arr = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(*nonce);
-    let mut ciphertext = plaintext.to_vec();
+    let mut ciphertext = plaintext;
     let tag = cipher
         .encrypt_inout_detached(&nonce_arr, &[], ciphertext.as_mut_slice().into())
         .map_err(|_| CmsError::Crypto("AES-GCM encryption".into()))?;
