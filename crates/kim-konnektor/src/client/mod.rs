@@ -2,7 +2,7 @@
 //!
 //! [`KonnektorClient`] reads `/connector.sds` once (and again after a connection problem,
 //! KOM-LE-A_2076), picks the highest version of every service this crate implements
-//! (KOM-LE-A_2077), and sends each [`Operation`](crate::ops::Operation) as a SOAP 1.1 POST to
+//! (KOM-LE-A_2077), and sends each [`Operation`](crate::Operation) as a SOAP 1.1 POST to
 //! the endpoint of its service. The [`Konnektor`] trait is what the Clientmodul and the
 //! administration tools program against: one method per operation KIM uses.
 //!
