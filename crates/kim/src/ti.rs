@@ -106,10 +106,11 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
     if args.konnektor_config.is_none() {
         konnektor_config.listen = args.konnektor;
     }
-    let konnektor = kim_ti_sim::KonnektorSim::start(konnektor_config)
+    let konnektor = kim_ti_sim::KonnektorSim::start(konnektor_config.clone())
         .await
         .context("starting the Konnektor")?;
 
+    let seeds = vzd_seeds(&konnektor_config)?;
     let vzd_config = kim_vzd_sim::VzdSimConfig {
         data_dir: args.data.join("vzd"),
         ldap_listen: Some(args.ldap),
@@ -121,6 +122,7 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
             key_pem: pki_dir.join("tls/konnektor.key.pem"),
             client_ca_pem: Some(pki_dir.join("ca-bundle.pem")),
         }),
+        seed_test_pki: false,
         ..kim_vzd_sim::VzdSimConfig::default()
     };
     let token = vzd_config
@@ -128,9 +130,10 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
         .first()
         .and_then(|c| c.token.clone())
         .unwrap_or_default();
-    let vzd = kim_vzd_sim::VzdSim::start(vzd_config)
-        .await
-        .context("starting the VZD")?;
+    let vzd =
+        kim_vzd_sim::VzdSim::start_with(vzd_config, kim_vzd_sim::StartOptions { tls: None, seeds })
+            .await
+            .context("starting the VZD")?;
 
     print_summary(&konnektor, &vzd, &pki_dir, &token);
 
@@ -144,6 +147,65 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
     vzd.shutdown().await;
     println!("stopped");
     Ok(Outcome::Success)
+}
+
+/// One directory entry per card of the Konnektor's configuration, so that the VZD lists
+/// exactly the cards the Konnektor holds: the card's ENC certificates (RSA and/or ECC), its
+/// Telematik-ID, holder and profession OID (Admission), and as KIM addresses (version 1.5)
+/// the e-mail addresses in the ENC certificates' subjectAltName.
+fn vzd_seeds(config: &kim_ti_sim::SimConfig) -> anyhow::Result<Vec<kim_vzd_sim::SeedEntry>> {
+    use kim_ti_sim::model::{CardKind, KeyRole};
+    let mut seeds = Vec::new();
+    for card in &config.cards {
+        let enc: Vec<&[u8]> = card
+            .keys
+            .iter()
+            .filter(|k| k.role == KeyRole::Enc)
+            .map(|k| k.certificate_der.as_slice())
+            .collect();
+        if enc.is_empty() {
+            continue;
+        }
+        let mut addresses = Vec::new();
+        let mut profession_oid = String::new();
+        for der in &enc {
+            let cert = kim_message::cms::CertInfo::parse(der)
+                .with_context(|| format!("ENC certificate of card {}", card.iccsn))?;
+            for mail in cert.email_addresses() {
+                let address = kim_types::KimAddress::parse(&mail)
+                    .with_context(|| format!("address {mail:?} of card {}", card.iccsn))?;
+                if !addresses.iter().any(|(a, _)| a == &address) {
+                    addresses.push((address, kim_types::KimVersion::V1_5));
+                }
+            }
+            if profession_oid.is_empty()
+                && let Ok(Some(admission)) = kim_testkit::pki::Admission::from_certificate_der(der)
+                && let Some(oid) = admission.profession_oids.first()
+            {
+                profession_oid = oid.to_string();
+            }
+        }
+        let (kind, entry_type) = match card.kind {
+            CardKind::Smcb => (kim_vzd_sim::HolderKind::Institution, "2"),
+            CardKind::Hba => (kim_vzd_sim::HolderKind::Person, "1"),
+        };
+        seeds.push(kim_vzd_sim::SeedEntry {
+            telematik_id: kim_types::TelematikId::parse(&card.telematik_id)
+                .with_context(|| format!("Telematik-ID of card {}", card.iccsn))?,
+            holder: card.holder.clone(),
+            kind,
+            profession_oid,
+            entry_type: entry_type.into(),
+            domain_ids: Vec::new(),
+            given_name: None,
+            surname: None,
+            postal: None,
+            certificates: enc.iter().map(|d| d.to_vec()).collect(),
+            addresses,
+            max_kom_le_adr: None,
+        });
+    }
+    Ok(seeds)
 }
 
 fn print_summary(

@@ -311,7 +311,8 @@ fn kim_ti_serve_and_card_commands() {
     let trust = data.path().join("pki/ca-bundle.pem");
     assert!(trust.exists());
 
-    // ldapsearch finds the seeded practice and returns its ENC certificates.
+    // ldapsearch finds the practice, seeded from the Konnektor's card configuration, with
+    // its ENC certificates and the profession OID of its Admission.
     let out = Command::new("ldapsearch")
         .args([
             "-x",
@@ -324,12 +325,22 @@ fn kim_ti_serve_and_card_commands() {
             "dc=data,dc=vzd",
         ])
         .arg(format!("(mail={RECIPIENT})"))
-        .args(["telematikID", "userCertificate;binary"])
+        .args([
+            "telematikID",
+            "professionOID",
+            "komLeData",
+            "userCertificate;binary",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("telematikID: 2-2.58.00000041"), "{text}");
+    assert!(text.contains("professionOID: 1.2.276.0.76.4.51"), "{text}");
+    assert!(
+        text.contains(&format!("komLeData: 1.5,{RECIPIENT}")),
+        "{text}"
+    );
     assert_eq!(
         text.matches("userCertificate;binary::").count(),
         2,
