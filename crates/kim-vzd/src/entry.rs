@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use kim_message::cms::CertInfo;
-use kim_message::cms::ber::{self, Tag, Tlv};
 use kim_message::cms::oid::{EC_PUBLIC_KEY, RSA_ENCRYPTION};
 use kim_types::{KimAddress, KimVersion, TelematikId, VzdVersionEntry};
 
@@ -60,7 +59,7 @@ impl VzdCertificate {
             algorithm,
             not_before: info.not_before,
             not_after: info.not_after,
-            telematik_id: admission_telematik_id(&info),
+            telematik_id: info.telematik_id(),
         })
     }
 
@@ -72,41 +71,6 @@ impl VzdCertificate {
 }
 
 /// The Admission extension (1.3.36.8.3.3, Common PKI):
-/// `AdmissionSyntax ::= SEQUENCE { admissionAuthority GeneralName OPTIONAL,
-/// contentsOfAdmissions SEQUENCE OF Admissions }`, `Admissions ::= SEQUENCE { [0], [1],
-/// professionInfos SEQUENCE OF ProfessionInfo }`, and in `ProfessionInfo` the
-/// `registrationNumber` PrintableString is the Telematik-ID. Read structurally: a
-/// PrintableString inside an authority name (e.g. `C=DE`) is not the Telematik-ID.
-fn admission_telematik_id(info: &CertInfo) -> Option<String> {
-    let admission = const_oid::ObjectIdentifier::new_unwrap("1.3.36.8.3.3");
-    let (_, _, value) = info.extensions.iter().find(|(o, _, _)| *o == admission)?;
-    let syntax = ber::parse(value).ok()?;
-    let contents = last_sequence(&syntax)?;
-    for admissions in contents.children().flatten() {
-        let Some(infos) = last_sequence(&admissions) else {
-            continue;
-        };
-        for info in infos.children().flatten() {
-            let number = info
-                .children()
-                .flatten()
-                .find(|c| c.tag.is_universal(Tag::PRINTABLE_STRING));
-            if let Some(n) = number {
-                return String::from_utf8(n.content.to_vec()).ok();
-            }
-        }
-    }
-    None
-}
-
-/// The last universal SEQUENCE directly inside `t`.
-fn last_sequence<'a>(t: &Tlv<'a>) -> Option<Tlv<'a>> {
-    t.children()
-        .flatten()
-        .filter(|c| c.tag.is_universal(Tag::SEQUENCE))
-        .last()
-}
-
 /// Certificates of an entry whose Admission Telematik-ID differs from (or lacks) the
 /// entry's: the Clientmodul's error 4005 case (kim-spec §10).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
