@@ -234,17 +234,6 @@ async fn verify_document_valid_tampered_and_not_signed() {
     .await
     .unwrap();
     let cms = r.responses[0].signature.as_ref().unwrap().data.clone();
-    let verify = |sig: Vec<u8>| VerifyDocument {
-        context: ctx(),
-        tv_mode: None,
-        return_verification_report: Some(ReturnVerificationReport::kim_default()),
-        document: None,
-        signature: Some(SignatureObject {
-            signature_type: Some(SignatureType::new(SignatureType::CMS)),
-            data: sig,
-        }),
-        include_revocation_info: false,
-    };
     let ok = call(&c, &sim, &verify(cms.clone()), V_SIG).await.unwrap();
     assert_eq!(ok.high_level_result, VerificationResult::Valid);
     assert_eq!(ok.status.code(), None);
@@ -641,17 +630,6 @@ async fn verify_document_4206_for_an_untrusted_signer_and_4253_without_signer() 
     .await
     .unwrap();
     let cms = r.responses[0].signature.as_ref().unwrap().data.clone();
-    let verify = |sig: Vec<u8>| VerifyDocument {
-        context: ctx(),
-        tv_mode: None,
-        return_verification_report: Some(ReturnVerificationReport::kim_default()),
-        document: None,
-        signature: Some(SignatureObject {
-            signature_type: Some(SignatureType::new(SignatureType::CMS)),
-            data: sig,
-        }),
-        include_revocation_info: false,
-    };
     let r = call(&c, &sim, &verify(cms), V_SIG).await.unwrap();
     assert_eq!(r.high_level_result, VerificationResult::Inconclusive);
     assert_eq!(r.status.code(), Some(4206));
@@ -677,4 +655,20 @@ async fn verify_document_4206_for_an_untrusted_signer_and_4253_without_signer() 
     detached.requests[0].include_econtent = Some(false);
     assert_eq!(code(call(&c, &sim, &detached, V_SIG).await), 4111);
     sim.shutdown().await;
+}
+
+/// VerifyDocument of an enveloping CMS signature, asking for the verification report, as KIM
+/// sends it (konnektor.md §6.7).
+fn verify(sig: Vec<u8>) -> VerifyDocument {
+    VerifyDocument {
+        context: ctx(),
+        tv_mode: None,
+        return_verification_report: Some(ReturnVerificationReport::kim_default()),
+        document: None,
+        signature: Some(SignatureObject {
+            signature_type: Some(SignatureType::new(SignatureType::CMS)),
+            data: sig,
+        }),
+        include_revocation_info: false,
+    }
 }
