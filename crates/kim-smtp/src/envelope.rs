@@ -270,15 +270,12 @@ impl RcptTo {
                     failure,
                     delay,
                 } => {
-                    let names: Vec<&str> = [
-                        (success, "SUCCESS"),
-                        (failure, "FAILURE"),
-                        (delay, "DELAY"),
-                    ]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, name)| *name)
-                    .collect();
+                    let names: Vec<&str> =
+                        [(success, "SUCCESS"), (failure, "FAILURE"), (delay, "DELAY")]
+                            .iter()
+                            .filter(|(on, _)| *on)
+                            .map(|(_, name)| *name)
+                            .collect();
                     if !names.is_empty() {
                         line.push_str(&format!(" NOTIFY={}", names.join(",")));
                     }
@@ -295,6 +292,7 @@ impl RcptTo {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn parse(line: &str) -> smtp_proto::Request<Cow<'_, str>> {
@@ -383,7 +381,11 @@ mod tests {
                 delay: true
             }
         );
-        let r = rcpt("RCPT TO:<c@d.de> NOTIFY=NEVER ORCPT=rfc822;x+2By@d.de\r\n", true).unwrap();
+        let r = rcpt(
+            "RCPT TO:<c@d.de> NOTIFY=NEVER ORCPT=rfc822;x+2By@d.de\r\n",
+            true,
+        )
+        .unwrap();
         assert_eq!(r.notify, Notify::Never);
         assert_eq!(r.orcpt.as_deref(), Some("x+y@d.de"));
         let e = rcpt("RCPT TO:<c@d.de> NOTIFY=NEVER,SUCCESS\r\n", true).unwrap_err();

@@ -1,6 +1,37 @@
-//! SMTP for KIM.
+//! SMTP for KIM: the server session engine the Fachdienst MTA (and the Clientmodul's SMTP
+//! proxy) plug into, and the client for relaying between Fachdienste.
+//!
+//! Parsing of commands, DATA dot-unstuffing and EHLO/reply parsing are done by
+//! `smtp-proto`; this crate adds line framing, the session state machine, the extensions
+//! and the I/O.
+//!
+//! Main types:
+//! - [`server::decoder::Decoder`]: sans-IO input side of a server session (bytes in,
+//!   commands, SASL lines and dot-unstuffed content out), feedable in chunks of any size.
+//! - [`server::serve`] with [`server::SmtpBackend`] and [`server::DataSpool`]: one
+//!   session on any async stream; the backend decides about credentials, senders,
+//!   recipients and messages, content is streamed to its spool.
+//! - [`client::SmtpClient`]: greeting, EHLO, AUTH PLAIN, pipelined transactions with
+//!   dot-stuffing, QUIT; errors classified transient or permanent.
+//! - [`Reply`], [`Envelope`], [`MailFrom`], [`RcptTo`]: shared vocabulary.
+//!
+//! Supported: RFC 5321, 1870 (SIZE), 2920 (PIPELINING), 3461 (DSN parameters),
+//! 4954 (AUTH PLAIN, LOGIN), 2034 (ENHANCEDSTATUSCODES), 6152 (8BITMIME). Not supported:
+//! STARTTLS (implicit TLS is used, as KIM requires), CHUNKING, SMTPUTF8.
+//!
+//! Invariants:
+//! - No panic on any input; command lines are limited to 512 bytes (AUTH to 12288) and
+//!   an over-long line is answered with `500 5.5.2` without losing synchronisation.
+//! - Memory per session is bounded: message content is handed to the spool in chunks as
+//!   it arrives, never buffered whole; oversized content is read to the dot and dropped.
+//! - A transaction is only handed to [`server::SmtpBackend::data_end`] after the
+//!   terminating dot; any other end drops the spool.
+//! - The library does not log; passwords and content never appear in errors.
+
+pub mod client;
 mod envelope;
 mod reply;
 pub mod server;
-pub use envelope::*;
+
+pub use envelope::{Body, Envelope, MailFrom, Notify, RcptTo, Ret, xtext_encode};
 pub use reply::{Reply, Severity};

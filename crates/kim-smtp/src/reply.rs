@@ -140,7 +140,11 @@ pub(crate) mod canned {
         Reply::new(555, (5, 5, 4), format!("Unsupported parameter {param}"))
     }
     pub fn too_big() -> Reply {
-        Reply::new(552, (5, 3, 4), "Message size exceeds fixed maximum message size")
+        Reply::new(
+            552,
+            (5, 3, 4),
+            "Message size exceeds fixed maximum message size",
+        )
     }
     pub fn auth_required() -> Reply {
         Reply::new(530, (5, 7, 0), "Authentication required")
@@ -158,6 +162,7 @@ pub(crate) mod canned {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]

@@ -1,2 +1,63 @@
-//! server
+//! The SMTP server side: the sans-IO [`decoder`], the backend seam ([`SmtpBackend`],
+//! [`DataSpool`]) and the async engine [`serve`].
+
+mod auth;
+mod backend;
+mod config;
+mod data;
 pub mod decoder;
+mod hello;
+mod session;
+mod transaction;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+
+pub use backend::{DataSpool, SessionInfo, SmtpBackend};
+pub use config::{AuthMechanism, ServerConfig};
+
+/// Why a session ended other than by QUIT.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The client closed the connection without QUIT; `in_data` if it did so inside DATA
+    /// (the transaction was aborted, the spool dropped).
+    #[error("connection closed by the client without QUIT (inside DATA: {in_data})")]
+    PeerClosed {
+        /// The connection ended between `354` and the dot.
+        in_data: bool,
+    },
+    /// The client sent nothing for longer than the configured timeout (`421 4.4.2` sent).
+    #[error("client idle for longer than the timeout")]
+    Timeout,
+    /// The client exceeded `max_errors` bad commands (`421 4.7.0` sent).
+    #[error("too many bad commands")]
+    TooManyErrors,
+    /// Reading or writing the connection failed.
+    #[error("connection I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The shutdown token was cancelled (`421 4.3.2` sent).
+    #[error("server shutting down")]
+    Shutdown,
+}
+
+/// Runs one SMTP session on `stream` (already TLS-wrapped for implicit TLS) until QUIT,
+/// error, timeout or `shutdown`. Returns `Ok(())` after QUIT.
+///
+/// The greeting is sent first; the backend decides about credentials, senders,
+/// recipients and messages. A transaction not finished when the session ends is aborted
+/// by dropping its spool.
+pub async fn serve<S, B>(
+    stream: S,
+    info: SessionInfo,
+    cfg: &ServerConfig,
+    backend: &B,
+    shutdown: CancellationToken,
+) -> Result<(), SessionError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    B: SmtpBackend,
+{
+    session::Session::new(stream, &info, cfg, backend)
+        .run(shutdown)
+        .await
+}

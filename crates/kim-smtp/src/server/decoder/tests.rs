@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 use super::*;
 
 /// Drives the decoder like a session: DATA switches to data mode, an AUTH without initial
@@ -141,7 +143,10 @@ fn line_of_exactly_512_bytes_is_accepted() {
     line.extend_from_slice(b"\r\n");
     assert_eq!(line.len(), MAX_COMMAND_LINE);
     let events = drive(&[&line]);
-    assert!(matches!(events.as_slice(), [Event::Command(Ok(Request::Noop { .. }))]));
+    assert!(matches!(
+        events.as_slice(),
+        [Event::Command(Ok(Request::Noop { .. }))]
+    ));
     let mut longer = line.clone();
     longer.insert(5, b'a');
     assert_eq!(drive(&[&longer]), vec![Event::LineTooLong]);
@@ -171,10 +176,10 @@ fn unknown_and_malformed_commands_are_errors_not_panics() {
 
 #[test]
 fn bare_lf_lines_are_commands_too() {
-    assert_eq!(drive(&[b"RSET\nQUIT\n"]), vec![
-        command(Request::Rset),
-        command(Request::Quit)
-    ]);
+    assert_eq!(
+        drive(&[b"RSET\nQUIT\n"]),
+        vec![command(Request::Rset), command(Request::Quit)]
+    );
 }
 
 #[test]
