@@ -13,5 +13,6 @@ mod client;
 mod curl;
 mod dialogs;
 mod harness;
+mod robustness;
 mod smtplib;
 mod swaks;
