@@ -16,3 +16,4 @@ mod harness;
 mod robustness;
 mod smtplib;
 mod swaks;
+mod traces;
