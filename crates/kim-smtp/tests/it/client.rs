@@ -229,3 +229,116 @@ async fn dropped_and_silent_servers_are_transient_failures() {
         "{error}"
     );
 }
+
+/// What the scripted server saw: command lines, raw DATA content, and whether a command
+/// arrived together with the next one (pipelined although not offered).
+#[derive(Debug, Default)]
+struct Script {
+    commands: Vec<String>,
+    content: Vec<u8>,
+    pipelined: bool,
+}
+
+/// A one-connection server without PIPELINING and DSN that answers each command only
+/// after reading it.
+async fn scripted_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<Script>) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut stream = BufReader::new(tcp);
+        let mut script = Script::default();
+        stream
+            .get_mut()
+            .write_all(b"220 fake ESMTP\r\n")
+            .await
+            .unwrap();
+        loop {
+            let mut line = String::new();
+            if stream.read_line(&mut line).await.unwrap() == 0 {
+                return script;
+            }
+            script.pipelined |= !stream.buffer().is_empty();
+            let line = line.trim_end().to_string();
+            let reply: &[u8] = match line.split(' ').next().unwrap_or("") {
+                "EHLO" => b"250-fake\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250 AUTH PLAIN\r\n",
+                "AUTH" => b"235 ok\r\n",
+                "RCPT" if line.contains("unknown@") => b"550 5.1.1 no\r\n",
+                "MAIL" | "RCPT" | "RSET" => b"250 ok\r\n",
+                "DATA" => b"354 go\r\n",
+                "QUIT" => b"221 bye\r\n",
+                _ => b"500 what\r\n",
+            };
+            let is_data = line == "DATA";
+            let is_quit = line == "QUIT";
+            script.commands.push(line);
+            stream.get_mut().write_all(reply).await.unwrap();
+            if is_data {
+                loop {
+                    let mut content = Vec::new();
+                    stream.read_until(b'\n', &mut content).await.unwrap();
+                    if content == b".\r\n" {
+                        break;
+                    }
+                    script.content.extend(content);
+                }
+                stream.get_mut().write_all(b"250 queued\r\n").await.unwrap();
+            }
+            if is_quit {
+                return script;
+            }
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn without_pipelining_commands_go_one_by_one_and_dsn_is_not_forwarded() {
+    let (addr, server) = scripted_server().await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut client, _) = SmtpClient::connect(tcp, TIMEOUT).await.unwrap();
+    let caps = client.ehlo("fd1.test").await.unwrap().clone();
+    assert!(!caps.pipelining && !caps.dsn && caps.eight_bit_mime);
+    assert_eq!(caps.size, Some(1000));
+    client.auth_plain("alice", "secret").await.unwrap();
+    let rcpts = [
+        RcptTo {
+            address: "bob@b.kim.telematik".into(),
+            notify: Notify::Never,
+            orcpt: Some("bob@b.kim.telematik".into()),
+        },
+        RcptTo::new("unknown@b.kim.telematik"),
+    ];
+    let outcome = client
+        .send(&sender(), &rcpts, &b".dot\nend"[..])
+        .await
+        .unwrap();
+    assert!(outcome.accepted());
+    assert_eq!(outcome.recipient(1).unwrap().unwrap_err().code, 550);
+    let outcome = client
+        .send(&sender(), &rcpts[1..], &b"never sent"[..])
+        .await
+        .unwrap();
+    assert!(!outcome.accepted());
+    client.quit().await.unwrap();
+
+    let script = server.await.unwrap();
+    assert!(!script.pipelined, "{:?}", script.commands);
+    assert_eq!(
+        script.commands,
+        [
+            "EHLO fd1.test",
+            "AUTH PLAIN AGFsaWNlAHNlY3JldA==",
+            "MAIL FROM:<alice@a.kim.telematik> SIZE=100 BODY=8BITMIME",
+            "RCPT TO:<bob@b.kim.telematik>",
+            "RCPT TO:<unknown@b.kim.telematik>",
+            "DATA",
+            "MAIL FROM:<alice@a.kim.telematik> SIZE=100 BODY=8BITMIME",
+            "RCPT TO:<unknown@b.kim.telematik>",
+            "RSET",
+            "QUIT",
+        ]
+    );
+    assert_eq!(script.content, b"..dot\r\nend\r\n");
+}
