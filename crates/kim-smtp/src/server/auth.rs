@@ -38,9 +38,10 @@ where
             AuthStep::LoginUser
         } else {
             self.state = State::Greeted { helo };
+            // 5.7.4 as the Clientmodul's pre-AUTH table demands (KOM-LE-A_2007).
             self.reply(Reply::new(
                 504,
-                (5, 5, 4),
+                (5, 7, 4),
                 "Unrecognized authentication type",
             ));
             return;

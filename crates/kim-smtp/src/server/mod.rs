@@ -1,5 +1,14 @@
 //! The SMTP server side: the sans-IO [`decoder`], the backend seam ([`SmtpBackend`],
 //! [`DataSpool`]) and the async engine [`serve`].
+//!
+//! The engine owns the protocol: framing, command syntax, sequence, extensions (SIZE,
+//! PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, DSN parameters, AUTH PLAIN/LOGIN), limits
+//! and timeouts. KIM policy is the backend's: for the Fachdienst that is checking that
+//! the authenticated user equals the MAIL FROM address (A_23421, `auth_user` is passed to
+//! [`SmtpBackend::mail_from`]), refusing `RET=FULL` (only `RET=HDRS`, KOM-LE-A_2147),
+//! account locks after failed logins (KOM-LE-A_2167-05) and durable storage before the
+//! final `250`. The greeting contains `ESMTP` and EHLO lists the keywords the Clientmodul
+//! table requires (KOM-LE-A_2007).
 
 mod auth;
 mod backend;

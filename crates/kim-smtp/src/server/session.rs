@@ -154,7 +154,7 @@ where
             Event::Command(Err(error)) => self.reply(parse_error_reply(&error)),
             Event::LineTooLong => {
                 if matches!(self.state, State::Auth { .. }) {
-                    self.state = self.state_after_auth();
+                    self.state = self.state_after_transaction();
                 }
                 self.reply(canned::line_too_long());
             }
@@ -201,7 +201,8 @@ where
         Flow::Continue
     }
 
-    /// The state after a finished, aborted or reset transaction: greeted if EHLO was seen.
+    /// The state after a finished, aborted or reset transaction or AUTH exchange: greeted
+    /// if EHLO/HELO was seen.
     pub fn state_after_transaction(&mut self) -> State<B::Spool> {
         match std::mem::replace(&mut self.state, State::Connected) {
             State::Connected => State::Connected,
@@ -213,11 +214,6 @@ where
                 helo: data.envelope.helo,
             },
         }
-    }
-
-    /// The state after AUTH ended, successfully or not.
-    pub fn state_after_auth(&mut self) -> State<B::Spool> {
-        self.state_after_transaction()
     }
 
     async fn flush(&mut self) -> Result<(), SessionError> {

@@ -204,7 +204,7 @@ async fn auth_plain_with_continuation_login_and_failures() {
         .command(&format!("AUTH PLAIN {}", plain_token("alice", "wrong")))
         .await;
     assert_eq!(wrong, "535 5.7.8 Authentication credentials invalid\r\n");
-    assert!(raw.command("AUTH CRAM-MD5").await.starts_with("504 5.5.4 "));
+    assert!(raw.command("AUTH CRAM-MD5").await.starts_with("504 5.7.4 "));
     assert_eq!(raw.command("AUTH LOGIN").await, "334 VXNlcm5hbWU6\r\n");
     assert_eq!(raw.command("Ym9i").await, "334 UGFzc3dvcmQ6\r\n");
     assert_eq!(
