@@ -184,6 +184,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
         Ok(())
     }
 
+    /// AUTH LOGIN (user name and password in answer to two `334` challenges).
+    pub async fn auth_login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        self.write(b"AUTH LOGIN\r\n").await?;
+        for answer in [user, password] {
+            let reply = self.read_reply().await?;
+            if reply.code != 334 {
+                return Err(ClientError::Rejected {
+                    command: "AUTH",
+                    reply,
+                });
+            }
+            self.write(format!("{}\r\n", STANDARD.encode(answer)).as_bytes())
+                .await?;
+        }
+        let reply = self.read_reply().await?;
+        if reply.code != 235 {
+            return Err(ClientError::Rejected {
+                command: "AUTH",
+                reply,
+            });
+        }
+        Ok(())
+    }
+
     /// One transaction: MAIL, RCPT for each recipient, DATA with `content` (CRLF
     /// normalised, dot-stuffed). Pipelined if the server offers PIPELINING. DSN, SIZE and
     /// BODY parameters are sent only if the server announced them.

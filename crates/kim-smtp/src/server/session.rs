@@ -140,6 +140,10 @@ where
                         .close_with(canned::timeout(), SessionError::Timeout)
                         .await;
                 }
+                // A TLS peer that closes without close_notify shows up as UnexpectedEof.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(SessionError::PeerClosed { in_data });
+                }
                 Ok(Err(e)) => return Err(SessionError::Io(e)),
                 Ok(Ok(0)) => return Err(SessionError::PeerClosed { in_data }),
                 Ok(Ok(count)) => count,

@@ -122,7 +122,9 @@ async fn refusals_are_classified_and_the_session_stays_usable() {
     client.ehlo("fd1.test").await.unwrap();
     let error = client.auth_plain("alice", "wrong").await.unwrap_err();
     assert!(error.is_permanent(), "{error}");
-    client.auth_plain("alice", "secret").await.unwrap();
+    let error = client.auth_login("alice", "wrong").await.unwrap_err();
+    assert!(matches!(&error, ClientError::Rejected { reply, .. } if reply.code == 535));
+    client.auth_login("alice", "secret").await.unwrap();
 
     let mut refused = sender();
     refused.address = "refused@a.kim.telematik".into();
@@ -341,4 +343,42 @@ async fn without_pipelining_commands_go_one_by_one_and_dsn_is_not_forwarded() {
         ]
     );
     assert_eq!(script.content, b"..dot\r\nend\r\n");
+}
+
+#[tokio::test]
+async fn tls_connection_cut_mid_data_aborts_the_transaction() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::tls(config()).await;
+    let options = ClientOptions {
+        trust: trust(),
+        identity: None,
+        danger_accept_any_hostname: false,
+    };
+    let connector = TlsConnector::from(kim_tls::client_config(options).unwrap());
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(
+        b"EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@b.de>\r\nRCPT TO:<c@d.de>\r\nDATA\r\n",
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while !seen.windows(4).any(|w| w == b"354 ") {
+        let mut chunk = [0u8; 1024];
+        let count = tls.read(&mut chunk).await.unwrap();
+        assert!(count > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..count]);
+    }
+    tls.write_all(b"Subject: cut\r\n\r\npart").await.unwrap();
+    tls.flush().await.unwrap();
+    // Drop the TCP connection without a TLS close_notify.
+    drop(tls);
+    assert!(matches!(
+        server.next_result().await,
+        Err(kim_smtp::server::SessionError::PeerClosed { in_data: true })
+    ));
+    assert!(server.backend.delivered().is_empty());
+    assert_eq!(server.backend.aborted(), 1);
+    assert_eq!(server.backend.spool_files(), 0);
 }
