@@ -25,19 +25,30 @@ impl DotStuffer {
         }
     }
 
-    /// Encodes `input`, appending to `out`.
-    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    /// Encodes `input`, appending to `out`. Works line by line (memchr), so long runs
+    /// are copied as slices.
+    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len() + input.len() / 32 + 2);
-        for &byte in input {
-            if byte == b'\n' && !self.last_cr {
-                out.push(b'\r');
-            }
-            if self.at_line_start && byte == b'.' {
+        while let Some(&first) = input.first() {
+            if self.at_line_start && first == b'.' {
                 out.push(b'.');
             }
-            out.push(byte);
-            self.last_cr = byte == b'\r';
-            self.at_line_start = byte == b'\n';
+            let Some(pos) = memchr::memchr(b'\n', input) else {
+                out.extend_from_slice(input);
+                self.last_cr = input.last() == Some(&b'\r');
+                self.at_line_start = false;
+                return;
+            };
+            let (line, rest) = input.split_at(pos);
+            out.extend_from_slice(line);
+            let cr_before = line.last().map_or(self.last_cr, |&b| b == b'\r');
+            if !cr_before {
+                out.push(b'\r');
+            }
+            out.push(b'\n');
+            self.at_line_start = true;
+            self.last_cr = false;
+            input = rest.get(1..).unwrap_or_default();
         }
     }
 
