@@ -61,6 +61,10 @@ pub enum ClientError {
     /// Reading the message content failed.
     #[error("reading the message: {0}")]
     Message(std::io::Error),
+    /// The caller's input cannot be sent (no recipients, control characters in an
+    /// address or the EHLO name).
+    #[error("cannot send: {0}")]
+    InvalidInput(String),
 }
 
 impl ClientError {
@@ -69,7 +73,7 @@ impl ClientError {
         match self {
             ClientError::Rejected { reply, .. } => !reply.is_permanent(),
             ClientError::Protocol(_) | ClientError::Timeout(_) | ClientError::Io(_) => true,
-            ClientError::Message(_) => false,
+            ClientError::Message(_) | ClientError::InvalidInput(_) => false,
         }
     }
 
@@ -151,6 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
 
     /// EHLO with `name`; returns the server's extensions.
     pub async fn ehlo(&mut self, name: &str) -> Result<&Capabilities, ClientError> {
+        check_no_controls("EHLO name", name)?;
         self.write(format!("EHLO {name}\r\n").as_bytes()).await?;
         let raw = self.read_raw_reply().await?;
         let reply = replies::parse_reply(&raw)?;
@@ -220,6 +225,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
         rcpts: &[RcptTo],
         content: R,
     ) -> Result<SendOutcome, ClientError> {
+        if rcpts.is_empty() {
+            return Err(ClientError::InvalidInput("no recipients".into()));
+        }
+        check_no_controls("sender", &mail.address)?;
+        for rcpt in rcpts {
+            check_no_controls("recipient", &rcpt.address)?;
+        }
         let caps = &self.capabilities;
         let mail_line = mail.to_command(caps.dsn, caps.eight_bit_mime, caps.size.is_some());
         let rcpt_lines: Vec<String> = rcpts.iter().map(|r| r.to_command(caps.dsn)).collect();
@@ -407,4 +419,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
             }
         }
     }
+}
+
+/// Refuses values that would break the command line (CR, LF and other controls, `<`/`>`
+/// in addresses are left to the server).
+fn check_no_controls(what: &str, value: &str) -> Result<(), ClientError> {
+    if value.chars().any(char::is_control) {
+        return Err(ClientError::InvalidInput(format!(
+            "{what} contains control characters"
+        )));
+    }
+    Ok(())
 }

@@ -149,6 +149,15 @@ async fn refusals_are_classified_and_the_session_stays_usable() {
     assert_eq!(outcome.data_reply, None);
     assert!(outcome.recipient(0).unwrap().unwrap_err().is_permanent());
 
+    let injected = RcptTo::new("bob@b.kim.telematik>\r\nRCPT TO:<eve@e.de");
+    let error = client
+        .send(&sender(), &[injected], &b"x"[..])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::InvalidInput(_)) && error.is_permanent());
+    let error = client.send(&sender(), &[], &b"x"[..]).await.unwrap_err();
+    assert!(matches!(error, ClientError::InvalidInput(_)));
+
     let outcome = client
         .send(&sender(), &[RcptTo::new("bob@b.kim.telematik")], &b"y"[..])
         .await
