@@ -23,7 +23,8 @@ pub struct SessionInfo {
 ///
 /// Every method may refuse with a [`Reply`] that goes to the client unchanged, so the
 /// backend chooses codes and texts (for example `535 5.7.8` for bad credentials,
-/// `550 5.1.1` for an unknown recipient, `452 4.2.2` for a full mailbox).
+/// `550 5.1.1` for an unknown recipient, `452 4.2.2` for a full mailbox). A `421` reply
+/// closes the connection after it is sent (RFC 5321 §3.8).
 pub trait SmtpBackend: Send + Sync + 'static {
     /// Where DATA content goes while it arrives.
     type Spool: DataSpool;

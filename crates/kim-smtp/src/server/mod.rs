@@ -44,6 +44,9 @@ pub enum SessionError {
     /// Reading or writing the connection failed.
     #[error("connection I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The backend answered `421`; the connection was closed after that reply.
+    #[error("backend answered 421, connection closed")]
+    ServiceClosing,
     /// The shutdown token was cancelled (`421 4.3.2` sent).
     #[error("server shutting down")]
     Shutdown,

@@ -72,6 +72,8 @@ pub(super) struct Session<'a, S, B: SmtpBackend> {
     pub state: State<B::Spool>,
     pub auth_user: Option<String>,
     errors: u32,
+    /// A 421 reply (from the backend) was queued: close after sending it.
+    closing: bool,
 }
 
 impl<'a, S, B> Session<'a, S, B>
@@ -90,6 +92,7 @@ where
             state: State::Connected,
             auth_user: None,
             errors: 0,
+            closing: false,
         }
     }
 
@@ -98,6 +101,8 @@ where
         if matches!(reply.code, 500..=504 | 535 | 555) {
             self.errors = self.errors.saturating_add(1);
         }
+        // RFC 5321 §3.8: after 421 the server closes the connection.
+        self.closing |= reply.code == 421;
         self.out.extend_from_slice(&reply.to_wire());
     }
 
@@ -112,6 +117,11 @@ where
                     return self
                         .close_with(canned::too_many_errors(), SessionError::TooManyErrors)
                         .await;
+                }
+                if self.closing {
+                    self.flush().await?;
+                    self.finish().await;
+                    return Err(SessionError::ServiceClosing);
                 }
                 if let Flow::Quit = flow {
                     self.flush().await?;

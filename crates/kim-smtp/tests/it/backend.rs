@@ -29,7 +29,7 @@ struct Shared {
 
 /// Users `alice`/`secret` and `bob`/`hunter2`. Senders containing `refused` get 550,
 /// `RET=FULL` gets 555 (KIM returns headers only), recipients `unknown@…` 550 5.1.1,
-/// `full@…` 452 4.2.2.
+/// `full@…` 452 4.2.2, `overload@…` 421 (closes the session).
 #[derive(Debug, Clone)]
 pub struct TestBackend {
     dir: Arc<tempfile::TempDir>,
@@ -128,6 +128,9 @@ impl SmtpBackend for TestBackend {
     async fn rcpt_to(&self, _: &SessionInfo, _: &Envelope, rcpt: &RcptTo) -> Result<(), Reply> {
         if rcpt.address.starts_with("unknown@") {
             return Err(Reply::new(550, (5, 1, 1), "No such user"));
+        }
+        if rcpt.address.starts_with("overload@") {
+            return Err(Reply::new(421, (4, 3, 2), "Overloaded, closing"));
         }
         if rcpt.address.starts_with("full@") {
             return Err(Reply::new(452, (4, 2, 2), "Mailbox full"));

@@ -414,3 +414,18 @@ async fn garbage_never_kills_the_server() {
     let mut again = Raw::connect(&server).await;
     assert!(again.command("NOOP").await.starts_with("250 "));
 }
+
+#[tokio::test]
+async fn backend_421_closes_the_connection() {
+    let server = TestServer::plain(config()).await;
+    let mut raw = logged_in(&server).await;
+    raw.send(b"MAIL FROM:<a@b.de>\r\nRCPT TO:<overload@c.de>\r\nRCPT TO:<d@c.de>\r\n")
+        .await;
+    assert!(raw.reply().await.starts_with("250 "));
+    assert_eq!(raw.reply().await, "421 4.3.2 Overloaded, closing\r\n");
+    raw.expect_closed().await;
+    assert!(matches!(
+        server.next_result().await,
+        Err(SessionError::ServiceClosing)
+    ));
+}
