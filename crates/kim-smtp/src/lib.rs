@@ -15,6 +15,53 @@
 //!   dot-stuffing, QUIT; errors classified transient or permanent.
 //! - [`Reply`], [`Envelope`], [`MailFrom`], [`RcptTo`]: shared vocabulary.
 //!
+//! A backend and one session per accepted connection:
+//!
+//! ```no_run
+//! use kim_smtp::server::{DataSpool, ServerConfig, SessionInfo, SmtpBackend, serve};
+//! use kim_smtp::{Envelope, MailFrom, RcptTo, Reply};
+//!
+//! struct Sink;
+//! struct Count(usize);
+//!
+//! impl DataSpool for Count {
+//!     async fn write(&mut self, chunk: &[u8]) -> Result<(), Reply> {
+//!         self.0 += chunk.len();
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl SmtpBackend for Sink {
+//!     type Spool = Count;
+//!     async fn authenticate(&self, _: &SessionInfo, user: &str, pw: &str) -> Result<(), Reply> {
+//!         if (user, pw) == ("alice", "secret") { Ok(()) }
+//!         else { Err(Reply::new(535, (5, 7, 8), "Authentication credentials invalid")) }
+//!     }
+//!     async fn mail_from(&self, _: &SessionInfo, _: Option<&str>, _: &MailFrom) -> Result<(), Reply> {
+//!         Ok(())
+//!     }
+//!     async fn rcpt_to(&self, _: &SessionInfo, _: &Envelope, _: &RcptTo) -> Result<(), Reply> {
+//!         Ok(())
+//!     }
+//!     async fn data_start(&self, _: &SessionInfo, _: &Envelope) -> Result<Count, Reply> {
+//!         Ok(Count(0))
+//!     }
+//!     async fn data_end(&self, _: &SessionInfo, _: Envelope, spool: Count) -> Reply {
+//!         Reply::new(250, (2, 0, 0), format!("{} bytes accepted", spool.0))
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:2525").await?;
+//! let cfg = ServerConfig::new("mx.example.kim.telematik");
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! let (tcp, peer) = listener.accept().await?;
+//! let info = SessionInfo { peer, tls: false, client_cert: None };
+//! let _ended = serve(tcp, info, &cfg, &Sink, shutdown).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Supported: RFC 5321, 1870 (SIZE), 2920 (PIPELINING), 3461 (DSN parameters),
 //! 4954 (AUTH PLAIN, LOGIN), 2034 (ENHANCEDSTATUSCODES), 6152 (8BITMIME). Not supported:
 //! STARTTLS (implicit TLS is used, as KIM requires), CHUNKING, SMTPUTF8.
