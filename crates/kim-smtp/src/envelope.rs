@@ -116,11 +116,12 @@ pub(crate) fn mail_from_from_proto(
             return Err(canned::unsupported_parameter(name));
         }
     }
+    // `AUTH=` (RFC 4954 §5) is accepted and ignored: the submitting identity is the
+    // session's authenticated user, never a value the client asserts.
     let extras = [
         (from.trans_id.is_some(), "TRANSID"),
         (from.solicit.is_some(), "SOLICIT"),
         (from.mtrk.is_some(), "MTRK"),
-        (from.auth.is_some(), "AUTH"),
         (from.hold_for != 0 || from.hold_until != 0, "FUTURERELEASE"),
         (from.mt_priority != 0, "MT-PRIORITY"),
     ];
@@ -331,6 +332,20 @@ mod tests {
                 ret: Some(Ret::Hdrs),
                 envid: Some("QQ+x".into()),
                 body: Some(Body::EightBitMime),
+            }
+        );
+    }
+
+    #[test]
+    fn auth_parameter_is_accepted_and_ignored() {
+        let m = mail("MAIL FROM:<a@b.de> AUTH=<>\r\n", false).unwrap();
+        assert_eq!(m.address, "a@b.de");
+        let m = mail("MAIL FROM:<a@b.de> AUTH=a+40b.de\r\n", true).unwrap();
+        assert_eq!(
+            m,
+            MailFrom {
+                address: "a@b.de".into(),
+                ..MailFrom::default()
             }
         );
     }
