@@ -37,8 +37,8 @@ pub struct ServerConfig {
     pub require_tls_for_auth: bool,
     /// Recipients per transaction; more get `452 4.5.3` (RFC 5321 §4.5.3.1.10).
     pub max_recipients: usize,
-    /// Bad commands (syntax, sequence, unknown, failed AUTH) tolerated per session; one
-    /// more closes the connection with `421 4.7.0`.
+    /// Bad commands (syntax, sequence, unknown, failed AUTH) per session: the one that
+    /// reaches this number is answered, then the connection is closed with `421 4.7.0`.
     pub max_errors: u32,
     /// How long to wait for the next command line (RFC 5321 §4.5.3.2.7: 5 minutes).
     pub command_timeout: Duration,

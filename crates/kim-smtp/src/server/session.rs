@@ -113,7 +113,7 @@ where
         loop {
             while let Some(event) = self.decoder.next_event() {
                 let flow = self.handle(event).await;
-                if self.errors > self.cfg.max_errors {
+                if self.errors >= self.cfg.max_errors {
                     return self
                         .close_with(canned::too_many_errors(), SessionError::TooManyErrors)
                         .await;
