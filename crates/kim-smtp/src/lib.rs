@@ -80,5 +80,8 @@ mod envelope;
 mod reply;
 pub mod server;
 
+/// Re-exported: [`server::decoder::Event`] carries its parsed commands.
+pub use smtp_proto;
+
 pub use envelope::{Body, Envelope, MailFrom, Notify, RcptTo, Ret, xtext_encode};
 pub use reply::{Reply, Severity};
