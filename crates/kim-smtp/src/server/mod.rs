@@ -1,5 +1,6 @@
 //! The SMTP server side: the sans-IO [`decoder`], the backend seam ([`SmtpBackend`],
-//! [`DataSpool`]) and the async engine [`serve`].
+//! [`DataSpool`]), the async engine [`serve`] and the [`accept_loop`] for a listening
+//! socket.
 //!
 //! The engine owns the protocol: framing, command syntax, sequence, extensions (SIZE,
 //! PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, DSN parameters, AUTH PLAIN/LOGIN), limits
@@ -16,6 +17,7 @@ mod config;
 mod data;
 pub mod decoder;
 mod hello;
+mod listener;
 mod session;
 mod transaction;
 
@@ -24,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use backend::{DataSpool, SessionInfo, SmtpBackend};
 pub use config::{AuthMechanism, ServerConfig};
+pub use listener::{ListenerConfig, SessionEnd, accept_loop};
 
 /// Why a session ended other than by QUIT.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,9 @@ pub enum SessionError {
     /// The client exceeded `max_errors` bad commands (`421 4.7.0` sent).
     #[error("too many bad commands")]
     TooManyErrors,
+    /// The TLS handshake failed or timed out (no SMTP was spoken).
+    #[error("TLS handshake: {0}")]
+    Handshake(std::io::Error),
     /// Reading or writing the connection failed.
     #[error("connection I/O: {0}")]
     Io(#[from] std::io::Error),

@@ -4,14 +4,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use kim_smtp::server::{ServerConfig, SessionError, SessionInfo, serve};
+use kim_smtp::server::{ListenerConfig, ServerConfig, SessionEnd, SessionError, accept_loop};
 use kim_testkit::pki::TestPki;
-use kim_tls::tokio_rustls::TlsAcceptor;
 use kim_tls::{ClientAuth, Identity, TrustAnchors};
-use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
@@ -31,6 +29,11 @@ pub fn identity(name: &str) -> Identity {
     let mut chain = vec![issued.certificate_der.clone()];
     chain.extend(issued.chain_der.iter().cloned());
     Identity::from_der(chain, issued.private_key_pkcs8_der.to_vec()).unwrap()
+}
+
+/// Server TLS configuration with the `fachdienst` identity, client certificates optional.
+pub fn tls_config() -> Arc<kim_tls::rustls::ServerConfig> {
+    kim_tls::server_config(&identity("fachdienst"), ClientAuth::Optional(trust())).unwrap()
 }
 
 pub fn trust() -> TrustAnchors {
@@ -99,65 +102,31 @@ impl Drop for TestServer {
 impl TestServer {
     /// Plain TCP.
     pub async fn plain(cfg: ServerConfig) -> TestServer {
-        TestServer::start(cfg, None).await
+        TestServer::start(cfg, ListenerConfig::plain()).await
     }
 
     /// Implicit TLS with the `fachdienst` identity; client certificates optional.
     pub async fn tls(cfg: ServerConfig) -> TestServer {
-        let tls =
-            kim_tls::server_config(&identity("fachdienst"), ClientAuth::Optional(trust())).unwrap();
-        TestServer::start(cfg, Some(TlsAcceptor::from(tls))).await
+        TestServer::start(cfg, ListenerConfig::tls(tls_config())).await
     }
 
-    async fn start(cfg: ServerConfig, tls: Option<TlsAcceptor>) -> TestServer {
+    /// Serves with the crate's accept loop.
+    pub async fn start(cfg: ServerConfig, listen: ListenerConfig) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let backend = TestBackend::new();
         let shutdown = CancellationToken::new();
         let (tx, rx) = mpsc::unbounded_channel();
-        let accept_backend = backend.clone();
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let (tcp, peer) = tokio::select! {
-                    () = token.cancelled() => return,
-                    accepted = listener.accept() => accepted.unwrap(),
-                };
-                let (cfg, backend, token, tx, tls) = (
-                    cfg.clone(),
-                    accept_backend.clone(),
-                    token.clone(),
-                    tx.clone(),
-                    tls.clone(),
-                );
-                tokio::spawn(async move {
-                    let result = match tls {
-                        None => {
-                            let info = SessionInfo {
-                                peer,
-                                tls: false,
-                                client_cert: None,
-                            };
-                            serve(tcp, info, &cfg, &backend, token).await
-                        }
-                        Some(acceptor) => match acceptor.accept(tcp).await {
-                            Ok(stream) => {
-                                let client_cert =
-                                    kim_tls::peer_leaf(&stream).map(CertificateDer::from);
-                                let info = SessionInfo {
-                                    peer,
-                                    tls: true,
-                                    client_cert,
-                                };
-                                serve(stream, info, &cfg, &backend, token).await
-                            }
-                            Err(e) => Err(SessionError::Io(e)),
-                        },
-                    };
-                    let _ = tx.send(result);
-                });
-            }
-        });
+        tokio::spawn(accept_loop(
+            listener,
+            listen,
+            Arc::new(cfg),
+            Arc::new(backend.clone()),
+            shutdown.clone(),
+            move |end: SessionEnd| {
+                let _ = tx.send(end.result);
+            },
+        ));
         TestServer {
             addr,
             backend,

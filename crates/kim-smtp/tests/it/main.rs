@@ -13,6 +13,7 @@ mod client;
 mod curl;
 mod dialogs;
 mod harness;
+mod listener;
 mod robustness;
 mod smtplib;
 mod swaks;
