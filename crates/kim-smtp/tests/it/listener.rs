@@ -83,10 +83,10 @@ async fn stop_lets_sessions_say_goodbye_then_returns() {
         .await
         .expect("accept loop returns")
         .unwrap();
-    let ended = ended.lock().unwrap();
+    let results: Vec<_> = std::mem::take(&mut *ended.lock().unwrap());
     assert!(
-        matches!(ended.as_slice(), [Err(SessionError::Shutdown)]),
-        "{ended:?}"
+        matches!(results.as_slice(), [Err(SessionError::Shutdown)]),
+        "{results:?}"
     );
     let count = tcp.read(&mut buf).await.unwrap();
     assert!(buf[..count].starts_with(b"421 4.3.2 "));
