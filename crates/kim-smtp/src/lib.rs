@@ -11,6 +11,9 @@
 //! - [`server::serve`] with [`server::SmtpBackend`] and [`server::DataSpool`]: one
 //!   session on any async stream; the backend decides about credentials, senders,
 //!   recipients and messages, content is streamed to its spool.
+//! - [`server::accept_loop`] with [`server::ListenerConfig`]: a listening socket with
+//!   implicit TLS (handshake bounded by a timeout, client certificate handed to the
+//!   backend in [`server::SessionInfo`]), a session limit and a graceful stop.
 //! - [`client::SmtpClient`]: greeting, EHLO, AUTH PLAIN, pipelined transactions with
 //!   dot-stuffing, QUIT; errors classified transient or permanent.
 //! - [`Reply`], [`Envelope`], [`MailFrom`], [`RcptTo`]: shared vocabulary.
