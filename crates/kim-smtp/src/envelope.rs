@@ -172,6 +172,11 @@ pub(crate) fn rcpt_to_from_proto(
     to: smtp_proto::RcptTo<Cow<'_, str>>,
     dsn: bool,
 ) -> Result<RcptTo, Reply> {
+    // smtp-proto yields an empty address for `<>` and for `<Postmaster>` (which KIM has
+    // no use for).
+    if to.address.is_empty() {
+        return Err(Reply::new(501, (5, 1, 3), "Invalid recipient address"));
+    }
     let flags = to.flags;
     if flags & (smtp_proto::RCPT_RRVS_REJECT | smtp_proto::RCPT_RRVS_CONTINUE) != 0 {
         return Err(canned::unsupported_parameter("RRVS"));
@@ -348,6 +353,14 @@ mod tests {
                 ..MailFrom::default()
             }
         );
+    }
+
+    #[test]
+    fn empty_recipient_is_refused() {
+        for line in ["RCPT TO:<>\r\n", "RCPT TO:<Postmaster>\r\n"] {
+            let e = rcpt(line, true).unwrap_err();
+            assert_eq!((e.code, e.enhanced), (501, Some((5, 1, 3))), "{line}");
+        }
     }
 
     #[test]
