@@ -151,14 +151,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Pop3Client<S> {
         let lines = self.read_listing().await?;
         lines
             .iter()
-            .map(|line| scan_pair(line, |s| parse_num(s)))
+            .map(|line| scan_pair(line, parse_num))
             .collect()
     }
 
     /// LIST n: the size of one message.
     pub async fn list_one(&mut self, n: u32) -> Result<u64, ClientError> {
         let text = self.simple(&format!("LIST {n}")).await?;
-        scan_pair(&text, |s| parse_num(s)).map(|(_, size)| size)
+        scan_pair(&text, parse_num).map(|(_, size)| size)
     }
 
     /// UIDL: message numbers and unique-ids.
@@ -383,11 +383,11 @@ mod tests {
     #[test]
     fn listing_lines_are_checked() {
         assert_eq!(
-            scan_pair("3 120 extra", |s| parse_num::<u64>(s)).ok(),
+            scan_pair("3 120 extra", parse_num::<u64>).ok(),
             Some((3, 120))
         );
-        assert!(scan_pair("3", |s| parse_num::<u64>(s)).is_err());
-        assert!(scan_pair("x 1", |s| parse_num::<u64>(s)).is_err());
+        assert!(scan_pair("3", parse_num::<u64>).is_err());
+        assert!(scan_pair("x 1", parse_num::<u64>).is_err());
         assert!(check_argument("a\r\nDELE 1").is_err());
     }
 }

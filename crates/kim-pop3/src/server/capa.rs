@@ -27,6 +27,7 @@ pub(crate) fn write(out: &mut Vec<u8>, cfg: &ServerConfig, authorized: bool) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
     use super::*;
 
     #[test]
