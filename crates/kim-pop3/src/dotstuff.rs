@@ -39,6 +39,11 @@ impl DotStuffer {
         }
     }
 
+    /// True for an encoder made by [`DotStuffer::top`].
+    pub fn is_top(&self) -> bool {
+        self.body_lines_left.is_some()
+    }
+
     /// True once a TOP limit has been reached; further input is ignored.
     pub fn is_done(&self) -> bool {
         self.done

@@ -24,6 +24,9 @@ pub struct MessageReader<'a, S> {
     pending: Vec<u8>,
     pending_pos: usize,
     deadline: Pin<Box<Sleep>>,
+    /// True while the last poll returned `Pending`: the deadline runs only across such
+    /// waits, not across the caller's own pauses between reads.
+    waiting: bool,
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
@@ -34,6 +37,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
             pending: Vec::new(),
             pending_pos: 0,
             deadline,
+            waiting: false,
         }
     }
 
@@ -54,6 +58,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MessageReader<'_, S> {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if !this.waiting {
+            let timeout = this.client.timeout;
+            this.deadline.as_mut().reset(Instant::now() + timeout);
+        }
+        this.waiting = false;
         loop {
             if let Some(pending) = this.pending.get(this.pending_pos..)
                 && !pending.is_empty()
@@ -87,11 +96,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MessageReader<'_, S> {
                         return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
                     }
                     client.buf.extend_from_slice(read.filled());
-                    let timeout = client.timeout;
-                    this.deadline.as_mut().reset(Instant::now() + timeout);
                 }
                 Poll::Pending => {
+                    this.waiting = true;
                     ready!(this.deadline.as_mut().poll(cx));
+                    this.waiting = false;
                     return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
                 }
             }

@@ -203,7 +203,11 @@ where
             return Ok(());
         }
     };
-    conn.ok(&format!("{size} octets"));
+    if stuffer.is_top() {
+        conn.ok("top of message follows");
+    } else {
+        conn.ok(&format!("{size} octets"));
+    }
     conn.streaming = true;
     while filled > 0 {
         stuffer.encode(chunk.get(..filled).unwrap_or_default(), &mut conn.out);

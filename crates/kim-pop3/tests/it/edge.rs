@@ -92,14 +92,13 @@ async fn pipelined_commands_are_answered_in_order() {
          AUTH-RESP-CODE\r\nPIPELINING\r\n.\r\n\
          +OK send PASS\r\n+OK maildrop has 3 messages ({total} octets)\r\n+OK 3 {total}\r\n\
          +OK 3 messages ({total} octets)\r\n1 {}\r\n2 {}\r\n3 {}\r\n.\r\n+OK 1 1-first\r\n\
-         +OK {} octets\r\nFrom: a@test.kim.telematik\r\nSubject: first\r\n\r\n.\r\n\
+         +OK top of message follows\r\nFrom: a@test.kim.telematik\r\nSubject: first\r\n\r\n.\r\n\
          +OK {} octets\r\nFrom: a@test.kim.telematik\r\nSubject: first\r\n\r\nHello\r\n\
          ..leading dot\r\n...two dots\r\n..\r\nend\r\n.\r\n\
          +OK message 3 deleted\r\n+OK 2 {}\r\n+OK\r\n+OK bye, 1 messages deleted\r\n",
         M1.len(),
         m2.len(),
         M3.len(),
-        M1.len(),
         M1.len(),
         M1.len() + m2.len(),
     );

@@ -10,6 +10,7 @@
 )]
 
 mod backend;
+mod dialogs;
 mod edge;
 mod harness;
 mod peers;

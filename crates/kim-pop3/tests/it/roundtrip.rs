@@ -169,3 +169,29 @@ async fn user_pass_can_be_switched_off() {
     assert!(!capa.iter().any(|c| c.starts_with("SASL")), "{capa:?}");
     assert!(client.auth_plain(USER, PASSWORD, true).await.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn client_times_out_on_a_server_that_stalls_mid_body() {
+    use tokio::io::AsyncWriteExt;
+    let (client_end, mut server_end) = tokio::io::duplex(4096);
+    server_end
+        .write_all(b"+OK hi\r\n+OK 100 octets\r\npartial line\r\n")
+        .await
+        .unwrap();
+    let timeout = std::time::Duration::from_secs(300);
+    let mut client = kim_pop3::Pop3Client::connect(client_end, timeout)
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let err = client.retr(1).await.unwrap().to_vec().await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout), "{err}");
+    assert_eq!(started.elapsed(), timeout);
+    // A status line that is not POP3 is a protocol violation, not a refusal.
+    let (client_end, mut server_end) = tokio::io::duplex(4096);
+    server_end.write_all(b"* OK IMAP4rev1\r\n").await.unwrap();
+    let err = kim_pop3::Pop3Client::connect(client_end, timeout)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Protocol(_)), "{err}");
+    drop(server_end);
+}
