@@ -49,30 +49,37 @@ impl DotStuffer {
         self.done
     }
 
-    /// Encodes `input`, appending to `out`.
+    /// Encodes `input`, appending to `out`. Line contents are copied in bulk; only line
+    /// starts and ends are looked at byte by byte.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len() + input.len() / 16 + 2);
-        for &b in input {
+        let mut rest = input;
+        while let Some((&first, tail)) = rest.split_first() {
             if self.done {
                 return;
             }
-            if b == b'\n' {
+            if first == b'\n' {
                 if !self.prev_cr {
                     out.push(b'\r');
                 }
                 out.push(b'\n');
                 self.end_line();
-            } else {
-                if self.at_line_start && b == b'.' {
-                    out.push(b'.');
-                }
-                out.push(b);
-                self.at_line_start = false;
-                self.prev_cr = b == b'\r';
-                if b != b'\r' {
-                    self.line_empty = false;
-                }
+                rest = tail;
+                continue;
             }
+            if self.at_line_start && first == b'.' {
+                out.push(b'.');
+            }
+            // The run up to (not including) the next LF.
+            let run_len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            let (run, after) = rest.split_at(run_len);
+            out.extend_from_slice(run);
+            self.at_line_start = false;
+            self.prev_cr = run.last() == Some(&b'\r');
+            if self.line_empty && run.iter().any(|&b| b != b'\r') {
+                self.line_empty = false;
+            }
+            rest = after;
         }
     }
 
@@ -150,19 +157,34 @@ impl DotUnstuffer {
     /// were consumed: all of them, or fewer when the terminator ends inside `input` (the
     /// rest belongs to the next response).
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> usize {
-        for (i, &b) in input.iter().enumerate() {
+        let mut pos = 0;
+        while let Some(&b) = input.get(pos) {
             match self.state {
-                UnstuffState::Done => return i,
-                UnstuffState::LineStart | UnstuffState::InLine => {
-                    if self.state == UnstuffState::LineStart && b == b'.' {
+                UnstuffState::Done => return pos,
+                UnstuffState::InLine => {
+                    // Copy the rest of the line, LF included, in one go.
+                    let rest = input.get(pos..).unwrap_or_default();
+                    match memchr::memchr(b'\n', rest) {
+                        Some(end) => {
+                            out.extend_from_slice(rest.get(..=end).unwrap_or_default());
+                            pos += end + 1;
+                            self.state = UnstuffState::LineStart;
+                        }
+                        None => {
+                            out.extend_from_slice(rest);
+                            pos = input.len();
+                        }
+                    }
+                    continue;
+                }
+                UnstuffState::LineStart => {
+                    if b == b'.' {
                         self.state = UnstuffState::Dot;
                     } else {
                         out.push(b);
-                        self.state = if b == b'\n' {
-                            UnstuffState::LineStart
-                        } else {
-                            UnstuffState::InLine
-                        };
+                        if b != b'\n' {
+                            self.state = UnstuffState::InLine;
+                        }
                     }
                 }
                 UnstuffState::Dot => match b {
@@ -185,8 +207,9 @@ impl DotUnstuffer {
                     }
                 }
             }
+            pos += 1;
         }
-        input.len()
+        pos
     }
 }
 

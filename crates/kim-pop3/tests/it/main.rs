@@ -13,6 +13,7 @@ mod backend;
 mod dialogs;
 mod edge;
 mod harness;
+mod logging;
 mod peers;
 mod roundtrip;
 mod streaming;
