@@ -23,6 +23,46 @@
 //! - Message bodies are streamed in constant memory in both directions; they, passwords
 //!   and SASL responses never reach `tracing` or `Debug` output ([`Sensitive`]).
 //! - Every wait on the peer is bounded by a timeout.
+//!
+//! Plugging in a mailbox store (the Fachdienst does this with its storage and TLS):
+//!
+//! ```no_run
+//! use kim_pop3::{AuthError, Maildrop, MaildropError, MessageInfo, Pop3Backend, ServerConfig, SessionInfo};
+//!
+//! struct Store;
+//! struct Mailbox(Vec<MessageInfo>);
+//!
+//! impl Pop3Backend for Store {
+//!     type Maildrop = Mailbox;
+//!     async fn authenticate(&self, _: &SessionInfo, user: &str, password: &str)
+//!         -> Result<Mailbox, AuthError> {
+//!         // Check the credentials and take the mailbox lock here.
+//!         if (user, password) != ("u", "p") { return Err(AuthError::Invalid); }
+//!         Ok(Mailbox(vec![MessageInfo { uid: "a1".into(), size: 3 }]))
+//!     }
+//! }
+//!
+//! impl Maildrop for Mailbox {
+//!     type Reader = &'static [u8];
+//!     fn messages(&self) -> &[MessageInfo] { &self.0 }
+//!     async fn open(&mut self, _: usize) -> Result<&'static [u8], MaildropError> { Ok(b"x\r\n") }
+//!     async fn commit(self, _deleted: Vec<usize>) -> Result<(), MaildropError> { Ok(()) }
+//! }
+//!
+//! # async fn accept_loop() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:1110").await?;
+//! let cfg = std::sync::Arc::new(ServerConfig::default());
+//! let store = std::sync::Arc::new(Store);
+//! loop {
+//!     let (tcp, peer) = listener.accept().await?;
+//!     let (cfg, store) = (cfg.clone(), store.clone());
+//!     tokio::spawn(async move {
+//!         let info = SessionInfo { peer, tls: false, client_cert: None };
+//!         let _ = kim_pop3::serve(tcp, info, &cfg, &*store).await;
+//!     });
+//! }
+//! # }
+//! ```
 
 mod client;
 mod command;
