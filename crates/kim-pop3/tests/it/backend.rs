@@ -51,6 +51,10 @@ impl DirBackend {
         uids
     }
 
+    pub fn mailbox_dir(&self, user: &str) -> PathBuf {
+        self.root.join(user)
+    }
+
     pub fn commits(&self) -> usize {
         self.commits.load(Ordering::SeqCst)
     }

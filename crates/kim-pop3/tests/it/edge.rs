@@ -339,3 +339,38 @@ async fn idle_timeout_ends_the_session_without_update() {
     assert_eq!(backend.stored(USER), vec!["1"]);
     assert!(!backend.is_locked(USER));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_failures_map_to_sys_temp() {
+    let mut server = Server::start(Mode::Plain, ServerConfig::default()).await;
+    let mut raw = Raw::login(server.addr).await;
+    // The stored files vanish behind the session's back.
+    let dir = server.backend.mailbox_dir(USER);
+    std::fs::remove_file(dir.join("2-second")).unwrap();
+    std::fs::remove_file(dir.join("3-third")).unwrap();
+    raw.send(b"RETR 2\r\nTOP 2 0\r\nDELE 3\r\nRETR 1\r\n").await;
+    assert_eq!(raw.line().await, "-ERR [SYS/TEMP] message cannot be read");
+    assert_eq!(raw.line().await, "-ERR [SYS/TEMP] message cannot be read");
+    assert_eq!(raw.line().await, "+OK message 3 deleted");
+    assert_eq!(raw.line().await, format!("+OK {} octets", M1.len()));
+    raw.send(b"QUIT\r\n").await;
+    let rest = raw.rest().await;
+    assert!(
+        rest.ends_with(".\r\n-ERR [SYS/TEMP] some deleted messages not removed\r\n"),
+        "{rest}"
+    );
+    let result = server.session_result().await.unwrap_err();
+    assert!(result.starts_with("backend: maildrop I/O"), "{result}");
+    assert!(!server.backend.is_locked(USER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_long_sasl_response_is_refused_and_the_session_resyncs() {
+    let server = Server::start(Mode::Plain, ServerConfig::default()).await;
+    let mut raw = Raw::connect(server.addr).await;
+    raw.send(format!("AUTH PLAIN\r\n{}\r\nNOOP\r\n", "A".repeat(3000)).as_bytes())
+        .await;
+    assert_eq!(raw.line().await, "+ ");
+    assert_eq!(raw.line().await, "-ERR line too long");
+    assert_eq!(raw.line().await, "-ERR not allowed before login");
+}
