@@ -11,6 +11,7 @@
 
 mod backend;
 mod dialogs;
+mod dovecot;
 mod edge;
 mod harness;
 mod logging;
