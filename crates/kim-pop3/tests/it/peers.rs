@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kim_pop3::ServerConfig;
+use serde_json::{Value, json};
 
 use crate::harness::{M1, M3, Mode, PASSWORD, Server, USER, m2, pem_files, run};
 
@@ -12,7 +13,7 @@ const POPLIB_SCRIPT: &str = concat!(
     "/tests/it/peers/poplib_session.py"
 );
 
-async fn poplib(server: &Server, mode: &str) -> serde_json_lite::Report {
+async fn poplib(server: &Server, mode: &str) -> Value {
     let pem = pem_files();
     let mut args = vec![
         POPLIB_SCRIPT.to_string(),
@@ -31,44 +32,14 @@ async fn poplib(server: &Server, mode: &str) -> serde_json_lite::Report {
         "poplib failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json_lite::Report(String::from_utf8(out.stdout).unwrap())
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Just enough JSON reading for the flat report the script prints.
-mod serde_json_lite {
-    pub struct Report(pub String);
-
-    impl Report {
-        /// The raw JSON text of `key`'s value.
-        pub fn raw(&self, key: &str) -> String {
-            let marker = format!("\"{key}\": ");
-            let start = self
-                .0
-                .find(&marker)
-                .unwrap_or_else(|| panic!("{key} in {}", self.0))
-                + marker.len();
-            let rest = &self.0[start..];
-            let mut depth = 0;
-            let mut in_string = false;
-            let mut escaped = false;
-            for (i, c) in rest.char_indices() {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => in_string = !in_string,
-                    '[' if !in_string => depth += 1,
-                    ']' if !in_string => depth -= 1,
-                    ',' | '}' if !in_string && depth == 0 => return rest[..i].to_string(),
-                    _ => {}
-                }
-            }
-            panic!("unterminated value of {key}");
-        }
-
-        pub fn str(&self, key: &str) -> String {
-            self.raw(key).trim_matches('"').to_string()
-        }
-    }
+fn text(report: &Value, key: &str) -> String {
+    report[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} in {report}"))
+        .to_owned()
 }
 
 async fn check_poplib_session(mode: Mode, script_mode: &str) {
@@ -76,41 +47,56 @@ async fn check_poplib_session(mode: Mode, script_mode: &str) {
     let report = poplib(&server, script_mode).await;
     let m2 = m2();
     let total = M1.len() + m2.len() + M3.len();
-    assert_eq!(report.str("welcome"), "+OK POP3 server ready");
+    assert_eq!(text(&report, "welcome"), "+OK POP3 server ready");
     assert_eq!(
-        report.raw("capa"),
-        r#"["AUTH-RESP-CODE", "PIPELINING", "RESP-CODES", "SASL", "TOP", "UIDL", "USER"]"#
+        report["capa"],
+        json!([
+            "AUTH-RESP-CODE",
+            "PIPELINING",
+            "RESP-CODES",
+            "SASL",
+            "TOP",
+            "UIDL",
+            "USER"
+        ])
     );
     assert_eq!(
-        report.str("pass"),
+        text(&report, "pass"),
         format!("+OK maildrop has 3 messages ({total} octets)")
     );
-    assert_eq!(report.raw("stat"), format!("[3, {total}]"));
+    assert_eq!(report["stat"], json!([3, total]));
     assert_eq!(
-        report.raw("list"),
-        format!(r#"["1 {}", "2 {}", "3 {}"]"#, M1.len(), m2.len(), M3.len())
+        report["list"],
+        json!([
+            format!("1 {}", M1.len()),
+            format!("2 {}", m2.len()),
+            format!("3 {}", M3.len())
+        ])
     );
     assert_eq!(
-        report.raw("uidl"),
-        r#"["1 1-first", "2 2-second", "3 3-third"]"#
+        report["uidl"],
+        json!(["1 1-first", "2 2-second", "3 3-third"])
     );
-    assert_eq!(report.str("uidl_2"), "+OK 2 2-second");
-    let top = STANDARD.decode(report.str("top")).unwrap();
+    assert_eq!(text(&report, "uidl_2"), "+OK 2 2-second");
+    let top = STANDARD.decode(text(&report, "top")).unwrap();
     assert_eq!(
         top,
         b"From: a@test.kim.telematik\r\nSubject: first\r\n\r\nHello\r\n"
     );
-    assert_eq!(STANDARD.decode(report.str("retr_1")).unwrap(), M1);
-    assert_eq!(report.raw("retr_2_lines"), "2003");
-    assert_eq!(report.str("dele_1"), "+OK message 1 deleted");
-    assert_eq!(report.str("retr_deleted"), "-ERR message 1 already deleted");
+    assert_eq!(STANDARD.decode(text(&report, "retr_1")).unwrap(), M1);
+    assert_eq!(report["retr_2_lines"], json!(2003));
+    assert_eq!(text(&report, "dele_1"), "+OK message 1 deleted");
     assert_eq!(
-        report.str("rset"),
+        text(&report, "retr_deleted"),
+        "-ERR message 1 already deleted"
+    );
+    assert_eq!(
+        text(&report, "rset"),
         format!("+OK maildrop has 3 messages ({total} octets)")
     );
-    assert_eq!(report.str("dele_3"), "+OK message 3 deleted");
-    assert_eq!(report.str("noop"), "+OK");
-    assert_eq!(report.str("quit"), "+OK bye, 1 messages deleted");
+    assert_eq!(text(&report, "dele_3"), "+OK message 3 deleted");
+    assert_eq!(text(&report, "noop"), "+OK");
+    assert_eq!(text(&report, "quit"), "+OK bye, 1 messages deleted");
     server.session_result().await.unwrap();
     assert_eq!(server.backend.stored(USER), vec!["1-first", "2-second"]);
     assert_eq!(server.backend.commits(), 1);
