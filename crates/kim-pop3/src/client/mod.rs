@@ -59,7 +59,8 @@ impl ClientError {
 }
 
 /// A POP3 client session on a connected (and, for POP3S, TLS-wrapped) stream.
-#[derive(Debug)]
+///
+/// `Debug` shows the state, never buffered message bytes.
 pub struct Pop3Client<S> {
     io: S,
     buf: BytesMut,
@@ -67,6 +68,17 @@ pub struct Pop3Client<S> {
     greeting: String,
     /// State of a RETR/TOP body that has not been read to its end.
     body: Option<DotUnstuffer>,
+}
+
+impl<S> std::fmt::Debug for Pop3Client<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pop3Client")
+            .field("greeting", &self.greeting)
+            .field("buffered", &self.buf.len())
+            .field("timeout", &self.timeout)
+            .field("in_body", &self.body.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Pop3Client<S> {

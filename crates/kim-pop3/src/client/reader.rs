@@ -16,8 +16,7 @@ use super::{ClientError, Pop3Client};
 /// with [`io::ErrorKind::UnexpectedEof`] when the connection ends before the terminator.
 ///
 /// Dropping the reader early is allowed: the client skips the rest of the body before its
-/// next command.
-#[derive(Debug)]
+/// next command. `Debug` shows no message bytes.
 pub struct MessageReader<'a, S> {
     client: &'a mut Pop3Client<S>,
     /// Decoded bytes that did not fit into the caller's buffer.
@@ -27,6 +26,18 @@ pub struct MessageReader<'a, S> {
     /// True while the last poll returned `Pending`: the deadline runs only across such
     /// waits, not across the caller's own pauses between reads.
     waiting: bool,
+}
+
+impl<S> std::fmt::Debug for MessageReader<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageReader")
+            .field("client", &self.client)
+            .field(
+                "pending",
+                &(self.pending.len() - self.pending_pos.min(self.pending.len())),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {

@@ -195,3 +195,24 @@ async fn client_times_out_on_a_server_that_stalls_mid_body() {
     assert!(matches!(err, ClientError::Protocol(_)), "{err}");
     drop(server_end);
 }
+
+#[tokio::test]
+async fn client_debug_output_shows_no_message_bytes() {
+    use tokio::io::AsyncWriteExt;
+    let (client_end, mut server_end) = tokio::io::duplex(4096);
+    server_end
+        .write_all(b"+OK hi\r\n+OK 40 octets\r\nSubject: secret diagnosis\r\n\r\nbody\r\n.\r\n")
+        .await
+        .unwrap();
+    let mut client = kim_pop3::Pop3Client::connect(client_end, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    let reader = client.retr(1).await.unwrap();
+    let debug = format!("{reader:?}");
+    assert!(
+        debug.contains("Pop3Client") && !debug.contains("diagnosis"),
+        "{debug}"
+    );
+    drop(reader);
+    assert!(!format!("{client:?}").contains("diagnosis"));
+}
