@@ -7,7 +7,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use zeroize::Zeroizing;
 
 use super::conn::{Conn, RawLine};
-use super::{AuthError, Maildrop, Pop3Backend, ServerConfig, SessionError, SessionInfo, Stop};
+use super::{
+    AuthError, Maildrop, MessageInfo, Pop3Backend, ServerConfig, SessionError, SessionInfo, Stop,
+};
 use crate::command::{Command, Sensitive};
 use crate::response::ResponseCode;
 
@@ -168,6 +170,14 @@ where
         Ok(maildrop) => {
             let messages = maildrop.messages();
             let octets: u64 = messages.iter().map(|m| m.size).sum();
+            let bad_uids = messages
+                .iter()
+                .filter(|m| !MessageInfo::uid_is_valid(&m.uid))
+                .count();
+            if bad_uids > 0 {
+                // A backend bug that breaks UIDL for clients; the session still works.
+                tracing::warn!(peer = %info.peer, bad_uids, "maildrop has invalid unique-ids");
+            }
             conn.ok(&format!(
                 "maildrop has {} messages ({octets} octets)",
                 messages.len()
