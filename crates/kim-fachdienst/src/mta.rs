@@ -1,0 +1,232 @@
+//! The MTA's submission policy: [`Mta`] implements [`SmtpBackend`] for the `kim-smtp` engine.
+//!
+//! - AUTH PLAIN/LOGIN with the KIM address and the mailbox password (KOM-LE-A_2161); three
+//!   wrong passwords lock the account.
+//! - A_23421: the AUTH user must equal the MAIL FROM address.
+//! - KOM-LE-A_2147: only `RET=HDRS` is allowed for DSNs.
+//! - RCPT TO: a registered local account; any other domain is refused (no open relay).
+//! - A_23422: the header's originator fields are checked before the message is accepted.
+//! - The message is stored durably (blob committed, records committed) before `250`.
+
+use kim_smtp::server::{DataSpool, SessionInfo, SmtpBackend};
+use kim_smtp::{Envelope, MailFrom, RcptTo, Reply, Ret};
+use kim_store::{Acceptance, BlobWriter, Namespace};
+
+use crate::accounts::{AuthFailure, Purpose};
+use crate::{Fachdienst, now, originator};
+
+/// Header bytes kept for the originator checks; a header block longer than this is refused.
+const MAX_HEADER: usize = 256 * 1024;
+
+/// The SMTP backend of the Fachdienst.
+#[derive(Debug, Clone)]
+pub struct Mta {
+    fd: Fachdienst,
+}
+
+impl Mta {
+    /// The MTA over `fd`.
+    #[must_use]
+    pub fn new(fd: Fachdienst) -> Self {
+        Self { fd }
+    }
+}
+
+/// Message content being received: the blob and a copy of the header block.
+pub struct Spool {
+    writer: Box<dyn BlobWriter>,
+    header: Vec<u8>,
+    header_done: bool,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool")
+            .field("written", &self.writer.written())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataSpool for Spool {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), Reply> {
+        if !self.header_done {
+            self.header.extend_from_slice(chunk);
+            if let Some(end) = find(&self.header, b"\r\n\r\n") {
+                self.header.truncate(end + 4);
+                self.header_done = true;
+            } else if self.header.len() > MAX_HEADER {
+                return Err(Reply::new(552, (5, 3, 4), "Message header too long"));
+            }
+        }
+        self.writer.write(chunk).await.map_err(|e| {
+            tracing::error!(error = %e, "spool write failed");
+            Reply::new(451, (4, 3, 0), "Temporary storage failure, try again later")
+        })
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn temporary() -> Reply {
+    Reply::new(451, (4, 3, 0), "Temporary storage failure, try again later")
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+impl SmtpBackend for Mta {
+    type Spool = Spool;
+
+    async fn authenticate(
+        &self,
+        _s: &SessionInfo,
+        user: &str,
+        password: &str,
+    ) -> Result<(), Reply> {
+        match self.fd.login(user, password, Purpose::Send).await {
+            Ok(_) => Ok(()),
+            Err(AuthFailure::Invalid) => Err(Reply::new(
+                535,
+                (5, 7, 8),
+                "Authentication credentials invalid",
+            )),
+            Err(AuthFailure::Temporary) => Err(Reply::new(
+                454,
+                (4, 7, 0),
+                "Temporary authentication failure",
+            )),
+            Err(
+                e @ (AuthFailure::Locked | AuthFailure::ContractLocked | AuthFailure::Deregistered),
+            ) => Err(Reply::new(
+                535,
+                (5, 7, 8),
+                format!("Authentication refused: {e}"),
+            )),
+        }
+    }
+
+    async fn mail_from(
+        &self,
+        _s: &SessionInfo,
+        auth_user: Option<&str>,
+        mail: &MailFrom,
+    ) -> Result<(), Reply> {
+        let Some(user) = auth_user else {
+            return Err(Reply::new(530, (5, 7, 0), "Authentication required"));
+        };
+        // A_23421: the authenticated user and the envelope sender are the same address.
+        if !user.trim().eq_ignore_ascii_case(&mail.address) {
+            return Err(Reply::new(
+                550,
+                (5, 7, 1),
+                "Sender address does not match the authenticated user (A_23421)",
+            ));
+        }
+        if mail.ret == Some(Ret::Full) {
+            return Err(Reply::new(555, (5, 5, 4), "Only RET=HDRS is supported"));
+        }
+        if mail
+            .size
+            .is_some_and(|s| s > self.fd.policy.max_message_size)
+        {
+            return Err(Reply::new(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn rcpt_to(&self, _s: &SessionInfo, _env: &Envelope, rcpt: &RcptTo) -> Result<(), Reply> {
+        let address = rcpt.address.to_ascii_lowercase();
+        if !self.fd.policy.is_local_domain(domain_of(&address)) {
+            return Err(Reply::new(
+                550,
+                (5, 7, 1),
+                "Relaying denied: recipient domain not served here",
+            ));
+        }
+        match self.fd.can_receive(&address).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Reply::new(
+                550,
+                (5, 1, 1),
+                "Recipient address rejected: no such active mailbox",
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "recipient lookup failed");
+                Err(Reply::new(451, (4, 3, 0), "Temporary lookup failure"))
+            }
+        }
+    }
+
+    async fn data_start(&self, _s: &SessionInfo, _env: &Envelope) -> Result<Spool, Reply> {
+        let writer = self.fd.blobs.create(Namespace::Mail).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot create spool");
+            temporary()
+        })?;
+        Ok(Spool {
+            writer,
+            header: Vec::new(),
+            header_done: false,
+        })
+    }
+
+    async fn data_end(&self, _s: &SessionInfo, env: Envelope, spool: Spool) -> Reply {
+        let rcpts: Vec<String> = env
+            .rcpts
+            .iter()
+            .map(|r| r.address.to_ascii_lowercase())
+            .collect();
+        let mut header = spool.header;
+        if !spool.header_done {
+            // A message without a body: the whole content is the header.
+            header.extend_from_slice(b"\r\n");
+        }
+        if let Err(e) = originator::check(
+            &header,
+            &env.mail_from.address,
+            &rcpts,
+            &self.fd.policy.reply_to_suffixes,
+        ) {
+            return Reply::new(550, (5, 7, 1), format!("Message refused (A_23422): {e}"));
+        }
+        let size = spool.writer.written();
+        let blob = match spool.writer.commit().await {
+            Ok(blob) => blob,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot commit message");
+                return temporary();
+            }
+        };
+        let acceptance = Acceptance {
+            blob: blob.clone(),
+            size,
+            received: now(),
+            local: rcpts,
+            relay: Vec::new(),
+        };
+        if let Err(e) = self.fd.meta.accept(&acceptance).await {
+            tracing::error!(error = %e, "cannot record message");
+            let _ = self.fd.blobs.delete(&blob).await;
+            return temporary();
+        }
+        tracing::info!(
+            size,
+            recipients = acceptance.local.len(),
+            "message accepted"
+        );
+        Reply::new(
+            250,
+            (2, 0, 0),
+            format!(
+                "Ok: queued as {}",
+                blob.as_str().rsplit('/').next().unwrap_or("")
+            ),
+        )
+    }
+}
