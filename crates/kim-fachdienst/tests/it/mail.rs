@@ -186,3 +186,60 @@ s.quit()
     assert!(text.contains("Subject: bleibt\r\n\r\nInhalt\r\n"), "{text}");
     assert_eq!(blob.size, messages[0].size);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deregistered_account_retrieves_but_neither_sends_nor_receives_and_contract_lock_stops_all()
+{
+    let env = Env::start().await;
+    let mut arzt = env.fd.meta.account(ARZT).await.unwrap().unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    arzt.state = kim_store::RegState::Deregistered {
+        since: now,
+        until: now + 30 * 86_400,
+    };
+    env.fd.meta.update_account(&arzt).await.unwrap();
+    let script = format!(
+        "{}\
+p = poplib.POP3_SSL('localhost', pop3_port, context=ctx())
+p.user(ARZT)
+try:
+    p.pass_(PW); print('pop3 ok'); p.quit()
+except poplib.error_proto as e:
+    print('pop3', e.args[0].decode())
+s = smtplib.SMTP_SSL('localhost', smtp_port, context=ctx())
+try:
+    s.login(ARZT, PW); print('smtp ok')
+except smtplib.SMTPAuthenticationError as e:
+    print('smtp', e.smtp_code)
+s = smtplib.SMTP_SSL('localhost', smtp_port, context=ctx())
+try:
+    s.login(PRAXIS, PW)
+    s.sendmail(PRAXIS, [ARZT], 'From: ' + PRAXIS + '\\r\\n\\r\\nx\\r\\n'); print('rcpt ok')
+except smtplib.SMTPRecipientsRefused as e:
+    print('rcpt', list(e.recipients.values())[0][0])
+except smtplib.SMTPAuthenticationError as e:
+    print('praxis', e.smtp_code)
+",
+        defs()
+    );
+    let out = env.python(&script).await;
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["pop3 ok", "smtp 535", "rcpt 550"],
+        "{out}"
+    );
+
+    // The provider locks the contract: nobody of it logs in any more (manual §3.6).
+    let mut contract = env.fd.meta.contract("V-100").await.unwrap().unwrap();
+    contract.locked = true;
+    env.fd.meta.update_contract(&contract).await.unwrap();
+    let out = env.python(&script).await;
+    assert!(out.starts_with("pop3 -ERR [AUTH]"), "{out}");
+    assert!(out.lines().any(|l| l == "praxis 535"), "{out}");
+}
