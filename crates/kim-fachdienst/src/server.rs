@@ -4,12 +4,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use kim_smtp::server::{ListenerConfig, ServerConfig, SessionEnd, accept_loop};
 use kim_tls::rustls;
-use kim_tls::tokio_rustls::TlsAcceptor;
-use rustls_pki_types::CertificateDer;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -48,8 +45,6 @@ impl Running {
     }
 }
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Binds both listeners and serves until [`Running::shutdown`].
 ///
 /// # Errors
@@ -72,11 +67,15 @@ pub async fn start(fd: Fachdienst, listeners: Listeners) -> std::io::Result<Runn
         shutdown.clone(),
         |end: SessionEnd| tracing::debug!(peer = %end.peer, ok = end.result.is_ok(), "SMTP session ended"),
     ));
-    tasks.spawn(pop3_loop(
+    tasks.spawn(kim_pop3::accept_loop(
         pop3,
-        TlsAcceptor::from(listeners.tls),
-        Pop3::new(fd),
+        kim_pop3::ListenerConfig::tls(listeners.tls),
+        Arc::new(kim_pop3::ServerConfig::default()),
+        Arc::new(Pop3::new(fd)),
         shutdown.clone(),
+        |end: kim_pop3::SessionEnd| {
+            tracing::debug!(peer = %end.peer, handshake = ?end.handshake, "POP3 session ended");
+        },
     ));
     tracing::info!(%smtp_addr, %pop3_addr, "Fachdienst listening");
     Ok(Running {
@@ -85,51 +84,4 @@ pub async fn start(fd: Fachdienst, listeners: Listeners) -> std::io::Result<Runn
         shutdown,
         tasks,
     })
-}
-
-async fn pop3_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    backend: Pop3,
-    shutdown: CancellationToken,
-) {
-    let backend = Arc::new(backend);
-    let cfg = Arc::new(kim_pop3::ServerConfig::default());
-    let mut sessions = JoinSet::new();
-    loop {
-        while sessions.try_join_next().is_some() {}
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((tcp, peer)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let (acceptor, backend, cfg, shutdown) = (
-            acceptor.clone(),
-            Arc::clone(&backend),
-            Arc::clone(&cfg),
-            shutdown.clone(),
-        );
-        sessions.spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::info!(%peer, error = %e, "POP3 TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let client_cert = kim_tls::peer_leaf(&tls).map(CertificateDer::from);
-            let info = kim_pop3::SessionInfo {
-                peer,
-                tls: true,
-                client_cert,
-            };
-            let result = kim_pop3::serve_until(tls, info, &cfg, backend.as_ref(), shutdown).await;
-            tracing::debug!(%peer, ok = result.is_ok(), "POP3 session ended");
-        });
-    }
-    while sessions.join_next().await.is_some() {}
 }

@@ -77,6 +77,6 @@ pub use command::{
 pub use dotstuff::{DotStuffer, DotUnstuffer};
 pub use response::ResponseCode;
 pub use server::{
-    AuthError, Maildrop, MaildropError, MessageInfo, Pop3Backend, ServerConfig, SessionError,
-    SessionInfo, serve, serve_until,
+    AuthError, ListenerConfig, Maildrop, MaildropError, MessageInfo, Pop3Backend, ServerConfig,
+    SessionEnd, SessionError, SessionInfo, accept_loop, serve, serve_until,
 };

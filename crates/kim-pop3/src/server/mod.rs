@@ -9,6 +9,7 @@
 mod authorization;
 mod capa;
 mod conn;
+mod listener;
 mod transaction;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::command::DEFAULT_MAX_LINE;
 use crate::response::ResponseCode;
 use conn::{Conn, Incoming};
+pub use listener::{ListenerConfig, SessionEnd, accept_loop};
 
 /// What the engine knows about the connection; handed to [`Pop3Backend::authenticate`].
 #[derive(Debug, Clone)]
