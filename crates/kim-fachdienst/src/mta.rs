@@ -4,6 +4,8 @@
 //!   wrong passwords lock the account.
 //! - A_23421: the AUTH user must equal the MAIL FROM address.
 //! - KOM-LE-A_2147: only `RET=HDRS` is allowed for DSNs.
+//! - SIZE (at MAIL and on the content) is enforced by the engine with
+//!   [`crate::Policy::max_message_size`].
 //! - RCPT TO: a registered local account; any other domain is refused (no open relay).
 //! - A_23422: the header's originator fields are checked before the message is accepted.
 //! - The message is stored durably (blob committed, records committed) before `250`.
@@ -50,8 +52,11 @@ impl std::fmt::Debug for Spool {
 impl DataSpool for Spool {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), Reply> {
         if !self.header_done {
+            // Search only the new bytes (plus three for a CRLFCRLF across the chunk border).
+            let from = self.header.len().saturating_sub(3);
             self.header.extend_from_slice(chunk);
-            if let Some(end) = find(&self.header, b"\r\n\r\n") {
+            let tail = self.header.get(from..).unwrap_or_default();
+            if let Some(end) = find(tail, b"\r\n\r\n").map(|i| from + i) {
                 self.header.truncate(end + 4);
                 self.header_done = true;
             } else if self.header.len() > MAX_HEADER {
@@ -127,16 +132,6 @@ impl SmtpBackend for Mta {
         }
         if mail.ret == Some(Ret::Full) {
             return Err(Reply::new(555, (5, 5, 4), "Only RET=HDRS is supported"));
-        }
-        if mail
-            .size
-            .is_some_and(|s| s > self.fd.policy.max_message_size)
-        {
-            return Err(Reply::new(
-                552,
-                (5, 3, 4),
-                "Message size exceeds fixed maximum message size",
-            ));
         }
         Ok(())
     }

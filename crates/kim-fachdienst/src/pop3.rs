@@ -54,7 +54,7 @@ pub struct Mailbox {
     fd: Fachdienst,
     stored: Vec<StoredMessage>,
     infos: Vec<MessageInfo>,
-    _lock: LockGuard,
+    lock: LockGuard,
 }
 
 impl Pop3Backend for Pop3 {
@@ -103,7 +103,7 @@ impl Pop3Backend for Pop3 {
             fd: self.fd.clone(),
             stored,
             infos,
-            _lock: lock,
+            lock,
         })
     }
 }
@@ -138,7 +138,7 @@ impl Maildrop for Mailbox {
         if ids.is_empty() {
             return Ok(());
         }
-        let mailbox = &self._lock.mailbox;
+        let mailbox = &self.lock.mailbox;
         let free = self
             .fd
             .meta

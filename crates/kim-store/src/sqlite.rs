@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::blob::BlobKey;
 use crate::model::{
@@ -211,19 +212,31 @@ fn finish_account(row: AccountRow) -> Result<Account, StoreError> {
     Ok(a)
 }
 
-fn account_params(a: &Account) -> Result<AccountParams, StoreError> {
+/// The row values of `a` in [`ACCOUNT_COLS`] order, for INSERT (all) and UPDATE (all but the
+/// last, `created`, which never changes).
+fn account_values(a: &Account) -> Result<Vec<Value>, StoreError> {
     let (since, until) = match a.state {
         RegState::Registered => (None, None),
         RegState::Deregistered { since, until } => (Some(since), Some(until)),
     };
-    let ooo = a.out_of_office.as_ref().map(json).transpose()?;
-    Ok(AccountParams { since, until, ooo })
-}
-
-struct AccountParams {
-    since: Option<i64>,
-    until: Option<i64>,
-    ooo: Option<String>,
+    Ok(vec![
+        a.address.clone().into(),
+        a.reference_id.clone().into(),
+        a.telematik_id.clone().into(),
+        a.password_hash.clone().into(),
+        a.kim_version.clone().into(),
+        a.data_time_to_live.into(),
+        a.no_vzd_mail_entry.into(),
+        since.into(),
+        until.into(),
+        a.failed_logins.into(),
+        a.locked.into(),
+        a.otp.as_ref().map(|o| o.hash.clone()).into(),
+        a.otp.as_ref().map(|o| o.expires).into(),
+        a.out_of_office.as_ref().map(json).transpose()?.into(),
+        a.quota.into(),
+        a.created.into(),
+    ])
 }
 
 const MESSAGE_COLS: &str = "id, mailbox, uid, blob, size, received";
@@ -414,30 +427,12 @@ impl AccountStore for SqliteStore {
     async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
         let a = account.clone();
         self.run(move |conn| {
-            let p = account_params(&a)?;
             conn.execute(
                 &format!(
                     "INSERT INTO accounts ({ACCOUNT_COLS})
                      VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
                 ),
-                params![
-                    a.address,
-                    a.reference_id,
-                    a.telematik_id,
-                    a.password_hash,
-                    a.kim_version,
-                    a.data_time_to_live,
-                    a.no_vzd_mail_entry,
-                    p.since,
-                    p.until,
-                    a.failed_logins,
-                    a.locked,
-                    a.otp.as_ref().map(|o| o.hash.clone()),
-                    a.otp.as_ref().map(|o| o.expires),
-                    p.ooo,
-                    a.quota,
-                    a.created
-                ],
+                params_from_iter(account_values(&a)?),
             )
             .map_err(|e| conflict_or(e, || format!("account {}", a.address)))?;
             Ok(())
@@ -463,30 +458,13 @@ impl AccountStore for SqliteStore {
     async fn update_account(&self, account: &Account) -> Result<(), StoreError> {
         let a = account.clone();
         self.run(move |conn| {
-            let p = account_params(&a)?;
             let n = conn.execute(
                 "UPDATE accounts SET reference_id = ?2, telematik_id = ?3, password_hash = ?4,
                  kim_version = ?5, data_time_to_live = ?6, no_vzd_mail_entry = ?7,
                  dereg_since = ?8, dereg_until = ?9, failed_logins = ?10, locked = ?11,
                  otp_hash = ?12, otp_expires = ?13, out_of_office = ?14, quota = ?15
                  WHERE address = ?1",
-                params![
-                    a.address,
-                    a.reference_id,
-                    a.telematik_id,
-                    a.password_hash,
-                    a.kim_version,
-                    a.data_time_to_live,
-                    a.no_vzd_mail_entry,
-                    p.since,
-                    p.until,
-                    a.failed_logins,
-                    a.locked,
-                    a.otp.as_ref().map(|o| o.hash.clone()),
-                    a.otp.as_ref().map(|o| o.expires),
-                    p.ooo,
-                    a.quota
-                ],
+                params_from_iter(account_values(&a)?.into_iter().take(15)),
             )?;
             not_found_if_zero(n, || format!("account {}", a.address))
         })
