@@ -4,6 +4,7 @@
 //! positive integrity result 01 or 07), 1 a negative finding (`message open`: delivered
 //! with a negative integrity result, or the spec's error mail), 2 usage or I/O error.
 
+mod fachdienst;
 mod message;
 mod pki;
 mod sandbox;
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The Fachdienst (KIM provider) daemon and its administration commands.
+    #[command(subcommand)]
+    Fachdienst(fachdienst::FachdienstCommand),
     /// KOM-LE message tools: inspect, seal and open messages with software keys.
     #[command(subcommand)]
     Message(message::MessageCommand),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Fachdienst(cmd) => fachdienst::run(cmd),
         Command::Message(cmd) => message::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),
         Command::Sandbox(args) => sandbox::run(&args),

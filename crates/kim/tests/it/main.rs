@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod fachdienst;
 mod message;
 mod sandbox;
 mod ti;

@@ -1,0 +1,392 @@
+//! `kim fachdienst` as a provider runs it: the configuration file, the administration
+//! commands, the daemon with real SMTPS/POP3S clients (swaks, curl, python), and a `kill -9`
+//! in the middle of a stream of submissions.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use kim_store::{Account, AccountStore, RegState, SqliteStore};
+
+use crate::{kim, pki_dir};
+
+const PRAXIS: &str = "praxis.schmidt@test.kim.telematik";
+const ZAHNARZT: &str = "zahnarzt.weber@test.kim.telematik";
+const PASSWORD: &str = "Sehr-geheim-1";
+
+/// A data directory with a configuration file (ports chosen by the system).
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = pki_dir();
+        let config = format!(
+            r#"hostname = "fd.test.kim.telematik"
+domains = ["test.kim.telematik"]
+data_dir = "data"
+[tls]
+chain_pem = "{pki}/tls/fachdienst.crt.pem"
+key_pem = "{pki}/tls/fachdienst.key.pem"
+client_ca_pem = "{pki}/ca-bundle.pem"
+[smtp]
+listen = "127.0.0.1:0"
+[pop3]
+listen = "127.0.0.1:0"
+"#,
+            pki = pki.display()
+        );
+        std::fs::write(dir.path().join("fd.toml"), config).unwrap();
+        Site { dir }
+    }
+
+    fn config(&self) -> String {
+        self.dir.path().join("fd.toml").display().to_string()
+    }
+
+    fn admin(&self, args: &[&str]) -> (bool, String, String) {
+        let mut all = vec!["fachdienst"];
+        all.extend_from_slice(args);
+        let config = self.config();
+        all.extend_from_slice(&["--config", &config]);
+        let out = kim(&all);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A contract through the CLI and two accounts under it (registration is the Account
+    /// Manager's job; here the accounts are written to the store directly).
+    async fn provision(&self) -> String {
+        let (ok, out, err) = self.admin(&[
+            "contract",
+            "create",
+            "--reference-id",
+            "V-1",
+            "--max-accounts",
+            "2",
+        ]);
+        assert!(ok, "{err}");
+        let ini = out
+            .lines()
+            .find_map(|l| l.strip_prefix("initial password: "))
+            .unwrap()
+            .to_owned();
+        let store = SqliteStore::open(&self.dir.path().join("data/fachdienst.sqlite")).unwrap();
+        let hash = kim_store::password::hash(PASSWORD).unwrap();
+        for (address, tid) in [(PRAXIS, "1-2.58.00000040"), (ZAHNARZT, "2-2.58.00000041")] {
+            store
+                .create_account(&Account {
+                    address: address.into(),
+                    reference_id: "V-1".into(),
+                    telematik_id: tid.into(),
+                    password_hash: hash.clone(),
+                    kim_version: "1.5+".into(),
+                    data_time_to_live: 90,
+                    no_vzd_mail_entry: false,
+                    state: RegState::Registered,
+                    failed_logins: 0,
+                    locked: false,
+                    otp: None,
+                    out_of_office: None,
+                    quota: -1,
+                    created: 0,
+                })
+                .await
+                .unwrap();
+        }
+        ini
+    }
+
+    fn serve(&self) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
+            .args(["fachdienst", "serve", "--config", &self.config()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words.first(), Some(&"smtps"), "daemon said {line:?}");
+        Daemon {
+            smtp: words[1].to_owned(),
+            pop3: words[3].to_owned(),
+            child,
+        }
+    }
+}
+
+struct Daemon {
+    smtp: String,
+    pop3: String,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn swaks(daemon: &Daemon, from: &str, to: &str, subject: &str) -> (bool, String) {
+    let pki = pki_dir();
+    let (host, port) = daemon.smtp.rsplit_once(':').unwrap();
+    let out = Command::new("swaks")
+        .args(["--server", host, "--port", port, "--tlsc"])
+        .args([
+            "--tls-cert",
+            &format!("{}/tls/clientmodul.crt.pem", pki.display()),
+        ])
+        .args([
+            "--tls-key",
+            &format!("{}/tls/clientmodul.key.pem", pki.display()),
+        ])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            from,
+            "--auth-password",
+            PASSWORD,
+        ])
+        .args(["--from", from, "--to", to, "--h-Subject", subject])
+        .args([
+            "--header",
+            &format!("From: {from}"),
+            "--body",
+            "Befund anbei.",
+        ])
+        .output()
+        .expect("swaks is installed by scripts/test");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn curl_pop3(daemon: &Daemon, user: &str, path: &str) -> String {
+    let pki = pki_dir();
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            &format!("{}/ca-bundle.pem", pki.display()),
+        ])
+        .args([
+            "--cert",
+            &format!("{}/tls/clientmodul.crt.pem", pki.display()),
+        ])
+        .args([
+            "--key",
+            &format!("{}/tls/clientmodul.key.pem", pki.display()),
+        ])
+        .args(["--user", &format!("{user}:{PASSWORD}")])
+        .arg(format!(
+            "pop3s://localhost:{}/{path}",
+            daemon.pop3.rsplit_once(':').unwrap().1
+        ))
+        .output()
+        .expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn python(args: &[&str]) -> Command {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/py/fd_stream.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).args(args);
+    cmd
+}
+
+#[test]
+fn a_broken_configuration_is_refused_with_key_value_and_range() {
+    let site = Site::new();
+    let path = site.dir.path().join("fd.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}max_message_size = 5\n")).unwrap();
+    // A top-level key after [pop3] belongs to [pop3]: unknown there.
+    let (ok, _, err) = site.admin(&["check-config"]);
+    assert!(!ok);
+    assert!(
+        err.contains("max_message_size") && err.contains("fd.toml"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &path,
+        text.replace("[smtp]\n", "[smtp]\nmax_message_size = 5\n"),
+    )
+    .unwrap();
+    let (ok, _, err) = site.admin(&["check-config"]);
+    assert!(!ok);
+    assert!(
+        err.contains("smtp.max_message_size = 5: allowed 25165824..=1073741824"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_commands_steer_a_running_daemon() {
+    let site = Site::new();
+    let ini = site.provision().await;
+    assert!(ini.len() == 20, "{ini}");
+    let (ok, _, err) = site.admin(&["contract", "create", "--reference-id", "V-1"]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+    let (ok, _, err) = site.admin(&[
+        "contract",
+        "create",
+        "--reference-id",
+        "V-2",
+        "--domain",
+        "other.kim.telematik",
+    ]);
+    assert!(
+        !ok && err.contains("--domain other.kim.telematik: not served"),
+        "{err}"
+    );
+
+    let daemon = site.serve();
+    let (ok, out) = swaks(&daemon, PRAXIS, ZAHNARZT, "Arztbrief 1");
+    assert!(ok, "{out}");
+    let listing = curl_pop3(&daemon, ZAHNARZT, "");
+    assert!(listing.starts_with("1 "), "{listing:?}");
+    let message = curl_pop3(&daemon, ZAHNARZT, "1");
+    assert!(message.contains("Subject: Arztbrief 1") && message.contains("Befund anbei."));
+
+    let (_, list, _) = site.admin(&["account", "list"]);
+    let line = list.lines().find(|l| l.starts_with(ZAHNARZT)).unwrap();
+    assert!(
+        line.contains("registered") && line.contains(" 1 "),
+        "{list}"
+    );
+
+    // The provider lock stops the whole contract; users cannot lift it.
+    let (ok, out, _) = site.admin(&["contract", "lock", "V-1"]);
+    assert!(ok && out.contains("locked (2 accounts)"), "{out}");
+    let (ok, out) = swaks(&daemon, PRAXIS, ZAHNARZT, "Arztbrief 2");
+    assert!(!ok && out.contains("535"), "{out}");
+    let (_, list, _) = site.admin(&["contract", "list"]);
+    assert!(
+        list.contains("V-1") && list.contains("locked") && list.contains("2/2"),
+        "{list}"
+    );
+    let (ok, _, _) = site.admin(&["contract", "unlock", "V-1"]);
+    assert!(ok);
+    let (ok, out) = swaks(&daemon, PRAXIS, ZAHNARZT, "Arztbrief 3");
+    assert!(ok, "{out}");
+
+    // Provider-side deregistration: no more sending.
+    let (ok, out, _) = site.admin(&["account", "deregister", PRAXIS]);
+    assert!(ok && out.contains("retrieval possible until"), "{out}");
+    let (ok, out) = swaks(&daemon, PRAXIS, ZAHNARZT, "Arztbrief 4");
+    assert!(!ok, "{out}");
+    let (_, list, _) = site.admin(&["account", "list", "--contract", "V-1"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(PRAXIS) && l.contains("dereg→")),
+        "{list}"
+    );
+
+    let (ok, out, _) = site.admin(&["queue"]);
+    assert!(ok && out.contains("0 queued"), "{out}");
+}
+
+/// Messages answered 250 survive a `kill -9` right after the answer (issue: crash test).
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_loses_no_acknowledged_message() {
+    let site = Site::new();
+    site.provision().await;
+    let pki = pki_dir().display().to_string();
+    let mut daemon = site.serve();
+    let (host, port) = daemon.smtp.rsplit_once(':').unwrap();
+    let mut sender = python(&[
+        "send", &pki, host, port, PRAXIS, PASSWORD, ZAHNARZT, "100000",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut acked = BTreeMap::new();
+    let mut lines = BufReader::new(sender.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w[0] == "ACK" {
+            acked.insert(w[1].to_owned(), w[2].to_owned());
+        }
+        if acked.len() == 40 {
+            // Kill while the client is in the middle of the next transactions.
+            kill_9(&mut daemon.child);
+            break;
+        }
+    }
+    // Acknowledgements that were already on their way before the kill also count.
+    for line in lines {
+        let line = line.unwrap();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w[0] == "ACK" {
+            acked.insert(w[1].to_owned(), w[2].to_owned());
+        }
+    }
+    sender.wait().unwrap();
+    drop(daemon);
+
+    let daemon = site.serve();
+    let (host, port) = daemon.pop3.rsplit_once(':').unwrap();
+    let out = python(&["fetch", &pki, host, port, ZAHNARZT, PASSWORD])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.first() == Some(&"MSG")).then(|| (w[1].to_owned(), w[2].to_owned()))
+        })
+        .collect();
+    for (n, sha) in &acked {
+        assert_eq!(
+            stored.get(n),
+            Some(sha),
+            "acknowledged message {n} lost or damaged"
+        );
+    }
+    eprintln!(
+        "{} acknowledged before the kill, {} stored",
+        acked.len(),
+        stored.len()
+    );
+    assert!(acked.len() >= 40);
+    // At most the one transaction in flight may have been stored without its 250.
+    assert!(
+        stored.len() <= acked.len() + 1,
+        "{} stored, {} acked",
+        stored.len(),
+        acked.len()
+    );
+}
+
+fn kill_9(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+}
