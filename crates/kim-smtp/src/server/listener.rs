@@ -96,6 +96,9 @@ pub async fn accept_loop<B, F>(
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        // Replies are written as soon as they are complete; waiting for more (Nagle) would
+        // stall every command round trip behind the peer's delayed ACK.
+        let _ = tcp.set_nodelay(true);
         let (cfg, backend, shutdown, on_end, acceptor) = (
             cfg.clone(),
             backend.clone(),
