@@ -3,6 +3,8 @@
 //! PHC strings so the parameters can be raised later without breaking stored hashes.
 //!
 //! Both functions are CPU-bound (tens of milliseconds); call them from a blocking task.
+//! [`VerifyCache`] remembers recent successful verifications, so that clients that log in
+//! for every mail or every HTTP request do not pay that each time.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
@@ -36,6 +38,91 @@ pub fn verify(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Recent successful verifications, so that a Clientmodul that opens a session per mail
+/// (SMTP, POP3) or authenticates every KAS request does not pay Argon2 each time.
+///
+/// An entry is HMAC-SHA256 under a per-process random key over the stored PHC string and the
+/// password: the cache never holds a password, a password change (new PHC string, new salt)
+/// makes old entries useless, and failures are never cached (every wrong guess pays full
+/// price). Entries expire after `ttl`; at `capacity` the expired ones are dropped, and if that
+/// is not enough, all of them.
+pub struct VerifyCache {
+    key: [u8; 32],
+    ttl: std::time::Duration,
+    capacity: usize,
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Instant>>,
+    argon2_runs: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for VerifyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyCache {
+    /// An empty cache.
+    ///
+    /// # Errors
+    /// The system random generator fails.
+    pub fn new(ttl: std::time::Duration, capacity: usize) -> Result<Self, crate::StoreError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| crate::StoreError::Task(format!("system random: {e}")))?;
+        Ok(Self {
+            key,
+            ttl,
+            capacity: capacity.max(1),
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            argon2_runs: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// How many verifications were not answered from the cache (each ran Argon2).
+    #[must_use]
+    pub fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Like [`verify`], answered from the cache when the same password matched the same PHC
+    /// string within `ttl`.
+    #[must_use]
+    pub fn verify(&self, password: &str, phc: &str) -> bool {
+        use hmac::{KeyInit, Mac};
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key) else {
+            return verify(password, phc);
+        };
+        mac.update(&(phc.len() as u64).to_be_bytes());
+        mac.update(phc.as_bytes());
+        mac.update(password.as_bytes());
+        let tag: [u8; 32] = mac.finalize().into_bytes().into();
+        let now = std::time::Instant::now();
+        if let Ok(entries) = self.entries.lock()
+            && entries
+                .get(&tag)
+                .is_some_and(|at| now.duration_since(*at) < self.ttl)
+        {
+            return true;
+        }
+        self.argon2_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ok = verify(password, phc);
+        if ok && let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= self.capacity {
+                entries.retain(|_, at| now.duration_since(*at) < self.ttl);
+                if entries.len() >= self.capacity {
+                    entries.clear();
+                }
+            }
+            entries.insert(tag, now);
+        }
+        ok
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -48,6 +135,38 @@ mod tests {
         assert!(verify("Geheim-123", &phc));
         assert!(!verify("geheim-123", &phc));
         assert!(!verify("Geheim-123", "not a phc string"));
+    }
+
+    #[test]
+    fn cache_answers_repeated_successes_and_never_failures() {
+        let phc = hash("Geheim-123").unwrap();
+        let cache = VerifyCache::new(std::time::Duration::from_secs(60), 2).unwrap();
+        assert!(cache.verify("Geheim-123", &phc));
+        for _ in 0..100 {
+            assert!(cache.verify("Geheim-123", &phc));
+        }
+        assert_eq!(cache.argon2_runs(), 1);
+        assert!(!cache.verify("Geheim-124", &phc));
+        assert!(!cache.verify("Geheim-124", &phc));
+        assert_eq!(cache.argon2_runs(), 3, "failures are never cached");
+        // A new PHC string for the same password (a password change) is verified afresh.
+        let other = hash("Other-123").unwrap();
+        assert!(!cache.verify("Geheim-123", &other));
+        // Capacity: a third success evicts, the cache stays correct.
+        let third = hash("Third-123").unwrap();
+        assert!(cache.verify("Other-123", &other));
+        assert!(cache.verify("Third-123", &third));
+        assert!(cache.verify("Geheim-123", &phc));
+    }
+
+    #[test]
+    fn expired_entries_are_verified_again() {
+        let phc = hash("Geheim-123").unwrap();
+        let cache = VerifyCache::new(std::time::Duration::ZERO, 8).unwrap();
+        assert!(cache.verify("Geheim-123", &phc));
+        assert!(cache.verify("Geheim-123", &phc));
+        assert_eq!(cache.argon2_runs(), 2);
+        assert!(!cache.verify("x", &phc));
     }
 
     #[test]
