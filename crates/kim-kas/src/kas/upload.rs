@@ -243,7 +243,7 @@ fn multipart_error(e: MultipartError) -> KasError {
 
 /// `local@domain` with printable ASCII and no spaces: the yaml's `format: email`, loosely.
 pub(super) fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.rsplit_once('@') else {
+    let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
     !local.is_empty()
