@@ -115,7 +115,9 @@ pub fn remain_quota(quota: i64, used: u64) -> i64 {
     if quota < 0 {
         return -1;
     }
-    quota.saturating_sub(i64::try_from(used).unwrap_or(i64::MAX)).max(0)
+    quota
+        .saturating_sub(i64::try_from(used).unwrap_or(i64::MAX))
+        .max(0)
 }
 
 #[cfg(test)]

@@ -171,10 +171,14 @@ fn recipient(headers: &HeaderMap) -> Result<String, KasError> {
 }
 
 /// An object the caller named in `recipient` may read.
-async fn readable(state: &KasState, headers: &HeaderMap, id: &str) -> Result<(KasObject, String), KasError> {
+async fn readable(
+    state: &KasState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(KasObject, String), KasError> {
     let recipient = recipient(headers)?;
     let object = live_object(state, id).await?;
-    if !object.recipients.iter().any(|r| *r == recipient) {
+    if !object.recipients.contains(&recipient) {
         return Err(KasError::Forbidden(
             "recipient not included in the recipient list of the mail".into(),
         ));
@@ -189,7 +193,10 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response, KasError> {
     let (object, recipient) = readable(&state, &headers, &id).await?;
-    if !state.downloads.admit(&recipient, &object.id, Instant::now()) {
+    if !state
+        .downloads
+        .admit(&recipient, &object.id, Instant::now())
+    {
         return Err(KasError::TooManyDownloads);
     }
     let blob = match state.fd.blobs.open(&object.blob).await {

@@ -99,7 +99,9 @@ impl Env {
             (KLEIN, 1024 * 1024),
             (OPFER, -1),
         ] {
-            meta.create_account(&account(a, &hash, quota)).await.unwrap();
+            meta.create_account(&account(a, &hash, quota))
+                .await
+                .unwrap();
         }
         let fd = Fachdienst {
             meta: Arc::new(meta),
@@ -214,7 +216,9 @@ pub async fn run(program: &str, args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || Command::new(&name).args(&args).output())
         .await
         .unwrap()
-        .unwrap_or_else(|e| panic!("{program} must be installed (apt-get install -y {program}): {e}"))
+        .unwrap_or_else(|e| {
+            panic!("{program} must be installed (apt-get install -y {program}): {e}")
+        })
 }
 
 /// Uploads `file` as PRAXIS for `recipients` with curl; returns status and body.

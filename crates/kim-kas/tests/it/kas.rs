@@ -24,7 +24,10 @@ async fn curl_upload_and_download_round_trip_byte_exact() {
     for r in [ARZT, APOTHEKE] {
         let (status, body) = env.curl(&["-H", &recipient(r), &env.local(&link)]).await;
         assert_eq!(status, 200);
-        assert!(body == std::fs::read(&file).unwrap(), "bytes differ for {r}");
+        assert!(
+            body == std::fs::read(&file).unwrap(),
+            "bytes differ for {r}"
+        );
     }
     let id = link.rsplit('/').next().unwrap();
     let object = env.fd.meta.object(id).await.unwrap().unwrap();
@@ -271,7 +274,14 @@ async fn incomplete_form_is_400_without_a_blob() {
     let cases: [&[&str]; 4] = [
         &["-F", &attachment, "-F", &expires, "-F", "messageID=m"],
         &["-F", &attachment, "-F", "recipients=nobody", "-F", &expires],
-        &["-F", &attachment, "-F", "recipients=a@b", "-F", "expires=morgen"],
+        &[
+            "-F",
+            &attachment,
+            "-F",
+            "recipients=a@b",
+            "-F",
+            "expires=morgen",
+        ],
         &["-F", "recipients=a@b", "-F", &expires, "-F", "messageID=m"],
     ];
     for case in cases {
