@@ -3,6 +3,7 @@
 //! `deleteMailData`.
 
 mod limiter;
+mod quota;
 mod upload;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use kim_store::{KasObject, StoreError};
 
 use crate::{KasError, MAX_MAIL_SIZE, auth, now};
 use limiter::DownloadLimiter;
+use quota::Reservations;
 
 /// Base path of the KAS API (the yaml's `servers`).
 pub const KAS_BASE_PATH: &str = "/attachments/v2.4";
@@ -107,6 +109,7 @@ pub struct KasState {
     fd: Fachdienst,
     config: Arc<KasConfig>,
     downloads: Arc<DownloadLimiter>,
+    reservations: Arc<Reservations>,
 }
 
 impl KasState {
@@ -121,6 +124,7 @@ impl KasState {
             fd,
             config: Arc::new(config),
             downloads: Arc::new(downloads),
+            reservations: Arc::default(),
         })
     }
 }

@@ -14,6 +14,7 @@ use axum::response::Response;
 use kim_fachdienst::Purpose;
 use kim_store::{Account, BlobWriter, KasObject, Namespace};
 
+use super::quota::Reservation;
 use super::{FORM_OVERHEAD, KasState};
 use crate::error::json;
 use crate::limits::used_bytes;
@@ -31,6 +32,10 @@ struct Form {
     recipients: Vec<String>,
     expires: Option<i64>,
     attachment: Option<Box<dyn BlobWriter>>,
+    /// Held from the start of the attachment until its record is committed.
+    reservation: Option<Reservation>,
+    /// Quota left for this upload; `None` = unlimited.
+    remaining: Option<u64>,
 }
 
 /// `POST /attachment/`.
@@ -47,11 +52,11 @@ pub(super) async fn add(
         return Err(KasError::TooLarge);
     }
     let mut multipart = multipart.map_err(|r| KasError::BadRequest(r.body_text()))?;
-    let remaining = remaining_quota(&state, &account).await?;
     let mut form = Form::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        read_field(&state, field, &mut form, declared, remaining).await?;
+        read_field(&state, &account, field, &mut form, declared).await?;
     }
+    let (reservation, remaining) = (form.reservation, form.remaining);
     let (Some(message_id), Some(expires), Some(writer)) =
         (form.message_id, form.expires, form.attachment)
     else {
@@ -90,6 +95,7 @@ pub(super) async fn add(
         }
         return Err(e.into());
     }
+    drop(reservation);
     tracing::info!(id = %object.id, size, recipients = object.recipients.len(), "mail data stored");
     let link = state.config.shared_link(&object.id);
     Ok(json(
@@ -109,10 +115,10 @@ async fn remaining_quota(state: &KasState, account: &Account) -> Result<Option<u
 
 async fn read_field(
     state: &KasState,
+    account: &Account,
     mut field: Field<'_>,
     form: &mut Form,
     declared: u64,
-    remaining: Option<u64>,
 ) -> Result<(), KasError> {
     match field.name().unwrap_or_default() {
         "messageID" => form.message_id = Some(text(field).await?),
@@ -146,8 +152,14 @@ async fn read_field(
                 return Err(KasError::BadRequest("more than one attachment".into()));
             }
             let part_length = content_length(field.headers())?;
-            let expected = part_length.unwrap_or(declared);
-            check_size(state, expected, part_length.is_some(), remaining)?;
+            start_attachment(
+                state,
+                account,
+                form,
+                part_length.unwrap_or(declared),
+                part_length.is_some(),
+            )
+            .await?;
             let writer = state.fd.blobs.create(Namespace::Kas).await?;
             form.attachment = Some(stream(state, &mut field, writer, part_length).await?);
         }
@@ -156,18 +168,26 @@ async fn read_field(
     Ok(())
 }
 
-/// Size and quota checks before the attachment is read. A declared part length is exact; the
-/// request's length is only an upper bound, so it is held against the quota only later.
-fn check_size(
+/// Size and quota checks before the attachment is read: reserves `expected` bytes, then
+/// compares with what the store and the other uploads of the account hold. A declared part
+/// length is exact; the request's length is only an upper bound, so it is held against the
+/// quota only after streaming.
+async fn start_attachment(
     state: &KasState,
+    account: &Account,
+    form: &mut Form,
     expected: u64,
     exact: bool,
-    remaining: Option<u64>,
 ) -> Result<(), KasError> {
-    let max = state.config.max_mail_size;
-    if exact && expected > max {
+    if exact && expected > state.config.max_mail_size {
         return Err(KasError::TooLarge);
     }
+    let (reservation, others) = state.reservations.reserve(&account.address, expected);
+    let remaining = remaining_quota(state, account)
+        .await?
+        .map(|r| r.saturating_sub(others));
+    form.reservation = Some(reservation);
+    form.remaining = remaining;
     match remaining {
         Some(remaining) if exact && expected > remaining => Err(KasError::QuotaExceeded {
             needed: expected,
