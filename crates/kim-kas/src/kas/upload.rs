@@ -56,7 +56,18 @@ pub(super) async fn add(
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         read_field(&state, &account, field, &mut form, declared).await?;
     }
-    let (reservation, remaining) = (form.reservation, form.remaining);
+    let object = store(&state, &account, form).await?;
+    tracing::info!(id = %object.id, size = object.size, recipients = object.recipients.len(), "mail data stored");
+    let link = state.config.shared_link(&object.id);
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "sharedLink": link }),
+    ))
+}
+
+/// Checks the complete form, commits the blob, then the record (the order the crash-safety
+/// invariant needs); the quota reservation is released only after the record is committed.
+async fn store(state: &KasState, account: &Account, form: Form) -> Result<KasObject, KasError> {
     let (Some(message_id), Some(expires), Some(writer)) =
         (form.message_id, form.expires, form.attachment)
     else {
@@ -70,7 +81,7 @@ pub(super) async fn add(
         ));
     }
     let size = writer.written();
-    if let Some(remaining) = remaining.filter(|r| size > *r) {
+    if let Some(remaining) = form.remaining.filter(|r| size > *r) {
         return Err(KasError::QuotaExceeded {
             needed: size,
             remaining,
@@ -95,13 +106,8 @@ pub(super) async fn add(
         }
         return Err(e.into());
     }
-    drop(reservation);
-    tracing::info!(id = %object.id, size, recipients = object.recipients.len(), "mail data stored");
-    let link = state.config.shared_link(&object.id);
-    Ok(json(
-        StatusCode::CREATED,
-        &serde_json::json!({ "sharedLink": link }),
-    ))
+    drop(form.reservation);
+    Ok(object)
 }
 
 /// What the account may still store; `None` = unlimited.
