@@ -437,3 +437,51 @@ async fn purge_task_runs_until_cancelled() {
     task.await.unwrap();
     env.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_upload_leaves_no_blob_and_no_record() {
+    let env = Env::start().await;
+    let tmp = env.dir.path().join("blobs/tmp");
+    let out = env
+        .python(&format!(
+            r#"
+import base64, os, socket, time, urllib.parse
+u = urllib.parse.urlparse(base)
+b = "xyz"
+head = ("--" + b + "\r\nContent-Disposition: form-data; name=\"recipients\"\r\n\r\n{ARZT}\r\n"
+        "--" + b + "\r\nContent-Disposition: form-data; name=attachment; filename=attachment.enc\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n").encode()
+auth = base64.b64encode(b"{PRAXIS}:{PASSWORD}").decode()
+req = ("POST /attachments/v2.4/attachment/ HTTP/1.1\r\nHost: kas\r\n"
+       "Authorization: Basic " + auth + "\r\n"
+       "Content-Type: multipart/form-data; boundary=" + b + "\r\n"
+       "Content-Length: 2000000\r\n\r\n").encode()
+s = socket.create_connection((u.hostname, u.port))
+s.sendall(req + head + b"\0" * 500000)
+# Close only once the server is writing the blob.
+for _ in range(200):
+    if os.listdir({tmp:?}):
+        print("writing")
+        break
+    time.sleep(0.05)
+s.close()
+"#
+        ))
+        .await;
+    assert_eq!(out.trim(), "writing", "the server never started the blob");
+    // The handler notices the end of the connection and drops its writer, removing the
+    // temporary file (bounded wait for that, no timing assertion).
+    for _ in 0..200 {
+        if std::fs::read_dir(&tmp).unwrap().next().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().next().is_none(),
+        "temporary file left"
+    );
+    assert_eq!(env.kas_blobs().await, 0);
+    assert_eq!(env.fd.meta.owner_usage(PRAXIS).await.unwrap(), 0);
+    env.stop();
+}
