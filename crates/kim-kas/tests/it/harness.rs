@@ -212,8 +212,13 @@ impl Env {
 
 /// Runs `program` with `args`; a missing program fails the test with the package to install.
 pub async fn run(program: &str, args: Vec<String>) -> Output {
-    let name = program.to_owned();
-    tokio::task::spawn_blocking(move || Command::new(&name).args(&args).output())
+    run_in(&std::env::temp_dir(), program, args).await
+}
+
+/// [`run`] in directory `dir` (schemathesis keeps a cache in its working directory).
+pub async fn run_in(dir: &Path, program: &str, args: Vec<String>) -> Output {
+    let (name, dir) = (program.to_owned(), dir.to_owned());
+    tokio::task::spawn_blocking(move || Command::new(&name).args(&args).current_dir(dir).output())
         .await
         .unwrap()
         .unwrap_or_else(|e| {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::harness::{ARZT, Env, PASSWORD, run, upload_ok};
+use crate::harness::{ARZT, Env, PASSWORD, run_in, upload_ok};
 
 fn spec(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -43,7 +43,7 @@ async fn schemathesis(env: &Env, yaml: &str, base: &str, config: &str) -> String
         "--report-junit-path".into(),
         report.to_string_lossy().into_owned(),
     ];
-    let output = run("schemathesis", args).await;
+    let output = run_in(env.dir.path(), "schemathesis", args).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
