@@ -207,10 +207,6 @@ impl Env {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
-    pub fn inbound_port(&self) -> u16 {
-        self.running().inbound_addr.unwrap().port()
-    }
-
     pub fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
     }
