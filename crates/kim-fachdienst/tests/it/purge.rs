@@ -44,6 +44,19 @@ async fn old_mail_is_purged_except_under_an_open_session() {
     let env = Env::start().await;
     let locks = env.running().locks.clone();
     let session = locks.try_lock(ARZT).expect("mailbox free");
+    // The purge's lock table is the POP3 server's: a held mailbox is [IN-USE] for POP3 too.
+    let out = env
+        .python(&format!(
+            "p = poplib.POP3_SSL('localhost', pop3_port, context=ctx())
+p.user({ARZT:?})
+try:
+    p.pass_({PASSWORD:?}); print('opened')
+except poplib.error_proto as e:
+    print('refused', e)
+"
+        ))
+        .await;
+    assert!(out.contains("refused") && out.contains("IN-USE"), "{out}");
     store(&env, ARZT, now() - 91 * DAY).await;
     store(&env, ARZT, now() - 89 * DAY).await;
 
