@@ -6,6 +6,8 @@
 //!   with `NOTIFY=SUCCESS`; one DSN per message lists every such recipient of this server.
 //! - Failure (`Action: failed`, `Status: 5.x.x` or `4.4.7`, `Diagnostic-Code`) when the
 //!   relay gives up, unless the recipient said `NOTIFY=NEVER` or a list without `FAILURE`.
+//! - Delay (`Action: delayed`, `Status: 4.x.x`) once, after the first failed relay attempt,
+//!   for recipients that asked with `NOTIFY=DELAY`.
 //!
 //! The DSN is a `multipart/report; report-type=delivery-status` with a short text, the
 //! `message/delivery-status` part (`Reporting-MTA`, `Original-Envelope-Id` from ENVID,
@@ -22,6 +24,8 @@ use crate::{Fachdienst, now, rfc5322};
 pub const SUBJECT_DELIVERED: &str = "Zustellbestaetigung";
 /// Subject of a failure DSN (our wording).
 pub const SUBJECT_FAILED: &str = "Unzustellbar";
+/// Subject of a delay DSN (our wording).
+pub const SUBJECT_DELAYED: &str = "Zustellung verzoegert";
 
 /// What happened for a recipient (RFC 3464 §2.3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum Action {
     Delivered,
     /// Not delivered; no further attempts.
     Failed,
+    /// Not delivered yet; attempts continue.
+    Delayed,
 }
 
 impl Action {
@@ -37,6 +43,7 @@ impl Action {
         match self {
             Action::Delivered => "delivered",
             Action::Failed => "failed",
+            Action::Delayed => "delayed",
         }
     }
 }
@@ -73,7 +80,7 @@ pub struct Report<'a> {
     pub arrival_date: &'a str,
     /// ENVID of the original.
     pub envid: Option<&'a str>,
-    /// The recipients reported on (all delivered or all failed).
+    /// The recipients reported on (all with the same action).
     pub recipients: &'a [Recipient],
     /// The original header block.
     pub original_header: &'a [u8],
@@ -82,20 +89,20 @@ pub struct Report<'a> {
 /// Builds the DSN message (CRLF line ends).
 #[must_use]
 pub fn build(report: &Report<'_>) -> Vec<u8> {
-    let delivered = report
+    let action = report
         .recipients
-        .iter()
-        .all(|r| r.action == Action::Delivered);
+        .first()
+        .map_or(Action::Failed, |r| r.action);
     let original_id = rfc5322::facts(report.original_header).message_id;
     let boundary = format!("=_dsn_{}", uuid::Uuid::new_v4().simple());
     let mut out = String::new();
     push_field(&mut out, "Date", report.date);
     push_field(&mut out, "From", report.from);
     push_field(&mut out, "To", &format!("<{}>", report.to));
-    let subject = if delivered {
-        SUBJECT_DELIVERED
-    } else {
-        SUBJECT_FAILED
+    let subject = match action {
+        Action::Delivered => SUBJECT_DELIVERED,
+        Action::Failed => SUBJECT_FAILED,
+        Action::Delayed => SUBJECT_DELAYED,
     };
     push_field(&mut out, "Subject", subject);
     push_field(&mut out, "Message-ID", report.message_id);
@@ -114,7 +121,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
     out.push_str(&format!(
         "--{boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
     ));
-    out.push_str(&human_text(report, delivered));
+    out.push_str(&human_text(report, action));
     out.push_str(&format!(
         "\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
     ));
@@ -139,14 +146,17 @@ fn push_field(out: &mut String, name: &str, value: &str) {
     out.push_str(&format!("{name}: {clean}\r\n"));
 }
 
-fn human_text(report: &Report<'_>, delivered: bool) -> String {
-    let mut text = if delivered {
-        String::from("Ihre Nachricht wurde an folgende Empfaenger zugestellt:\r\n\r\n")
-    } else {
-        String::from(
-            "Ihre Nachricht konnte an folgende Empfaenger nicht zugestellt werden:\r\n\r\n",
-        )
-    };
+fn human_text(report: &Report<'_>, action: Action) -> String {
+    let mut text = String::from(match action {
+        Action::Delivered => "Ihre Nachricht wurde an folgende Empfaenger zugestellt:\r\n\r\n",
+        Action::Failed => {
+            "Ihre Nachricht konnte an folgende Empfaenger nicht zugestellt werden:\r\n\r\n"
+        }
+        Action::Delayed => {
+            "Ihre Nachricht konnte an folgende Empfaenger noch nicht zugestellt werden; \
+             weitere Versuche folgen:\r\n\r\n"
+        }
+    });
     for r in report.recipients {
         text.push_str(&format!("  {}\r\n", ascii(&r.final_recipient)));
         if let Some(d) = &r.diagnostic {
@@ -208,6 +218,12 @@ fn ascii(value: &str) -> String {
 #[must_use]
 pub fn wants_success(notify: &[String]) -> bool {
     notify.iter().any(|n| n.eq_ignore_ascii_case("SUCCESS"))
+}
+
+/// Whether a recipient's NOTIFY asks for a delay DSN (RFC 3461 §4.1).
+#[must_use]
+pub fn wants_delay(notify: &[String]) -> bool {
+    notify.iter().any(|n| n.eq_ignore_ascii_case("DELAY"))
 }
 
 /// Whether a recipient's NOTIFY allows a failure DSN: the default (no NOTIFY) and any list

@@ -7,8 +7,9 @@
 //! - accepted: done;
 //! - permanently refused (5xx): a failure DSN to the sender (if NOTIFY allows);
 //! - transiently refused or no MTA reachable: retried with exponential back-off
-//!   ([`crate::RetryPolicy`]); once the retry window since arrival has passed, bounced
-//!   with `Status: 4.4.7`.
+//!   ([`crate::RetryPolicy`]); after the first failed attempt a delay DSN goes to senders
+//!   that asked with `NOTIFY=DELAY`; once the retry window since arrival has passed, the
+//!   recipient is bounced with `Status: 4.4.7`.
 //!
 //! Bounces are stored before the entry changes, so a crash can repeat a bounce but never
 //! lose one. The entry is removed when no recipient is left, and its blob deleted if no
@@ -136,7 +137,20 @@ async fn process(fd: &Fachdienst, entry: QueueEntry) -> Result<(), StoreError> {
             }
         }
     }
-    bounce(fd, &entry, &bounced).await;
+    report(fd, &entry, &bounced, Action::Failed).await;
+    if entry.attempts == 0 {
+        let delayed: Vec<_> = remaining
+            .iter()
+            .map(|r| {
+                (
+                    r,
+                    "4.4.1".to_owned(),
+                    last_error.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        report(fd, &entry, &delayed, Action::Delayed).await;
+    }
     if remaining.is_empty() {
         if let Some(blob) = fd.meta.remove_queue_entry(&entry.id).await?
             && let Err(e) = fd.blobs.delete(&blob).await
@@ -330,19 +344,24 @@ fn diagnostic_of_error(e: &RelayError) -> String {
     }
 }
 
-/// Failure DSN for the bounced recipients whose NOTIFY allows it.
-async fn bounce(
+/// A failure or delay DSN for the recipients whose NOTIFY asks for it.
+async fn report(
     fd: &Fachdienst,
     entry: &QueueEntry,
-    bounced: &[(&QueuedRecipient, String, String)],
+    affected: &[(&QueuedRecipient, String, String)],
+    action: Action,
 ) {
-    let recipients: Vec<Recipient> = bounced
+    let wanted = |r: &QueuedRecipient| match action {
+        Action::Delayed => dsn::wants_delay(&r.notify),
+        _ => dsn::wants_failure(&r.notify),
+    };
+    let recipients: Vec<Recipient> = affected
         .iter()
-        .filter(|(r, _, _)| dsn::wants_failure(&r.notify))
+        .filter(|(r, _, _)| wanted(r))
         .map(|(r, status, diagnostic)| Recipient {
             final_recipient: r.address.clone(),
             original_recipient: r.orcpt.clone(),
-            action: Action::Failed,
+            action,
             status: status.clone(),
             diagnostic: Some(diagnostic.clone()),
         })

@@ -131,9 +131,10 @@ async fn with_dead_peer(window: Duration) -> Env {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unreachable_peer_is_retried_with_back_off() {
+async fn an_unreachable_peer_is_retried_with_back_off_and_a_delay_dsn() {
     let a = with_dead_peer(Duration::from_secs(86_400)).await;
-    a.python(&send(&[ARZT_B], "", "")).await;
+    a.python(&send(&[ARZT_B], "", "'NOTIFY=DELAY,FAILURE'"))
+        .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let entry = loop {
         let queue = a.fd.meta.queue().await.unwrap();
@@ -148,10 +149,15 @@ async fn an_unreachable_peer_is_retried_with_back_off() {
     assert!(entry.next_attempt >= entry.created + 60, "{entry:?}");
     assert!(entry.last_error.is_some(), "{entry:?}");
     assert_eq!(entry.recipients[0].address, ARZT_B);
-    assert!(
-        a.fd.meta.mailbox(PRAXIS_A).await.unwrap().is_empty(),
-        "no bounce yet"
-    );
+    // One delay DSN (stored before the entry was updated), no bounce.
+    let delayed = &a.wait_for_mail(PRAXIS_A, 1).await[0];
+    for needle in [
+        "Subject: Zustellung verzoegert\r\n",
+        "Final-Recipient: rfc822; arzt@b.kim.telematik\r\n",
+        "Action: delayed\r\nStatus: 4.4.1\r\n",
+    ] {
+        assert!(delayed.contains(needle), "{needle:?} missing in\n{delayed}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
