@@ -6,6 +6,8 @@
 //!   with `NOTIFY=SUCCESS`; one DSN per message lists every such recipient of this server.
 //! - Failure (`Action: failed`, `Status: 5.x.x` or `4.4.7`, `Diagnostic-Code`) when the
 //!   relay gives up, unless the recipient said `NOTIFY=NEVER` or a list without `FAILURE`.
+//! - Relayed (`Action: relayed`) when the relay handed a `NOTIFY=SUCCESS` message to a
+//!   Fachdienst that does not offer DSN (RFC 3461 §5.2.2).
 //! - Delay (`Action: delayed`, `Status: 4.x.x`) once, after the first failed relay attempt,
 //!   for recipients that asked with `NOTIFY=DELAY`.
 //!
@@ -26,6 +28,8 @@ pub const SUBJECT_DELIVERED: &str = "Zustellbestaetigung";
 pub const SUBJECT_FAILED: &str = "Unzustellbar";
 /// Subject of a delay DSN (our wording).
 pub const SUBJECT_DELAYED: &str = "Zustellung verzoegert";
+/// Subject of a relayed DSN (our wording).
+pub const SUBJECT_RELAYED: &str = "Weitergeleitet";
 
 /// What happened for a recipient (RFC 3464 §2.3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub enum Action {
     Failed,
     /// Not delivered yet; attempts continue.
     Delayed,
+    /// Handed to a Fachdienst that does not offer DSN; no further reports will come.
+    Relayed,
 }
 
 impl Action {
@@ -44,6 +50,7 @@ impl Action {
             Action::Delivered => "delivered",
             Action::Failed => "failed",
             Action::Delayed => "delayed",
+            Action::Relayed => "relayed",
         }
     }
 }
@@ -103,6 +110,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         Action::Delivered => SUBJECT_DELIVERED,
         Action::Failed => SUBJECT_FAILED,
         Action::Delayed => SUBJECT_DELAYED,
+        Action::Relayed => SUBJECT_RELAYED,
     };
     push_field(&mut out, "Subject", subject);
     push_field(&mut out, "Message-ID", report.message_id);
@@ -155,6 +163,10 @@ fn human_text(report: &Report<'_>, action: Action) -> String {
         Action::Delayed => {
             "Ihre Nachricht konnte an folgende Empfaenger noch nicht zugestellt werden; \
              weitere Versuche folgen:\r\n\r\n"
+        }
+        Action::Relayed => {
+            "Ihre Nachricht wurde fuer folgende Empfaenger an einen Fachdienst ohne \
+             Zustellberichte uebergeben:\r\n\r\n"
         }
     });
     for r in report.recipients {

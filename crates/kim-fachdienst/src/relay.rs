@@ -4,7 +4,8 @@
 //! For every due entry ([`kim_store::QueueStore::due`]) the worker tries the route's MTAs
 //! in order: TCP, TLS with the Fachdienst's client certificate, EHLO, then one transaction
 //! with the stored envelope (`RET`, `ENVID`, per recipient `NOTIFY`, `ORCPT`). Per recipient:
-//! - accepted: done;
+//! - accepted: done; if the peer does not offer DSN and the sender asked for
+//!   `NOTIFY=SUCCESS`, a `relayed` DSN (RFC 3461 §5.2.2);
 //! - permanently refused (5xx): a failure DSN to the sender (if NOTIFY allows);
 //! - transiently refused or no MTA reachable: retried with exponential back-off
 //!   ([`crate::RetryPolicy`]); after the first failed attempt a delay DSN goes to senders
@@ -71,9 +72,17 @@ impl RelayError {
 /// The result for one recipient of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
-    Delivered,
-    Failed { status: String, diagnostic: String },
-    Retry { diagnostic: String },
+    /// Accepted by the peer; `peer_dsn` says whether it took the DSN request along.
+    Delivered {
+        peer_dsn: bool,
+    },
+    Failed {
+        status: String,
+        diagnostic: String,
+    },
+    Retry {
+        diagnostic: String,
+    },
 }
 
 /// Starts the worker; it runs until `shutdown` is cancelled.
@@ -122,11 +131,15 @@ async fn process(fd: &Fachdienst, entry: QueueEntry) -> Result<(), StoreError> {
     let t = now();
     let expired = t >= entry.created.saturating_add(fd.policy.retry.window_secs());
     let mut bounced = Vec::new();
+    let mut relayed = Vec::new();
     let mut remaining = Vec::new();
     let mut last_error = None;
     for (rcpt, verdict) in entry.recipients.iter().zip(verdicts) {
         match verdict {
-            Verdict::Delivered => {}
+            Verdict::Delivered { peer_dsn: true } => {}
+            Verdict::Delivered { peer_dsn: false } => {
+                relayed.push((rcpt, "2.0.0".to_owned(), String::new()));
+            }
             Verdict::Failed { status, diagnostic } => bounced.push((rcpt, status, diagnostic)),
             Verdict::Retry { diagnostic } if expired => {
                 bounced.push((rcpt, "4.4.7".into(), diagnostic));
@@ -138,6 +151,7 @@ async fn process(fd: &Fachdienst, entry: QueueEntry) -> Result<(), StoreError> {
         }
     }
     report(fd, &entry, &bounced, Action::Failed).await;
+    report(fd, &entry, &relayed, Action::Relayed).await;
     if entry.attempts == 0 {
         let delayed: Vec<_> = remaining
             .iter()
@@ -235,7 +249,7 @@ async fn attempt(
     .await
     .map_err(peer)?;
     let (mut client, _greeting) = SmtpClient::connect(stream, timeout).await.map_err(peer)?;
-    client.ehlo(&fd.policy.hostname).await.map_err(peer)?;
+    let peer_dsn = client.ehlo(&fd.policy.hostname).await.map_err(peer)?.dsn;
     let content = fd.blobs.open(&entry.blob).await?;
     let rcpts: Vec<RcptTo> = entry.recipients.iter().map(rcpt_to).collect();
     let outcome = client
@@ -245,7 +259,7 @@ async fn attempt(
     let _ = client.quit().await;
     Ok((0..rcpts.len())
         .map(|i| match outcome.recipient(i) {
-            Some(Ok(_)) => Verdict::Delivered,
+            Some(Ok(_)) => Verdict::Delivered { peer_dsn },
             Some(Err(reply)) if reply.is_permanent() => Verdict::Failed {
                 status: status_of(reply),
                 diagnostic: diagnostic_of(reply),
@@ -344,7 +358,7 @@ fn diagnostic_of_error(e: &RelayError) -> String {
     }
 }
 
-/// A failure or delay DSN for the recipients whose NOTIFY asks for it.
+/// A failure, delay or relayed DSN for the recipients whose NOTIFY asks for it.
 async fn report(
     fd: &Fachdienst,
     entry: &QueueEntry,
@@ -353,7 +367,8 @@ async fn report(
 ) {
     let wanted = |r: &QueuedRecipient| match action {
         Action::Delayed => dsn::wants_delay(&r.notify),
-        _ => dsn::wants_failure(&r.notify),
+        Action::Relayed | Action::Delivered => dsn::wants_success(&r.notify),
+        Action::Failed => dsn::wants_failure(&r.notify),
     };
     let recipients: Vec<Recipient> = affected
         .iter()
@@ -363,7 +378,7 @@ async fn report(
             original_recipient: r.orcpt.clone(),
             action,
             status: status.clone(),
-            diagnostic: Some(diagnostic.clone()),
+            diagnostic: (!diagnostic.is_empty()).then(|| diagnostic.clone()),
         })
         .collect();
     if recipients.is_empty() || entry.mail_from.is_empty() {

@@ -88,7 +88,7 @@ fn relay_client_tls() -> Arc<kim_tls::rustls::ClientConfig> {
     .unwrap()
 }
 
-fn tls() -> Arc<kim_tls::rustls::ServerConfig> {
+pub fn tls() -> Arc<kim_tls::rustls::ServerConfig> {
     let issued = &pki().tls_entity("fachdienst").unwrap().issued;
     let mut chain = vec![issued.certificate_der.clone()];
     chain.extend(issued.chain_der.iter().cloned());

@@ -1,10 +1,14 @@
 //! Two Fachdienste relaying to each other over mutual TLS, DSNs, bounces, no open relay.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use kim_fachdienst::mta::{Mta, Role};
+use kim_smtp::server::{ListenerConfig, ServerConfig, SessionEnd, accept_loop};
 use kim_store::Namespace;
+use tokio_util::sync::CancellationToken;
 
-use crate::harness::{Env, PASSWORD, Setup, free_port};
+use crate::harness::{Env, PASSWORD, Setup, free_port, tls};
 
 const PRAXIS_A: &str = "praxis@a.kim.telematik";
 const ARZT_B: &str = "arzt@b.kim.telematik";
@@ -231,4 +235,43 @@ except (ssl.SSLError, ConnectionError, smtplib.SMTPServerDisconnected):
         assert!(out.contains(line), "{line:?} missing in\n{out}");
     }
     b.wait_for_mail(ARZT_B, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_without_dsn_gets_the_message_and_the_sender_a_relayed_dsn() {
+    // B's store behind an inbound listener that does not offer DSN.
+    let b = Env::start_with(Setup::new("b.kim.telematik", &[ARZT_B])).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut cfg = ServerConfig::new("legacy.b.kim.telematik");
+    cfg.dsn = false;
+    cfg.require_auth = false;
+    cfg.auth_mechanisms = Vec::new();
+    let stop = CancellationToken::new();
+    tokio::spawn(accept_loop(
+        listener,
+        ListenerConfig::tls(tls()),
+        Arc::new(cfg),
+        Arc::new(Mta::with_role(b.fd.clone(), Role::Inbound)),
+        stop.clone(),
+        |_: SessionEnd| {},
+    ));
+    let mut a = Setup::new("a.kim.telematik", &[PRAXIS_A]);
+    a.routes = vec![("b.kim.telematik".into(), format!("localhost:{port}"))];
+    let a = Env::start_with(a).await;
+
+    a.python(&send(&[ARZT_B], "'ENVID=R-1'", "'NOTIFY=SUCCESS,FAILURE'"))
+        .await;
+    b.wait_for_mail(ARZT_B, 1).await;
+    let dsn = &a.wait_for_mail(PRAXIS_A, 1).await[0];
+    for needle in [
+        "Subject: Weitergeleitet\r\n",
+        "Original-Envelope-Id: R-1\r\n",
+        "Final-Recipient: rfc822; arzt@b.kim.telematik\r\n",
+        "Action: relayed\r\nStatus: 2.0.0\r\n",
+    ] {
+        assert!(dsn.contains(needle), "{needle:?} missing in\n{dsn}");
+    }
+    wait_for_empty_queue(&a).await;
+    stop.cancel();
 }
