@@ -14,8 +14,8 @@
 //!   entry per foreign domain committed in one transaction) before `250`.
 //! - After local delivery: success DSNs for `NOTIFY=SUCCESS` and out-of-office replies.
 //!
-//! The inbound role serves other Fachdienste (mutual TLS, no AUTH): any sender including the
-//! null sender of a DSN, local recipients only, no originator checks (the sending
+//! The inbound role serves other Fachdienste (mutual TLS, no AUTH): any sender outside the
+//! local domains including the null sender of a DSN, local recipients only, no originator checks (the sending
 //! Fachdienst made them).
 
 use std::collections::BTreeMap;
@@ -174,6 +174,14 @@ impl SmtpBackend for Mta {
             return Err(Reply::new(555, (5, 5, 4), "Only RET=HDRS is supported"));
         }
         if self.role == Role::Inbound {
+            // Mail from this Fachdienst's own domains is only ever submitted here.
+            if self.fd.policy.is_local_domain(domain_of(&mail.address)) {
+                return Err(Reply::new(
+                    550,
+                    (5, 7, 1),
+                    "Sender address in a local domain must be submitted with AUTH",
+                ));
+            }
             return Ok(());
         }
         let Some(user) = auth_user else {

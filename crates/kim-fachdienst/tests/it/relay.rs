@@ -214,6 +214,7 @@ i = smtplib.SMTP_SSL('localhost', inbound_port, context=ctx())
 print('inbound-auth', 'auth' in i.ehlo_resp.decode().lower() if i.ehlo()[0] == 250 else 'x')
 attempt('inbound-foreign', i, 'someone@c.kim.telematik', 'x@b.kim.telematik')
 attempt('inbound-local', i, 'someone@c.kim.telematik', {PRAXIS_A:?})
+attempt('inbound-spoof', i, {PRAXIS_A:?}, {PRAXIS_A:?})
 i.quit()
 try:
     smtplib.SMTP_SSL('localhost', inbound_port, context=ctx(with_cert=False)).ehlo()
@@ -230,6 +231,7 @@ except (ssl.SSLError, ConnectionError, smtplib.SMTPServerDisconnected):
         "inbound-auth False",
         "inbound-foreign 550",
         "inbound-local accepted",
+        "inbound-spoof 550",
         "inbound-nocert refused",
     ] {
         assert!(out.contains(line), "{line:?} missing in\n{out}");
