@@ -2,7 +2,8 @@
 //!
 //! One session per mailbox at a time (`[IN-USE]` for a second), the message list is the
 //! snapshot at login, and deletions reach the store only in the UPDATE state (RFC 1939 §6).
-//! Deleted blobs are removed after the records are committed.
+//! Deleted blobs are removed after the records are committed. The retention purge takes the
+//! same [`MailboxLocks`], so it never changes a mailbox under an open session's snapshot.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -15,36 +16,55 @@ use tokio::io::AsyncRead;
 use crate::Fachdienst;
 use crate::accounts::{AuthFailure, Purpose};
 
-/// The POP3 backend of the Fachdienst.
-#[derive(Debug, Clone)]
-pub struct Pop3 {
-    fd: Fachdienst,
-    locks: Arc<Mutex<HashSet<String>>>,
+/// The set of mailboxes in use (by a POP3 session or the purge), shared by clones.
+#[derive(Debug, Clone, Default)]
+pub struct MailboxLocks(Arc<Mutex<HashSet<String>>>);
+
+impl MailboxLocks {
+    /// Takes the lock of `mailbox`; `None` if it is held (or the table is poisoned).
+    #[must_use]
+    pub fn try_lock(&self, mailbox: &str) -> Option<MailboxGuard> {
+        let mut set = self.0.lock().ok()?;
+        set.insert(mailbox.to_owned()).then(|| MailboxGuard {
+            locks: self.clone(),
+            mailbox: mailbox.to_owned(),
+        })
+    }
 }
 
-impl Pop3 {
-    /// The POP3 backend over `fd`.
-    #[must_use]
-    pub fn new(fd: Fachdienst) -> Self {
-        Self {
-            fd,
-            locks: Arc::default(),
+/// Releases the mailbox lock when dropped, however the holder ends.
+#[derive(Debug)]
+pub struct MailboxGuard {
+    locks: MailboxLocks,
+    mailbox: String,
+}
+
+impl Drop for MailboxGuard {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.locks.0.lock() {
+            set.remove(&self.mailbox);
         }
     }
 }
 
-/// Releases the mailbox lock when the session ends, however it ends.
-#[derive(Debug)]
-struct LockGuard {
-    locks: Arc<Mutex<HashSet<String>>>,
-    mailbox: String,
+/// The POP3 backend of the Fachdienst.
+#[derive(Debug, Clone)]
+pub struct Pop3 {
+    fd: Fachdienst,
+    locks: MailboxLocks,
 }
 
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.locks.lock() {
-            set.remove(&self.mailbox);
-        }
+impl Pop3 {
+    /// The POP3 backend over `fd` with its own lock table.
+    #[must_use]
+    pub fn new(fd: Fachdienst) -> Self {
+        Self::with_locks(fd, MailboxLocks::default())
+    }
+
+    /// The POP3 backend over `fd` sharing `locks` (with the purge).
+    #[must_use]
+    pub fn with_locks(fd: Fachdienst, locks: MailboxLocks) -> Self {
+        Self { fd, locks }
     }
 }
 
@@ -54,7 +74,7 @@ pub struct Mailbox {
     fd: Fachdienst,
     stored: Vec<StoredMessage>,
     infos: Vec<MessageInfo>,
-    lock: LockGuard,
+    lock: MailboxGuard,
 }
 
 impl Pop3Backend for Pop3 {
@@ -75,19 +95,7 @@ impl Pop3Backend for Pop3 {
             Err(e) => return Err(AuthError::Locked(e.to_string())),
         };
         let mailbox = account.address;
-        let lock = {
-            let mut set = self
-                .locks
-                .lock()
-                .map_err(|_| AuthError::Temporary("lock table".into()))?;
-            if !set.insert(mailbox.clone()) {
-                return Err(AuthError::InUse);
-            }
-            LockGuard {
-                locks: Arc::clone(&self.locks),
-                mailbox: mailbox.clone(),
-            }
-        };
+        let lock = self.locks.try_lock(&mailbox).ok_or(AuthError::InUse)?;
         let stored = self.fd.meta.mailbox(&mailbox).await.map_err(|e| {
             tracing::error!(error = %e, "cannot list mailbox");
             AuthError::Temporary("storage unavailable".into())

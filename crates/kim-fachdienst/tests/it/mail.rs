@@ -243,3 +243,37 @@ except smtplib.SMTPAuthenticationError as e:
     assert!(out.starts_with("pop3 -ERR [AUTH]"), "{out}");
     assert!(out.lines().any(|l| l == "praxis 535"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_delivery_with_notify_success_returns_a_dsn_but_none_about_a_dsn() {
+    let env = Env::start().await;
+    let out = env
+        .python(&format!(
+            "{}\
+s = smtplib.SMTP_SSL('localhost', smtp_port, context=ctx())
+s.login(PRAXIS, PW)
+msg = 'From: ' + PRAXIS + '\\r\\nMessage-ID: <local-1@test>\\r\\n\\r\\nInhalt\\r\\n'
+print('refused', s.sendmail(PRAXIS, [ARZT], msg, mail_options=['RET=HDRS', 'ENVID=L1'],
+      rcpt_options=['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;' + ARZT]))
+s.sendmail(PRAXIS, [ARZT], 'From: ' + PRAXIS + '\\r\\n\\r\\nno dsn\\r\\n', rcpt_options=['NOTIFY=FAILURE'])
+s.quit()
+",
+            defs()
+        ))
+        .await;
+    assert!(out.contains("refused {}"), "{out}");
+    // The DSN is stored before the 250; exactly one, for the NOTIFY=SUCCESS message.
+    let dsn = &env.wait_for_mail(PRAXIS, 1).await[0];
+    for needle in [
+        "Subject: Zustellbestaetigung\r\n",
+        "In-Reply-To: <local-1@test>\r\n",
+        "Original-Envelope-Id: L1\r\n",
+        "Final-Recipient: rfc822; zahnarzt.weber@test.kim.telematik\r\n",
+        "Original-Recipient: rfc822; zahnarzt.weber@test.kim.telematik\r\n",
+        "Action: delivered\r\nStatus: 2.0.0\r\n",
+    ] {
+        assert!(dsn.contains(needle), "{needle:?} missing in\n{dsn}");
+    }
+    assert!(!dsn.contains("Inhalt"));
+    env.wait_for_mail(ARZT, 2).await;
+}
