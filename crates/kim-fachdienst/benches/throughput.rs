@@ -95,14 +95,11 @@ async fn provision(dir: &std::path::Path, accounts: usize) -> Fachdienst {
         .await
         .unwrap();
     }
-    Fachdienst {
-        meta: Arc::new(meta),
-        blobs: Arc::new(blobs),
-        policy: Arc::new(Policy::new(
-            "fd.test.kim.telematik",
-            vec!["test.kim.telematik".into()],
-        )),
-    }
+    Fachdienst::new(
+        Arc::new(meta),
+        Arc::new(blobs),
+        Policy::new("fd.test.kim.telematik", vec!["test.kim.telematik".into()]),
+    )
 }
 
 fn message(from: &str, to: &str, n: usize, size: usize) -> Vec<u8> {

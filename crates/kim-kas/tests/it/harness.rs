@@ -103,14 +103,11 @@ impl Env {
                 .await
                 .unwrap();
         }
-        let fd = Fachdienst {
-            meta: Arc::new(meta),
-            blobs: Arc::new(blobs),
-            policy: Arc::new(Policy::new(
-                "fd.test.kim.telematik",
-                vec!["test.kim.telematik".into()],
-            )),
-        };
+        let fd = Fachdienst::new(
+            Arc::new(meta),
+            Arc::new(blobs),
+            Policy::new("fd.test.kim.telematik", vec!["test.kim.telematik".into()]),
+        );
         let router = kas_router(KasState::new(fd.clone(), config).unwrap())
             .merge(account_limit_router(
                 LimitState::new(fd.clone(), AccountLimitConfig::default()).unwrap(),

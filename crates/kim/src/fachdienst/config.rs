@@ -39,6 +39,182 @@ pub struct Config {
     /// POP3S retrieval listener.
     #[serde(default)]
     pub pop3: Pop3Config,
+    /// SMTPS listener for mail relayed by other Fachdienste (no AUTH; local recipients only).
+    #[serde(default)]
+    pub inbound: Option<InboundConfig>,
+    /// Relaying to other Fachdienste; without it, foreign domains are refused.
+    #[serde(default)]
+    pub relay: Option<RelayConfig>,
+    /// Retention: how often mail older than an account's dataTimeToLive is purged.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// HTTPS listener of the REST interfaces (Account Manager, AccountLimit,
+    /// ServiceInformation, KAS); without it they are not served.
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
+    /// The attachment service (KAS), served on `http`.
+    #[serde(default)]
+    pub kas: KasSection,
+    /// The ServiceInformation document, served on `http` and used by the Account Manager.
+    #[serde(default)]
+    pub service_information: ServiceInformationSection,
+}
+
+/// The inbound SMTPS listener for other Fachdienste.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundConfig {
+    /// Address to listen on (implicit TLS, client certificate required).
+    pub listen: SocketAddr,
+    /// CA certificates the other Fachdienste' client certificates chain to; default
+    /// `tls.client_ca_pem`.
+    #[serde(default)]
+    pub client_ca_pem: Option<PathBuf>,
+}
+
+/// Relaying to other Fachdienste over SMTPS with mutual TLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// The Fachdienst's TLS client certificate chain (PEM, leaf first).
+    pub client_chain_pem: PathBuf,
+    /// Its PKCS#8 key.
+    pub client_key_pem: PathBuf,
+    /// CA certificates the peers' server certificates chain to; default
+    /// `tls.client_ca_pem`.
+    #[serde(default)]
+    pub server_ca_pem: Option<PathBuf>,
+    /// Seconds before the first retry (1..=86400).
+    #[serde(default = "default_first_retry")]
+    pub first_retry_secs: u64,
+    /// Upper bound of one retry delay in seconds (1..=86400).
+    #[serde(default = "default_max_interval")]
+    pub max_interval_secs: u64,
+    /// Seconds after arrival when undelivered recipients bounce (60..=2592000).
+    #[serde(default = "default_window")]
+    pub window_secs: u64,
+    /// Routing table: which MTAs serve which domains.
+    pub routes: Vec<RouteConfig>,
+}
+
+/// One routing entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// `domain` or `*.suffix`.
+    pub domain: String,
+    /// `host:port` of the MTAs, tried in order.
+    pub targets: Vec<String>,
+}
+
+/// Retention purge.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Seconds between purge runs (60..=86400).
+    pub purge_interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            purge_interval_secs: 3600,
+        }
+    }
+}
+
+/// The HTTPS listener of the REST interfaces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public origin of this listener, e.g. `https://kas.example.kim.telematik:443`; KAS
+    /// shared links start with it.
+    pub public_url: String,
+}
+
+/// KAS settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KasSection {
+    /// Largest object (`maxMailSize`) in bytes; KIM 1.5: 734003200 (700 MiB).
+    pub max_mail_size: u64,
+    /// Downloads per recipient and object before 429.
+    pub download_limit: u32,
+    /// Seconds between purges of expired objects (60..=86400).
+    pub purge_interval_secs: u64,
+}
+
+impl Default for KasSection {
+    fn default() -> Self {
+        Self {
+            max_mail_size: kim_kas::MAX_MAIL_SIZE,
+            download_limit: 1000,
+            purge_interval_secs: 3600,
+        }
+    }
+}
+
+/// The ServiceInformation document (field meanings as in ServiceInformation.yaml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceInformationSection {
+    /// `kimServiceVersion`, e.g. `1.5.3`.
+    pub kim_service_version: String,
+    /// `passwordPolicyRegEx`.
+    pub password_policy_reg_ex: String,
+    /// `passwordPolicyDisplay` (shown to users, German).
+    pub password_policy_display: String,
+    /// `jwtExpiration` in seconds (300..=21600).
+    pub jwt_expiration: u32,
+    /// `referenceIdRequired`.
+    pub reference_id_required: bool,
+    /// `initialPasswordRequired`.
+    pub initial_password_required: bool,
+}
+
+impl Default for ServiceInformationSection {
+    fn default() -> Self {
+        Self {
+            kim_service_version: "1.5.3".into(),
+            // At least 8 characters from at least 3 of: lower, upper, digit, other.
+            password_policy_reg_ex: "^(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])(?=.*[A-Z])\
+                                     (?=.*[^a-zA-Z0-9])|(?=.*[a-z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])\
+                                     |(?=.*[A-Z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])).{8,}$"
+                .into(),
+            password_policy_display: "Mindestens 8 Zeichen aus mindestens drei der Gruppen \
+                                      Kleinbuchstaben, Großbuchstaben, Ziffern und Sonderzeichen"
+                .into(),
+            jwt_expiration: 3600,
+            reference_id_required: true,
+            initial_password_required: true,
+        }
+    }
+}
+
+impl ServiceInformationSection {
+    /// The document as kim-kas serves it.
+    pub fn document(&self) -> kim_kas::ServiceInformation {
+        kim_kas::ServiceInformation {
+            kim_service_version: self.kim_service_version.clone(),
+            password_policy_reg_ex: self.password_policy_reg_ex.clone(),
+            password_policy_display: self.password_policy_display.clone(),
+            jwt_expiration: self.jwt_expiration,
+            reference_id_required: self.reference_id_required,
+            initial_password_required: self.initial_password_required,
+        }
+    }
+}
+
+fn default_first_retry() -> u64 {
+    300
+}
+fn default_max_interval() -> u64 {
+    4 * 3600
+}
+fn default_window() -> u64 {
+    5 * 86_400
 }
 
 /// TLS files (PEM).
@@ -113,12 +289,21 @@ impl Config {
     }
 
     fn resolve(&mut self, base: &Path) {
-        for p in [
+        let mut paths = vec![
             &mut self.data_dir,
             &mut self.tls.chain_pem,
             &mut self.tls.key_pem,
             &mut self.tls.client_ca_pem,
-        ] {
+        ];
+        if let Some(inbound) = &mut self.inbound {
+            paths.extend(inbound.client_ca_pem.as_mut());
+        }
+        if let Some(relay) = &mut self.relay {
+            paths.push(&mut relay.client_chain_pem);
+            paths.push(&mut relay.client_key_pem);
+            paths.extend(relay.server_ca_pem.as_mut());
+        }
+        for p in paths {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -151,13 +336,47 @@ impl Config {
                  bytes (a sealed 15 MiB mail needs about 21 MiB)"
             );
         }
-        if self.smtp.listen == self.pop3.listen && self.smtp.listen.port() != 0 {
-            bail!(
-                "smtp.listen and pop3.listen are both {}: they need different ports",
-                self.smtp.listen
-            );
+        self.validate_listeners()?;
+        if let Some(relay) = &self.relay {
+            range("relay.first_retry_secs", relay.first_retry_secs, 1, 86_400)?;
+            range("relay.max_interval_secs", relay.max_interval_secs, 1, 86_400)?;
+            range("relay.window_secs", relay.window_secs, 60, 30 * 86_400)?;
+            if relay.routes.is_empty() {
+                bail!("relay.routes = []: at least one route is required (or leave out [relay])");
+            }
+        }
+        let purge = self.retention.purge_interval_secs;
+        range("retention.purge_interval_secs", purge, 60, 86_400)?;
+        range("kas.purge_interval_secs", self.kas.purge_interval_secs, 60, 86_400)?;
+        Ok(())
+    }
+
+    fn validate_listeners(&self) -> anyhow::Result<()> {
+        let mut seen: Vec<(&str, SocketAddr)> = vec![("smtp.listen", self.smtp.listen)];
+        seen.push(("pop3.listen", self.pop3.listen));
+        if let Some(inbound) = &self.inbound {
+            seen.push(("inbound.listen", inbound.listen));
+        }
+        if let Some(http) = &self.http {
+            seen.push(("http.listen", http.listen));
+        }
+        for (i, (key, addr)) in seen.iter().enumerate() {
+            if addr.port() == 0 {
+                continue;
+            }
+            if let Some((other, _)) = seen.iter().skip(i + 1).find(|(_, a)| a == addr) {
+                bail!("{key} and {other} are both {addr}: they need different ports");
+            }
         }
         Ok(())
+    }
+}
+
+fn range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        bail!("{key} = {value}: allowed {min}..={max}")
     }
 }
 

@@ -7,16 +7,22 @@
 
 mod admin;
 pub mod config;
+mod http;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use kim_fachdienst::server::{Listeners, start};
+use kim_fachdienst::routes::Routes;
+use kim_fachdienst::server::{Inbound, Listeners, start};
 use kim_fachdienst::{Fachdienst, Policy};
+use kim_kas::{AccountLimitConfig, KasConfig, KasState, LimitState};
 use kim_store::{FileBlobStore, SqliteStore};
-use kim_tls::{ClientAuth, Identity, TrustAnchors};
+use kim_tls::{ClientAuth, ClientOptions, Identity, TrustAnchors};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
 use config::Config;
@@ -73,48 +79,151 @@ pub(crate) async fn open_storage(config: &Config) -> anyhow::Result<Fachdienst> 
         .with_context(|| format!("opening {}/blobs", config.data_dir.display()))?;
     let mut policy = Policy::new(config.hostname.clone(), config.domains.clone());
     policy.max_message_size = config.smtp.max_message_size;
-    Ok(Fachdienst {
-        meta: Arc::new(meta),
-        blobs: Arc::new(blobs),
-        policy: Arc::new(policy),
+    policy.purge_interval = Duration::from_secs(config.retention.purge_interval_secs);
+    if let Some(relay) = &config.relay {
+        policy.retry.first_retry = Duration::from_secs(relay.first_retry_secs);
+        policy.retry.max_interval = Duration::from_secs(relay.max_interval_secs);
+        policy.retry.window = Duration::from_secs(relay.window_secs);
+    }
+    Ok(Fachdienst::new(Arc::new(meta), Arc::new(blobs), policy))
+}
+
+/// The routing table of `[relay]`, with the Fachdienst's client identity.
+fn routes(config: &Config) -> anyhow::Result<Routes> {
+    let Some(relay) = &config.relay else {
+        return Ok(Routes::none());
+    };
+    let identity = Identity::from_files(&relay.client_chain_pem, &relay.client_key_pem)
+        .context("relay.client_chain_pem / relay.client_key_pem")?;
+    let ca = relay.server_ca_pem.as_ref().unwrap_or(&config.tls.client_ca_pem);
+    let trust = TrustAnchors::from_file(ca)
+        .with_context(|| format!("relay.server_ca_pem {}", ca.display()))?;
+    let tls = kim_tls::client_config(ClientOptions {
+        trust,
+        identity: Some(identity),
+        danger_accept_any_hostname: false,
     })
+    .context("building the relay TLS configuration")?;
+    let mut routes = Routes::new(tls);
+    for route in &relay.routes {
+        let targets: Vec<&str> = route.targets.iter().map(String::as_str).collect();
+        routes
+            .add(&route.domain, &targets)
+            .with_context(|| format!("relay.routes: domain {:?}", route.domain))?;
+    }
+    Ok(routes)
+}
+
+/// The REST interfaces served on `[http]`.
+fn rest_router(config: &Config, fd: &Fachdienst) -> anyhow::Result<axum::Router> {
+    let http = config
+        .http
+        .as_ref()
+        .context("the REST interfaces need [http]")?;
+    let mut kas = KasConfig::new(http.public_url.clone()).context("http.public_url")?;
+    kas.max_mail_size = config.kas.max_mail_size;
+    kas.download_limit = config.kas.download_limit;
+    kas.validate().context("[kas]")?;
+    let limits = AccountLimitConfig {
+        max_mail_size: config.kas.max_mail_size,
+    };
+    let router = kim_kas::kas_router(KasState::new(fd.clone(), kas).context("[kas]")?)
+        .merge(kim_kas::account_limit_router(
+            LimitState::new(fd.clone(), limits).context("[kas] max_mail_size")?,
+        ))
+        .merge(
+            kim_kas::service_information_router(config.service_information.document())
+                .context("[service_information]")?,
+        )
+        .fallback(kim_kas::json_not_found);
+    Ok(router)
 }
 
 async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
     init_logging();
     let config = Config::load(&arg.config)?;
-    let fd = open_storage(&config).await?;
+    let fd = open_storage(&config).await?.with_routes(routes(&config)?);
     // Files without a record are what a crash between file and record leaves behind.
     let removed = kim_store::recover(fd.meta.as_ref(), fd.blobs.as_ref())
         .await
         .context("recovering the message store")?;
     if removed > 0 {
-        tracing::warn!(
-            removed,
-            "removed message files without a record (interrupted writes)"
-        );
+        tracing::warn!(removed, "removed message files without a record (interrupted writes)");
     }
     let identity = Identity::from_files(&config.tls.chain_pem, &config.tls.key_pem)
         .context("tls.chain_pem / tls.key_pem")?;
-    let trust = TrustAnchors::from_file(&config.tls.client_ca_pem)
-        .with_context(|| format!("tls.client_ca_pem {}", config.tls.client_ca_pem.display()))?;
-    let tls = kim_tls::server_config(&identity, ClientAuth::Required(trust))
+    let anchors = |path: &std::path::Path, key: &str| {
+        TrustAnchors::from_file(path).with_context(|| format!("{key} {}", path.display()))
+    };
+    let trust = anchors(&config.tls.client_ca_pem, "tls.client_ca_pem")?;
+    let tls = kim_tls::server_config(&identity, ClientAuth::Required(trust.clone()))
         .context("building the TLS configuration")?;
+    let inbound = match &config.inbound {
+        Some(inbound) => {
+            let trust = match &inbound.client_ca_pem {
+                Some(path) => anchors(path, "inbound.client_ca_pem")?,
+                None => trust.clone(),
+            };
+            Some(Inbound {
+                addr: inbound.listen,
+                tls: kim_tls::server_config(&identity, ClientAuth::Required(trust))
+                    .context("building the inbound TLS configuration")?,
+            })
+        }
+        None => None,
+    };
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let mut http_addr = None;
+    if let Some(http) = &config.http {
+        let router = rest_router(&config, &fd)?;
+        let listener = TcpListener::bind(http.listen)
+            .await
+            .with_context(|| format!("http.listen {}", http.listen))?;
+        http_addr = Some(listener.local_addr()?);
+        // Clientmodule present their C.CM.TLS-CS certificate (A_19362); administration
+        // clients authenticate with a JWT and may come without one.
+        let http_tls = kim_tls::server_config(&identity, ClientAuth::Optional(trust.clone()))
+            .context("building the HTTPS configuration")?;
+        tasks.push(tokio::spawn(http::serve(
+            listener,
+            http_tls,
+            router,
+            shutdown.clone(),
+        )));
+        tasks.push(kim_kas::spawn_purge(
+            fd.clone(),
+            Duration::from_secs(config.kas.purge_interval_secs),
+            shutdown.clone(),
+        ));
+    }
     let running = start(
         fd,
         Listeners {
             smtp: config.smtp.listen,
             pop3: config.pop3.listen,
             tls,
+            inbound,
         },
     )
     .await
     .context("binding the listeners")?;
     // One line for scripts (ports may have been chosen by the system).
-    println!("smtps {} pop3s {}", running.smtp_addr, running.pop3_addr);
+    let mut line = format!("smtps {} pop3s {}", running.smtp_addr, running.pop3_addr);
+    if let Some(addr) = running.inbound_addr {
+        line.push_str(&format!(" inbound {addr}"));
+    }
+    if let Some(addr) = http_addr {
+        line.push_str(&format!(" https {addr}"));
+    }
+    println!("{line}");
     wait_for_signal().await?;
     tracing::info!("stopping");
+    shutdown.cancel();
     running.shutdown().await;
+    for task in tasks {
+        let _ = task.await;
+    }
     Ok(Outcome::Success)
 }
 

@@ -3,7 +3,8 @@
 //! in the middle of a stream of submissions.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -36,6 +37,9 @@ client_ca_pem = "{pki}/ca-bundle.pem"
 listen = "127.0.0.1:0"
 [pop3]
 listen = "127.0.0.1:0"
+[http]
+listen = "127.0.0.1:0"
+public_url = "https://localhost"
 "#,
             pki = pki.display()
         );
@@ -116,9 +120,14 @@ listen = "127.0.0.1:0"
             .unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(words.first(), Some(&"smtps"), "daemon said {line:?}");
+        let addr = |name: &str| {
+            let i = words.iter().position(|w| *w == name).unwrap();
+            words[i + 1].to_owned()
+        };
         Daemon {
-            smtp: words[1].to_owned(),
-            pop3: words[3].to_owned(),
+            smtp: addr("smtps"),
+            pop3: addr("pop3s"),
+            https: format!("https://localhost:{}", addr("https").rsplit_once(':').unwrap().1),
             child,
         }
     }
@@ -127,6 +136,8 @@ listen = "127.0.0.1:0"
 struct Daemon {
     smtp: String,
     pop3: String,
+    /// Base URL of the REST interfaces.
+    https: String,
     child: Child,
 }
 
@@ -304,82 +315,103 @@ async fn provider_commands_steer_a_running_daemon() {
     assert!(ok && out.contains("0 queued"), "{out}");
 }
 
-/// Messages answered 250 survive a `kill -9` right after the answer (issue: crash test).
+/// Lines starting with `ACK` from a child's stdout, collected by a thread.
+fn collect_acks(child: &mut Child) -> (Arc<Mutex<Vec<Vec<String>>>>, std::thread::JoinHandle<()>) {
+    let acks = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().unwrap();
+    let sink = Arc::clone(&acks);
+    let thread = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let words: Vec<String> = line.unwrap().split_whitespace().map(str::to_owned).collect();
+            if words.first().map(String::as_str) == Some("ACK") {
+                sink.lock().unwrap().push(words);
+            }
+        }
+    });
+    (acks, thread)
+}
+
+/// Messages answered 250 and KAS objects answered 201 survive a `kill -9` right after the
+/// answer, intact (issue: crash test).
 #[tokio::test(flavor = "multi_thread")]
-async fn kill_9_loses_no_acknowledged_message() {
+async fn kill_9_loses_no_acknowledged_message_or_object() {
     let site = Site::new();
     site.provision().await;
     let pki = pki_dir().display().to_string();
     let mut daemon = site.serve();
     let (host, port) = daemon.smtp.rsplit_once(':').unwrap();
-    let mut sender = python(&[
-        "send", &pki, host, port, PRAXIS, PASSWORD, ZAHNARZT, "100000",
-    ])
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut acked = BTreeMap::new();
-    let mut lines = BufReader::new(sender.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w[0] == "ACK" {
-            acked.insert(w[1].to_owned(), w[2].to_owned());
-        }
-        if acked.len() == 40 {
-            // Kill while the client is in the middle of the next transactions.
-            kill_9(&mut daemon.child);
-            break;
-        }
+    let mut smtp = python(&["send", &pki, host, port, PRAXIS, PASSWORD, ZAHNARZT, "100000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut kas = python(&["kas-send", &pki, &daemon.https, PRAXIS, PASSWORD, ZAHNARZT, "100000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mail_acks, mail_thread) = collect_acks(&mut smtp);
+    let (kas_acks, kas_thread) = collect_acks(&mut kas);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while mail_acks.lock().unwrap().len() < 40 || kas_acks.lock().unwrap().len() < 10 {
+        assert!(std::time::Instant::now() < deadline, "the streams did not get going");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // Acknowledgements that were already on their way before the kill also count.
-    for line in lines {
-        let line = line.unwrap();
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w[0] == "ACK" {
-            acked.insert(w[1].to_owned(), w[2].to_owned());
-        }
-    }
-    sender.wait().unwrap();
+    // Both clients are in the middle of their next transactions.
+    kill_9(&mut daemon.child);
+    smtp.wait().unwrap();
+    kas.wait().unwrap();
+    mail_thread.join().unwrap();
+    kas_thread.join().unwrap();
     drop(daemon);
+    let mail_acks: BTreeMap<String, String> = mail_acks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|w| (w[1].clone(), w[2].clone()))
+        .collect();
+    let kas_acks = kas_acks.lock().unwrap().clone();
 
     let daemon = site.serve();
     let (host, port) = daemon.pop3.rsplit_once(':').unwrap();
     let out = python(&["fetch", &pki, host, port, ZAHNARZT, PASSWORD])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stored = words_by_index(&out.stdout, "MSG");
+    for (n, sha) in &mail_acks {
+        assert_eq!(stored.get(n), Some(sha), "acknowledged message {n} lost or damaged");
+    }
+    // At most the one transaction in flight may have been stored without its 250.
+    assert!(stored.len() <= mail_acks.len() + 1, "{} stored, {} acked", stored.len(), mail_acks.len());
+
+    let mut fetch = python(&["kas-fetch", &pki, &daemon.https, ZAHNARZT, PASSWORD])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ids: String = kas_acks.iter().map(|w| format!("{} {}\n", w[1], w[3])).collect();
+    fetch.stdin.take().unwrap().write_all(ids.as_bytes()).unwrap();
+    let out = fetch.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let objects = words_by_index(&out.stdout, "OBJ");
+    for w in &kas_acks {
+        assert_eq!(objects.get(&w[1]), Some(&w[2]), "acknowledged KAS object {} lost or damaged", w[1]);
+    }
+    eprintln!(
+        "{} messages and {} KAS objects acknowledged before the kill; all intact",
+        mail_acks.len(),
+        kas_acks.len()
     );
-    let stored: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
+}
+
+/// `<tag> <n> <value>` lines as a map n → value.
+fn words_by_index(stdout: &[u8], tag: &str) -> BTreeMap<String, String> {
+    String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            (w.first() == Some(&"MSG")).then(|| (w[1].to_owned(), w[2].to_owned()))
+            (w.first() == Some(&tag) && w.len() == 3).then(|| (w[1].to_owned(), w[2].to_owned()))
         })
-        .collect();
-    for (n, sha) in &acked {
-        assert_eq!(
-            stored.get(n),
-            Some(sha),
-            "acknowledged message {n} lost or damaged"
-        );
-    }
-    eprintln!(
-        "{} acknowledged before the kill, {} stored",
-        acked.len(),
-        stored.len()
-    );
-    assert!(acked.len() >= 40);
-    // At most the one transaction in flight may have been stored without its 250.
-    assert!(
-        stored.len() <= acked.len() + 1,
-        "{} stored, {} acked",
-        stored.len(),
-        acked.len()
-    );
+        .collect()
 }
 
 fn kill_9(child: &mut Child) {

@@ -3,8 +3,14 @@
 send:  submits numbered messages until the server stops answering; after each 250 prints
        "ACK <n> <sha256 of the body>" (flushed), so the caller knows what was acknowledged.
 fetch: retrieves every message of the mailbox and prints "MSG <n> <sha256 of the body>".
+kas-send:  uploads numbered objects to the KAS until it stops answering; after each 201
+       prints "ACK <n> <sha256> <object id>".
+kas-fetch: downloads the objects whose ids are given on stdin as "<n> <id>" lines and prints
+       "OBJ <n> <sha256>" (or "OBJ <n> status-<code>").
 """
+import email.utils
 import hashlib
+import datetime
 import poplib
 import smtplib
 import ssl
@@ -56,6 +62,54 @@ def fetch(pki, host, port, user, password):
     p.quit()
 
 
+def kas_session(pki, user, password):
+    import requests
+
+    session = requests.Session()
+    session.verify = f"{pki}/ca-bundle.pem"
+    session.cert = (f"{pki}/tls/clientmodul.crt.pem", f"{pki}/tls/clientmodul.key.pem")
+    session.auth = (user, password)
+    return session
+
+
+def kas_send(pki, base, user, password, rcpt, count):
+    session = kas_session(pki, user, password)
+    expires = email.utils.format_datetime(
+        datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)
+    )
+    for n in range(int(count)):
+        data = hashlib.sha256(str(n).encode()).digest() * (2048 + 997 * n % 20000)
+        files = {
+            "attachment": ("attachment.enc", data, "application/octet-stream"),
+            "recipients": (None, rcpt),
+            "messageID": (None, f"<kas-{n}@test>"),
+            "expires": (None, expires),
+        }
+        try:
+            r = session.post(f"{base}/attachments/v2.4/attachment/", files=files, timeout=30)
+        except Exception as e:  # the server was killed
+            print(f"STOP {n} {type(e).__name__}", flush=True)
+            return
+        if r.status_code != 201:
+            print(f"STOP {n} status-{r.status_code}", flush=True)
+            return
+        link = r.json()["sharedLink"]
+        print(f"ACK {n} {hashlib.sha256(data).hexdigest()} {link.rsplit('/', 1)[1]}", flush=True)
+
+
+def kas_fetch(pki, base, user, password):
+    session = kas_session(pki, user, password)
+    for line in sys.stdin:
+        n, oid = line.split()
+        r = session.get(
+            f"{base}/attachments/v2.4/attachment/{oid}", headers={"recipient": user}, timeout=30
+        )
+        if r.status_code == 200:
+            print(f"OBJ {n} {hashlib.sha256(r.content).hexdigest()}", flush=True)
+        else:
+            print(f"OBJ {n} status-{r.status_code}", flush=True)
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"send": send, "fetch": fetch}[mode](*args)
+    {"send": send, "fetch": fetch, "kas-send": kas_send, "kas-fetch": kas_fetch}[mode](*args)
