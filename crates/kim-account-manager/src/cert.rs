@@ -79,9 +79,20 @@ impl ProviderCa {
             let secret = elliptic_curve_secret(key_pkcs8_der)?;
             CaKey::Ecc(secret)
         };
+        // The authority key identifier must equal the CA's subjectKeyIdentifier (RFC 5280
+        // §4.2.1.1); compute one only for a CA certificate without that extension.
+        let ski = tbs
+            .extensions()
+            .into_iter()
+            .flatten()
+            .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+            .and_then(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+            .map(|k| k.0.as_bytes().to_vec());
         Ok(Self {
             subject: tbs.subject().clone(),
-            key_id: key_identifier(tbs.subject_public_key_info().owned_to_ref_bits()),
+            key_id: ski.unwrap_or_else(|| {
+                key_identifier(tbs.subject_public_key_info().owned_to_ref_bits())
+            }),
             certificate_der,
             key,
         })
@@ -355,6 +366,7 @@ impl Profile for CmTlsProfile {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

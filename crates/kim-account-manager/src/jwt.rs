@@ -217,6 +217,7 @@ fn verify_signature(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn verifier() -> JwtVerifier {

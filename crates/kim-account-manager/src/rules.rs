@@ -136,6 +136,7 @@ pub fn data_time_to_live(value: i64) -> Result<u16, AmError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -154,7 +154,11 @@ impl HttpVzdClient {
                     "an https base_url needs a TLS configuration".into(),
                 ));
             }
-            (None, _) => {}
+            (None, _) => {
+                // Plain HTTP (tests, a VZD behind a local TLS terminator): reqwest still
+                // wants a TLS backend; give it one that trusts nothing.
+                builder = builder.tls_backend_preconfigured(plain_http_tls()?);
+            }
         }
         let http = builder
             .build()
@@ -200,6 +204,16 @@ impl HttpVzdClient {
             }
         }
     }
+}
+
+/// A rustls configuration (ring provider) with no trust anchors: no https URL can succeed.
+fn plain_http_tls() -> Result<rustls::ClientConfig, VzdError> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| VzdError::Config(format!("TLS: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986) for a path segment.

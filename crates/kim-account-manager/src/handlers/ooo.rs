@@ -131,6 +131,7 @@ pub(crate) async fn update(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn body(

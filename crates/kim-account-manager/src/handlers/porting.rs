@@ -105,6 +105,7 @@ pub(crate) async fn set_tid(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
