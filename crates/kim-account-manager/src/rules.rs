@@ -15,9 +15,9 @@ const HEADER_MAX: usize = 256;
 /// Minimum password length of the policy (A_2163, published via ServiceInformation).
 pub const PASSWORD_MIN_LEN: usize = 8;
 
-/// The password policy as a Java regular expression (`passwordPolicyRegEx` of
-/// ServiceInformation): at least [`PASSWORD_MIN_LEN`] characters from at least three of the
-/// classes lower case, upper case, digit, other.
+/// The password policy for people (`passwordPolicyDisplay` of ServiceInformation): at least
+/// [`PASSWORD_MIN_LEN`] characters from at least three of the classes lower case, upper case,
+/// digit, other.
 pub const PASSWORD_POLICY_DISPLAY: &str = "At least 8 characters from at least three of: lower-case letters, upper-case letters, digits, special characters.";
 
 /// Decodes a base64 value (yaml `format: byte`) into UTF-8 text.

@@ -17,8 +17,9 @@ pub enum VzdError {
     /// The entry is inactive (`active` = false); the caller answers 423.
     #[error("the VZD entry is inactive")]
     Locked,
-    /// No directory entry with this Telematik-ID.
-    #[error("no VZD entry with telematikID {0}")]
+    /// No directory entry with this Telematik-ID (kept out of the message: logs carry no
+    /// identifiers).
+    #[error("no VZD entry with the requested telematikID")]
     NoEntry(String),
     /// The VZD refused the request (status and its message).
     #[error("VZD answered {status}: {message}")]

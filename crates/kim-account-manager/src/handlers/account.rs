@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use kim_store::{Account, RegState, StoreError};
+use kim_store::{Account, Contract, RegState, StoreError};
 use serde::Deserialize;
 
 use super::{ApiResult, Owner, authorize, caller, hash_secret, json_body, no_content, username};
@@ -67,34 +67,41 @@ fn vzd_address(account: &Account) -> VzdAddress {
     }
 }
 
-/// registerAccount: `POST /account`.
-pub(crate) async fn register(
-    State(state): State<AccountManagerState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    let caller = caller(&state, &headers)?;
-    let body: AccountBody = json_body(body)?;
-    let ini_password = b64_header(&headers, "iniPassword")?;
-    let reference_id = body
-        .reference_id
-        .as_deref()
+/// The contract of a registration, authenticated by `referenceID` + `iniPassword` (401).
+async fn registration_contract(
+    state: &AccountManagerState,
+    headers: &HeaderMap,
+    reference_id: Option<&str>,
+) -> Result<Contract, AmError> {
+    let refused = || AmError::Unauthorized("unknown referenceID or wrong iniPassword".into());
+    let ini_password = b64_header(headers, "iniPassword")?;
+    let reference_id = reference_id
         .filter(|r| !r.is_empty() && r.chars().count() <= 256)
         .ok_or_else(|| AmError::Unauthorized("referenceID missing or invalid".into()))?;
-    let contract =
-        state.store().contract(reference_id).await?.ok_or_else(|| {
-            AmError::Unauthorized("unknown referenceID or wrong iniPassword".into())
-        })?;
+    let contract = state
+        .store()
+        .contract(reference_id)
+        .await?
+        .ok_or_else(refused)?;
     if !super::verify_secret(ini_password, contract.ini_password_hash.clone()).await? {
-        return Err(AmError::Unauthorized(
-            "unknown referenceID or wrong iniPassword".into(),
-        ));
+        return Err(refused());
     }
     if contract.locked {
         return Err(AmError::Unauthorized(
             "the contract is locked by the provider".into(),
         ));
     }
+    Ok(contract)
+}
+
+/// The account a valid registration body describes (420/422/400 for broken rules), bound to
+/// the caller's Telematik-ID.
+async fn new_account(
+    state: &AccountManagerState,
+    contract: &Contract,
+    body: &AccountBody,
+    telematik_id: String,
+) -> Result<Account, AmError> {
     let username = body
         .username
         .as_deref()
@@ -110,27 +117,17 @@ pub(crate) async fn register(
         Some(v) => rules::kim_version(v)?,
         None => DEFAULT_VERSION.to_owned(),
     };
-    let ttl = match body.data_time_to_live {
+    let data_time_to_live = match body.data_time_to_live {
         Some(d) => rules::data_time_to_live(d)?,
         None => DEFAULT_TTL,
     };
-    let existing = state.store().list_accounts(Some(reference_id)).await?;
-    if existing.iter().any(|a| a.address == address) {
-        return Err(AmError::AddressTaken);
-    }
-    if existing.len() >= contract.max_accounts as usize {
-        return Err(AmError::Policy(format!(
-            "the contract allows {} accounts",
-            contract.max_accounts
-        )));
-    }
-    let account = Account {
+    Ok(Account {
         address,
-        reference_id: reference_id.to_owned(),
-        telematik_id: caller.telematik_id,
+        reference_id: contract.reference_id.clone(),
+        telematik_id,
         password_hash: hash_secret(password).await?,
         kim_version,
-        data_time_to_live: ttl,
+        data_time_to_live,
         no_vzd_mail_entry: body.no_vzd_mail_entry.unwrap_or(false),
         state: RegState::Registered,
         failed_logins: 0,
@@ -139,7 +136,33 @@ pub(crate) async fn register(
         out_of_office: None,
         quota: -1,
         created: state.now(),
-    };
+    })
+}
+
+/// registerAccount: `POST /account`. In all error cases the account is not created (yaml):
+/// a failed VZD write removes it again.
+pub(crate) async fn register(
+    State(state): State<AccountManagerState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let caller = caller(&state, &headers)?;
+    let body: AccountBody = json_body(body)?;
+    let contract = registration_contract(&state, &headers, body.reference_id.as_deref()).await?;
+    let account = new_account(&state, &contract, &body, caller.telematik_id).await?;
+    let existing = state
+        .store()
+        .list_accounts(Some(&contract.reference_id))
+        .await?;
+    if existing.iter().any(|a| a.address == account.address) {
+        return Err(AmError::AddressTaken);
+    }
+    if existing.len() >= contract.max_accounts as usize {
+        return Err(AmError::Policy(format!(
+            "the contract allows {} accounts",
+            contract.max_accounts
+        )));
+    }
     match state.store().create_account(&account).await {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => return Err(AmError::AddressTaken),
@@ -147,11 +170,10 @@ pub(crate) async fn register(
     }
     let written = vzd::upsert(state.vzd(), &account.telematik_id, vzd_address(&account)).await;
     if let Err(e) = written {
-        // In all error cases the account is not created (yaml).
         state.store().delete_account(&account.address).await?;
         return Err(e.into());
     }
-    tracing::info!(account = %account.address, telematik_id = %account.telematik_id, "account registered");
+    tracing::info!("account registered");
     Ok(no_content())
 }
 
@@ -241,7 +263,7 @@ pub(crate) async fn deregister(
         until: now.saturating_add(DEREGISTRATION_DAYS * 86_400),
     };
     state.store().update_account(&account).await?;
-    tracing::info!(account = %account.address, "account deregistered");
+    tracing::info!("account deregistered");
     Ok(no_content())
 }
 
@@ -254,14 +276,21 @@ pub(crate) async fn revoke(
 ) -> ApiResult {
     let username = username(path)?;
     let (_, mut account) = authorize(&state, &headers, &username, Owner::Bound).await?;
-    if account.state == RegState::Registered {
-        return Err(AmError::Forbidden(
-            "the email account has not been deregistered".into(),
-        ));
+    match account.state {
+        RegState::Registered => {
+            return Err(AmError::Forbidden(
+                "the email account has not been deregistered".into(),
+            ));
+        }
+        // The window is over: the account awaits deletion and is no longer available.
+        RegState::Deregistered { until, .. } if state.now() > until => {
+            return Err(AmError::NotFound);
+        }
+        RegState::Deregistered { .. } => {}
     }
     vzd::upsert(state.vzd(), &account.telematik_id, vzd_address(&account)).await?;
     account.state = RegState::Registered;
     state.store().update_account(&account).await?;
-    tracing::info!(account = %account.address, "deregistration revoked");
+    tracing::info!("deregistration revoked");
     Ok(no_content())
 }

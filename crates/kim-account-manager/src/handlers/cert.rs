@@ -47,7 +47,7 @@ pub(crate) async fn create(
     })
     .await
     .map_err(|e| AmError::Internal(format!("certificate task: {e}")))??;
-    tracing::info!(account = %account.address, "Clientmodul certificate issued");
+    tracing::info!("Clientmodul certificate issued");
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "file": STANDARD.encode(&issued.pkcs12) }),

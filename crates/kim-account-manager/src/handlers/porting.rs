@@ -55,7 +55,7 @@ pub(crate) async fn get_otp(
         expires: state.now().saturating_add(OTP_VALIDITY_SECS),
     });
     state.store().update_account(&account).await?;
-    tracing::info!(account = %account.address, "porting OTP issued");
+    tracing::info!("porting OTP issued");
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "otp": encoded }),
@@ -99,7 +99,7 @@ pub(crate) async fn set_tid(
     account.telematik_id = caller.telematik_id;
     account.otp = None;
     state.store().update_account(&account).await?;
-    tracing::info!(account = %account.address, from = %old, to = %account.telematik_id, "address moved to another Telematik-ID");
+    tracing::info!("address moved to another Telematik-ID");
     Ok(no_content())
 }
 

@@ -262,6 +262,14 @@ async fn deregistration_and_its_revocation() {
         RegState::Registered
     );
     assert_eq!(env.vzd_entries(MAIL).await.len(), 1);
+
+    // After the 30 days the deregistration can no longer be revoked.
+    assert_eq!(env.call("DELETE", MAIL, "", PRAXIS_TID, None).await.0, 204);
+    env.clock.advance(30 * 86_400 + 1);
+    let (status, text) = env
+        .call("PUT", MAIL, "/revokeDeregistration", PRAXIS_TID, None)
+        .await;
+    assert_eq!(status, 404, "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
