@@ -6,8 +6,10 @@
 //! - `alg` `PS256` (RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32) with an RSA certificate, or
 //!   `ES256` / `BP256R1` (ECDSA with SHA-256 on brainpoolP256r1, raw `r || s`) with a
 //!   brainpool certificate;
-//! - `x5c[0]` chains to one of the configured CA certificates and is valid now; it carries the
-//!   SMC-B or HBA AUT policy and a Telematik-ID in its Admission extension;
+//! - `x5c[0]` chains to one of the configured CA certificates (each of them a trust anchor, as
+//!   the CAs of a TSL are; further `x5c` entries may bridge but are not trusted themselves), and
+//!   every certificate on the way is valid now; it carries the SMC-B or HBA AUT policy and a
+//!   Telematik-ID in its Admission extension;
 //! - `nbf` (or, without it, `iat`) not later than now + [`CLOCK_SKEW`] and not older than the
 //!   token lifetime (`jwtExpiration`); `exp`, if present, not passed.
 //!
@@ -18,7 +20,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bp256::BrainpoolP256r1;
 use kim_message::cms::CertInfo;
 use kim_message::cms::keys::{self, PublicKey};
-use kim_message::cms::signed::check_path;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -66,9 +67,8 @@ pub struct JwtVerifier {
 }
 
 impl JwtVerifier {
-    /// A verifier trusting `ca_certificates` (DER: roots and intermediate CAs of the SMC-B and
-    /// HBA hierarchies; a chain must end at a self-signed one of them) with token lifetime
-    /// `max_age_secs` (`jwtExpiration`).
+    /// A verifier trusting each of `ca_certificates` (DER: issuing CAs of SMC-B and HBA, their
+    /// roots, or both) with token lifetime `max_age_secs` (`jwtExpiration`).
     ///
     /// # Errors
     /// A CA certificate that does not parse.
@@ -120,7 +120,8 @@ impl JwtVerifier {
             .decode(leaf_b64)
             .map_err(|_| refuse("x5c[0] is not base64"))?;
         let cert = CertInfo::parse(&leaf_der).map_err(|e| refuse(format!("x5c[0]: {e}")))?;
-        check_path(&cert, &self.pool, now).map_err(|e| refuse(e.to_string()))?;
+        let extra = intermediates(header.x5c.get(1..).unwrap_or_default())?;
+        check_chain(&cert, &extra, &self.pool, now)?;
         check_aut_policy(&cert)?;
         let signing_input = token.get(..h64.len() + 1 + p64.len()).unwrap_or_default();
         verify_signature(&header.alg, &cert, signing_input.as_bytes(), &signature)?;
@@ -155,6 +156,65 @@ impl JwtVerifier {
         }
         Ok(())
     }
+}
+
+/// Longest chain from the AUT certificate to a configured CA.
+const MAX_DEPTH: usize = 6;
+
+/// Further `x5c` entries: untrusted intermediates that may lead to a configured CA.
+fn intermediates(x5c: &[String]) -> Result<Vec<CertInfo>, JwtError> {
+    x5c.iter()
+        .take(MAX_DEPTH)
+        .enumerate()
+        .map(|(i, b64)| {
+            let der = STANDARD
+                .decode(b64)
+                .map_err(|_| refuse(format!("x5c[{}] is not base64", i + 1)))?;
+            CertInfo::parse(&der).map_err(|e| refuse(format!("x5c[{}]: {e}", i + 1)))
+        })
+        .collect()
+}
+
+fn valid_at(cert: &CertInfo, now: i64) -> Result<(), JwtError> {
+    if now < cert.not_before || now > cert.not_after {
+        return Err(refuse(format!(
+            "certificate {} is not valid now",
+            cert.subject_text()
+        )));
+    }
+    Ok(())
+}
+
+/// Walks from `leaf` through issuers until one of the configured CAs (`anchors`) signed the
+/// current certificate; `extra` (from `x5c`) may bridge to them but is never trusted itself.
+/// Every certificate on the way, and the anchor, must be valid at `now`.
+fn check_chain(
+    leaf: &CertInfo,
+    extra: &[CertInfo],
+    anchors: &[CertInfo],
+    now: i64,
+) -> Result<(), JwtError> {
+    let signed_by = |cert: &CertInfo, issuer: &CertInfo| {
+        issuer.subject == cert.issuer_serial.issuer
+            && keys::verify_certificate_signature(cert, issuer).is_ok()
+    };
+    let mut current = leaf;
+    for _ in 0..=MAX_DEPTH {
+        valid_at(current, now)?;
+        if let Some(anchor) = anchors.iter().find(|a| signed_by(current, a)) {
+            return valid_at(anchor, now);
+        }
+        current = extra
+            .iter()
+            .find(|c| signed_by(current, c))
+            .ok_or_else(|| {
+                refuse(format!(
+                    "no configured CA issued {}",
+                    current.subject_text()
+                ))
+            })?;
+    }
+    Err(refuse("certificate chain too long"))
 }
 
 fn seconds(n: &serde_json::Number, name: &str) -> Result<i64, JwtError> {

@@ -67,8 +67,8 @@ impl Clock for SystemClock {
 /// Configuration of the Account Manager.
 #[derive(Clone)]
 pub struct AccountManagerConfig {
-    /// CA certificates (DER) the JWT's AUT certificates must chain to: the roots and
-    /// intermediate CAs of the SMC-B and HBA hierarchies (a chain ends at a self-signed one).
+    /// CA certificates (DER) the JWT's AUT certificates must chain to, each a trust anchor:
+    /// the issuing CAs of SMC-B and HBA (as in the TSL), their roots, or both.
     pub ca_certificates: Vec<Vec<u8>>,
     /// The provider CA certificate (DER) that issues Clientmodul certificates.
     pub provider_ca_certificate_der: Vec<u8>,

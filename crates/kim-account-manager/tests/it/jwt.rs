@@ -210,3 +210,50 @@ async fn python_cryptography_ps256_token_registers_and_reads() {
         .unwrap();
     assert_eq!(account.telematik_id, ZAHNARZT_TID);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issuing_cas_as_anchors_and_x5c_intermediates() {
+    // Only the RSA SMC-B CA is configured (as a TSL lists issuing CAs).
+    let smcb_only = vec![pki().smcb_ca.certificate_der.clone()];
+    let env = Env::start_with(|c| c.ca_certificates = smcb_only, None).await;
+    assert_eq!(env.register(PRAXIS_TID, MAIL).await.0, 204);
+    assert_eq!(env.call("GET", MAIL, "", PRAXIS_TID, None).await.0, 200);
+    // An HBA token is not issued by a configured CA.
+    let (status, _) = env.register(HBA_TID, "hba@test.kim.telematik").await;
+    assert_eq!(status, 401);
+
+    // Only the RSA root: the token must bring the SMC-B CA in x5c[1].
+    let root_only = vec![pki().root_rsa.certificate_der.clone()];
+    let env = Env::start_with(|c| c.ca_certificates = root_only, None).await;
+    let aut = pki().card(PRAXIS_TID).unwrap().aut(KeyAlgorithm::Rsa2048);
+    let claims = json!({"nbf": env.now()});
+    let bare = jwt_for(aut, claims.clone());
+    let x5c = [&aut.certificate_der, &pki().smcb_ca.certificate_der];
+    let header = json!({"alg": "PS256", "x5c": x5c.map(|d| STANDARD.encode(d))});
+    let bridged = sign_jws(aut, &header, &claims);
+    // A self-made "CA" in x5c does not help: it is not configured.
+    let fake = [&aut.certificate_der, &foreign_pki().smcb_ca.certificate_der];
+    let header = json!({"alg": "PS256", "x5c": fake.map(|d| STANDARD.encode(d))});
+    let faked = sign_jws(aut, &header, &claims);
+    let post = |token: String| {
+        let headers = vec![auth(&token), ("iniPassword".to_owned(), b64(INI_PASSWORD))];
+        let body = json!({"referenceID": CONTRACT, "username": MAIL, "password": b64(PASSWORD)});
+        let url = format!("{}/account", env.url);
+        async move { curl("POST", &url, &headers, Some(&body.to_string())).await }
+    };
+    assert_eq!(post(bare).await.0, 401);
+    assert_eq!(post(faked).await.0, 401);
+    let (status, body) = post(bridged).await;
+    assert_eq!(status, 204, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_aut_certificate_is_401() {
+    let env = Env::start().await;
+    assert_eq!(env.register(PRAXIS_TID, MAIL).await.0, 204);
+    // Thirty years on, the test PKI's certificates have expired; the token itself is fresh.
+    env.clock.advance(30 * 365 * 86_400);
+    let (status, body) = env.call("GET", MAIL, "", PRAXIS_TID, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("not valid now"), "{body}");
+}
