@@ -53,7 +53,12 @@ pub fn b64_header(headers: &HeaderMap, name: &str) -> Result<Zeroizing<String>, 
     decode_b64_text(value, &format!("header {name}"))
 }
 
-/// Which rule a new password breaks, if any.
+/// The password policy as a Java regular expression (`passwordPolicyRegEx` of
+/// ServiceInformation); [`password_violation`] implements exactly this.
+pub const PASSWORD_POLICY_REGEX: &str = "^(?=.{8,}$)(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])(?=.*[A-Z])(?=.*[^a-zA-Z0-9])|(?=.*[a-z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])|(?=.*[A-Z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])).*$";
+
+/// Which rule a new password breaks, if any (A_2163): at least [`PASSWORD_MIN_LEN`]
+/// characters from at least three of the classes `a-z`, `A-Z`, `0-9` and everything else.
 #[must_use]
 pub fn password_violation(password: &str) -> Option<String> {
     if password.chars().count() < PASSWORD_MIN_LEN {
@@ -62,15 +67,14 @@ pub fn password_violation(password: &str) -> Option<String> {
         ));
     }
     let classes = [
-        password.chars().any(char::is_lowercase),
-        password.chars().any(char::is_uppercase),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
         password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| !c.is_alphanumeric()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|c| **c).count() < 3 {
         return Some(
-            "password needs characters of at least three classes (lower, upper, digit, special)"
-                .into(),
+            "password needs characters of at least three classes (a-z, A-Z, 0-9, other)".into(),
         );
     }
     None
@@ -146,7 +150,8 @@ mod tests {
         assert!(password_violation("Ab1!").is_some());
         assert!(password_violation("abcdefgh1").is_some());
         assert!(password_violation("ABCDEFGH!").is_some());
-        assert!(password_violation("äöüÄÖÜ12").is_none());
+        assert!(password_violation("äöüÄÖÜ12").is_some());
+        assert!(password_violation("äöüÄÖÜ1a").is_none());
     }
 
     #[test]

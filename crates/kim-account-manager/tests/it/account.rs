@@ -281,6 +281,23 @@ async fn unknown_accounts_routes_and_wrong_passwords() {
         .await;
     assert_eq!(status, 404, "{text}");
     assert_error_body(&text);
+    // Every answer uses the yaml's media type.
+    let out = run(
+        "curl",
+        vec![
+            "-s".into(),
+            "-o".into(),
+            "/dev/null".into(),
+            "-w".into(),
+            "%{content_type}".into(),
+            format!("{}/gibtsnicht", env.origin),
+        ],
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "application/json; charset=utf-8"
+    );
     let (status, text) = curl("GET", &format!("{}/gibtsnicht", env.origin), &[], None).await;
     assert_eq!(status, 404, "{text}");
     assert_error_body(&text);
@@ -317,4 +334,44 @@ async fn unknown_accounts_routes_and_wrong_passwords() {
         .call("PUT", MAIL, "/outofoffice", PRAXIS_TID, Some(&big))
         .await;
     assert_eq!(status, 400, "{text}");
+}
+
+/// The published policy regex (ServiceInformation) and the check agree, judged by Python's
+/// `re` (same lookahead syntax as Java).
+#[tokio::test(flavor = "multi_thread")]
+async fn password_policy_regex_matches_the_check() {
+    use kim_account_manager::rules::{PASSWORD_POLICY_REGEX, password_violation};
+    let samples = [
+        "Abcdef1!",
+        "abcdefg1A",
+        "Ab1!",
+        "abcdefgh1",
+        "ABCDEFGH!",
+        "äöüÄÖÜ12",
+        "äöüÄÖÜ1a",
+        "        ",
+        "Aa1     ",
+        "abc!def?g",
+        "ABC123456",
+        "aA!aA!aA",
+        "Geheim-2026!",
+    ];
+    let script = "import re, sys, json\nprint(json.dumps([bool(re.fullmatch(sys.argv[1], s)) for s in sys.argv[2:]]))";
+    let mut args = vec![
+        "-c".to_owned(),
+        script.to_owned(),
+        PASSWORD_POLICY_REGEX.to_owned(),
+    ];
+    args.extend(samples.iter().map(|s| (*s).to_owned()));
+    let out = run("python3", args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdicts.len(), samples.len());
+    for (sample, regex_ok) in samples.iter().zip(verdicts) {
+        assert_eq!(password_violation(sample).is_none(), regex_ok, "{sample:?}");
+    }
 }
