@@ -11,6 +11,7 @@
 //! - [`vzd::VzdDirectory`] and its HTTP implementation [`vzd::HttpVzdClient`]: the writes of
 //!   `mail`, `komLeData` and `kimData` into the VZD.
 //! - [`cert::ProviderCa`]: issues the C.CM.TLS-CS certificates of createCert.
+//! - [`purge_deregistered`]: deletes accounts whose 30-day deregistration window is over.
 //! - [`AmError`]: the one error type; its [`AmError::status`] is the yaml's status code and the
 //!   body is always `{"message", "traceId"}` with a fresh trace id that is also logged.
 //!
@@ -27,6 +28,7 @@ pub mod cert;
 mod error;
 mod handlers;
 pub mod jwt;
+mod lifecycle;
 pub mod rules;
 pub mod vzd;
 
@@ -42,6 +44,7 @@ use zeroize::Zeroizing;
 pub use error::AmError;
 pub use handlers::account::{DEREGISTRATION_DAYS, MAX_MAIL_SIZE};
 pub use handlers::porting::OTP_VALIDITY_SECS;
+pub use lifecycle::purge_deregistered;
 
 /// Base path of the yaml's `servers` entry.
 pub const BASE_PATH: &str = "/AccountMgmt/v2.4";

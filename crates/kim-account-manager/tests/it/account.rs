@@ -273,6 +273,31 @@ async fn deregistration_and_its_revocation() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn accounts_are_deleted_after_the_window() {
+    let env = Env::start().await;
+    assert_eq!(env.register(PRAXIS_TID, MAIL).await.0, 204);
+    assert_eq!(
+        env.register(PRAXIS_TID, "bleibt@test.kim.telematik")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(env.call("DELETE", MAIL, "", PRAXIS_TID, None).await.0, 204);
+    let purge = |at: i64| kim_account_manager::purge_deregistered(env.store.as_ref(), at);
+    assert_eq!(purge(env.now() + 29 * 86_400).await.unwrap(), 0);
+    assert!(env.store.account(MAIL).await.unwrap().is_some());
+    assert_eq!(purge(env.now() + 31 * 86_400).await.unwrap(), 1);
+    assert!(env.store.account(MAIL).await.unwrap().is_none());
+    assert!(
+        env.store
+            .account("bleibt@test.kim.telematik")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_accounts_routes_and_wrong_passwords() {
     let env = Env::start().await;
     assert_eq!(env.register(PRAXIS_TID, MAIL).await.0, 204);

@@ -172,3 +172,55 @@ async fn without_password_and_without_common_name() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn brainpool_provider_ca_signs_with_ecdsa() {
+    let ca = &pki().component_ca_ecc;
+    let env = Env::start_with(
+        |c| {
+            c.provider_ca_certificate_der = ca.certificate_der.clone();
+            c.provider_ca_key_pkcs8_der = ca.private_key_pkcs8_der.clone();
+        },
+        None,
+    )
+    .await;
+    assert_eq!(env.register(PRAXIS_TID, MAIL).await.0, 204);
+    let body = json!({"commonName": "ECC", "certPassword": b64("x")});
+    let (status, text) = create(&env, &body).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let p12 = STANDARD.decode(v["file"].as_str().unwrap()).unwrap();
+    let (leaf, _) = leaf_from_p12(&env, &p12, "x").await;
+    let chain = ca.certificate_pem().unwrap() + &pki().root_ecc.certificate_pem().unwrap();
+    let ca_file = env.dir.path().join("ecc-ca.pem");
+    std::fs::write(&ca_file, chain).unwrap();
+    let verify = run(
+        "openssl",
+        vec![
+            "verify".into(),
+            "-CAfile".into(),
+            ca_file.display().to_string(),
+            leaf.clone(),
+        ],
+    )
+    .await;
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && out.contains(": OK"),
+        "{out} {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let text = run(
+        "openssl",
+        vec![
+            "x509".into(),
+            "-in".into(),
+            leaf,
+            "-noout".into(),
+            "-text".into(),
+        ],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("ecdsa-with-SHA256"), "{text}");
+}
