@@ -177,7 +177,8 @@ pub(crate) async fn register(
     Ok(no_content())
 }
 
-/// setAccount: `PUT /account/{username}`.
+/// setAccount: `PUT /account/{username}`. Unspecified fields stay; the call also unlocks an
+/// account locked after wrong mailbox logins.
 pub(crate) async fn set(
     State(state): State<AccountManagerState>,
     path: Result<Path<String>, PathRejection>,
@@ -221,10 +222,10 @@ pub(crate) async fn set(
     }
     if let Some(p) = new_password {
         account.password_hash = hash_secret(p).await?;
-        // A new password set with the card lifts a lock after wrong logins (manual §3.3).
-        account.locked = false;
-        account.failed_logins = 0;
     }
+    // The owner, proven by card and password, lifts a lock after wrong logins (manual §3.3).
+    account.locked = false;
+    account.failed_logins = 0;
     let vzd_after = vzd_address(&account);
     if vzd_after != vzd_before && account.state == RegState::Registered {
         vzd::upsert(state.vzd(), &account.telematik_id, vzd_after).await?;

@@ -208,6 +208,15 @@ async fn set_account_changes_version_lifetime_password_and_vzd() {
         assert_error_body(&text);
     }
 
+    // Locked after wrong mailbox logins: setAccount by the owner unlocks.
+    for _ in 0..3 {
+        env.store.record_login_failure(MAIL, 3).await.unwrap();
+    }
+    assert!(env.store.account(MAIL).await.unwrap().unwrap().locked);
+    assert_eq!(env.call("PUT", MAIL, "", PRAXIS_TID, None).await.0, 204);
+    let account = env.store.account(MAIL).await.unwrap().unwrap();
+    assert!(!account.locked && account.failed_logins == 0);
+
     // A new password: the old one stops working.
     let body = json!({"password": b64("Neues-Passwort-7")}).to_string();
     assert_eq!(
