@@ -297,9 +297,15 @@ pub fn sign_jws(aut: &Issued, header: &Value, claims: &Value) -> String {
 
 /// Runs a command off the async runtime; panics with a clear message if it is missing.
 pub async fn run(program: &str, args: Vec<String>) -> Output {
+    run_in(std::env::temp_dir(), program, args).await
+}
+
+/// As [`run`] in the working directory `dir` (tools that leave caches behind).
+pub async fn run_in(dir: std::path::PathBuf, program: &str, args: Vec<String>) -> Output {
     let program = program.to_owned();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(&program)
+            .current_dir(dir)
             .args(&args)
             .output()
             .unwrap_or_else(|e| panic!("{program} is required for this test but not runnable: {e}"))

@@ -28,7 +28,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         ),
     )
     .unwrap();
-    let out = run(
+    // Its working directory receives schemathesis' cache: the temporary directory.
+    let out = run_in(
+        env.dir.path().to_path_buf(),
         "schemathesis",
         vec![
             "--config-file".into(),
