@@ -120,6 +120,8 @@ pub struct HttpVzdClient {
 /// `FAD1` as the VZD returns it (only the parts read here).
 #[derive(Debug, Deserialize)]
 struct Fad1 {
+    #[serde(default)]
+    mail: Vec<String>,
     #[serde(default, rename = "komLeData")]
     kom_le_data: Vec<Fad1Address>,
     #[serde(default, rename = "kimData")]
@@ -207,6 +209,42 @@ impl HttpVzdClient {
     }
 }
 
+impl Fad1 {
+    /// Every address of the entry: `kimData` lists all with their versions (those missing from
+    /// `komLeData` have `noVzdMailEntry`); `mail` values without Fachdaten count as KIM 1.0
+    /// (kim-spec §10), so a rewrite never drops them.
+    fn into_addresses(self) -> Vec<VzdAddress> {
+        let Fad1 {
+            mail,
+            kom_le_data,
+            kim_data,
+        } = self;
+        let mut out: Vec<VzdAddress> = kim_data
+            .into_iter()
+            .map(|k| {
+                let listed = kom_le_data
+                    .iter()
+                    .any(|m| m.mail.eq_ignore_ascii_case(&k.mail));
+                VzdAddress {
+                    version: k.version.unwrap_or_else(|| "1.0".into()),
+                    mail: k.mail,
+                    no_vzd_mail_entry: !listed,
+                }
+            })
+            .collect();
+        for m in mail {
+            if !out.iter().any(|a| a.mail.eq_ignore_ascii_case(&m)) {
+                out.push(VzdAddress {
+                    mail: m,
+                    version: "1.0".into(),
+                    no_vzd_mail_entry: false,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// A rustls configuration (ring provider) with no trust anchors: no https URL can succeed.
 fn plain_http_tls() -> Result<rustls::ClientConfig, VzdError> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -241,23 +279,7 @@ impl VzdDirectory for HttpVzdClient {
         let body = Self::check(telematik_id, response).await?;
         let fad: Fad1 = serde_json::from_slice(&body)
             .map_err(|e| VzdError::Transport(format!("unreadable FAD1: {e}")))?;
-        // kimData lists every address; komLeData only those with a mail entry.
-        let addresses = fad
-            .kim_data
-            .into_iter()
-            .map(|k| {
-                let listed = fad
-                    .kom_le_data
-                    .iter()
-                    .any(|m| m.mail.eq_ignore_ascii_case(&k.mail));
-                VzdAddress {
-                    version: k.version.unwrap_or_else(|| "1.0".into()),
-                    mail: k.mail,
-                    no_vzd_mail_entry: !listed,
-                }
-            })
-            .collect();
-        Ok(addresses)
+        Ok(fad.into_addresses())
     }
 
     async fn set_addresses(
@@ -280,12 +302,40 @@ impl VzdDirectory for HttpVzdClient {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
     fn path_segments_are_percent_encoded() {
         assert_eq!(percent_path("1-2.58.00000040"), "1-2.58.00000040");
         assert_eq!(percent_path("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn fad1_addresses_keep_mail_only_and_hidden_entries() {
+        let fad: Fad1 = serde_json::from_value(serde_json::json!({
+            "mail": ["a@x.kim.telematik", "old@x.kim.telematik"],
+            "komLeData": [{"mail": "a@x.kim.telematik", "version": "1.5"}],
+            "kimData": [
+                {"mail": "a@x.kim.telematik", "version": "1.5", "appTags": []},
+                {"mail": "h@x.kim.telematik", "version": "1.5+", "appTags": []}
+            ]
+        }))
+        .unwrap();
+        let addresses = fad.into_addresses();
+        let expect = |mail: &str, version: &str, hidden: bool| VzdAddress {
+            mail: mail.into(),
+            version: version.into(),
+            no_vzd_mail_entry: hidden,
+        };
+        assert_eq!(
+            addresses,
+            vec![
+                expect("a@x.kim.telematik", "1.5", false),
+                expect("h@x.kim.telematik", "1.5+", true),
+                expect("old@x.kim.telematik", "1.0", false),
+            ]
+        );
     }
 
     #[test]
