@@ -82,9 +82,11 @@ impl SendFailure {
     /// The reply to the practice software (gemSpec_CM_KOMLE Tab_SMTP_Verbindung, 3.4).
     pub fn reply(&self) -> Reply {
         match self {
-            SendFailure::ClientMail(reason) => {
-                Reply::new(554, (5, 6, 0), format!("Client-Mail not acceptable: {reason}"))
-            }
+            SendFailure::ClientMail(reason) => Reply::new(
+                554,
+                (5, 6, 0),
+                format!("Client-Mail not acceptable: {reason}"),
+            ),
             SendFailure::AlreadyKas => Reply::new(
                 451,
                 (4, 3, 0),

@@ -94,7 +94,13 @@ pub async fn start<K: Konnektor + 'static>(
         addr: config.listen,
         source,
     })?;
-    let backend = Arc::new(SendBackend::new(config, konnektor, vzd, kas, fachdienst_tls));
+    let backend = Arc::new(SendBackend::new(
+        config,
+        konnektor,
+        vzd,
+        kas,
+        fachdienst_tls,
+    ));
     let shutdown = CancellationToken::new();
     let ends = backend.clone();
     let task = tokio::spawn(accept_loop(

@@ -42,7 +42,10 @@ pub async fn send(
         size: Some(dsn.len() as u64),
         ..MailFrom::default()
     };
-    match mta.send(&mail, &[RcptTo::new(sender)], dsn.as_slice()).await {
+    match mta
+        .send(&mail, &[RcptTo::new(sender)], dsn.as_slice())
+        .await
+    {
         Ok(outcome) if outcome.accepted() => {
             let codes: Vec<&str> = affected.iter().map(|r| r.code.code()).collect();
             tracing::info!(codes = ?codes, "sender DSN submitted");
@@ -118,7 +121,10 @@ mod tests {
 
     #[test]
     fn header_block_ends_at_the_empty_line() {
-        assert_eq!(header_of(b"A: 1\r\nB: 2\r\n\r\nbody"), b"A: 1\r\nB: 2\r\n\r\n");
+        assert_eq!(
+            header_of(b"A: 1\r\nB: 2\r\n\r\nbody"),
+            b"A: 1\r\nB: 2\r\n\r\n"
+        );
         assert_eq!(header_of(b"A: 1\n\nbody"), b"A: 1\n\n");
         assert_eq!(header_of(b"A: 1"), b"A: 1");
     }

@@ -9,9 +9,9 @@
 //!   the MTA session is opened with mutual TLS and authenticated with the bare address
 //!   (`235`, `454 4.7.0`, `535 5.7.8`; KOM-LE-A_2015-01).
 //! - MAIL and RCPT are answered locally and buffered with the content until the end of
-//!   DATA (KOM-LE-A_2018, FAQ); then [`process`] runs the send algorithm.
+//!   DATA (KOM-LE-A_2018, FAQ); then the `process` module runs the send algorithm.
 //!
-//! Per-connection state ([`Session`]) lives in a map keyed by the client's socket address
+//! Per-connection state (`Session`) lives in a map keyed by the client's socket address
 //! and is removed when the connection ends ([`SendBackend::end_session`]).
 
 mod directory;
@@ -120,15 +120,17 @@ impl<K: Konnektor + 'static> SendBackend<K> {
     }
 
     async fn check_context(&self, user: &SmtpUserName) -> Result<(), Reply> {
-        let ctx = konnektor::context(user.context()).map_err(|reason| {
-            Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}"))
-        })?;
+        let ctx = konnektor::context(user.context())
+            .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
         match konnektor::smcb_cards(self.shared.konnektor.as_ref(), &ctx).await {
             Ok(_) => Ok(()),
             Err(e) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(Reply::new(
                 501,
                 (5, 5, 4),
-                format!("Konnektor context refused ({})", e.code().unwrap_or_default()),
+                format!(
+                    "Konnektor context refused ({})",
+                    e.code().unwrap_or_default()
+                ),
             )),
             Err(e) => {
                 // Not the user's fault; sending will report it (451) if it persists.
@@ -177,7 +179,12 @@ impl DataSpool for Spool {
 impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
     type Spool = Spool;
 
-    async fn authenticate(&self, info: &SessionInfo, user: &str, password: &str) -> Result<(), Reply> {
+    async fn authenticate(
+        &self,
+        info: &SessionInfo,
+        user: &str,
+        password: &str,
+    ) -> Result<(), Reply> {
         let user = SmtpUserName::parse(user).map_err(|e| {
             tracing::info!(problem = %e, "SMTP user name refused");
             Reply::new(501, (5, 5, 4), format!("Invalid user name: {e}"))
@@ -258,5 +265,9 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
 }
 
 fn too_big() -> Reply {
-    Reply::new(552, (5, 3, 4), "Message size exceeds fixed maximum message size")
+    Reply::new(
+        552,
+        (5, 3, 4),
+        "Message size exceeds fixed maximum message size",
+    )
 }

@@ -38,10 +38,13 @@ pub async fn connect(
         Reply::new(454, (4, 7, 0), "Cannot connect to the KIM mail server")
     };
     let name = ServerName::try_from(target.host.clone()).map_err(|_| unreachable("host name"))?;
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect((target.host.as_str(), target.port)))
-        .await
-        .map_err(|_| unreachable("connect timeout"))?
-        .map_err(|_| unreachable("connect"))?;
+    let tcp = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| unreachable("connect timeout"))?
+    .map_err(|_| unreachable("connect"))?;
     let _ = tcp.set_nodelay(true);
     let stream = tokio::time::timeout(timeout, TlsConnector::from(tls.clone()).connect(name, tcp))
         .await

@@ -43,7 +43,13 @@ pub(super) async fn process<K: Konnektor>(
     {
         // KOM-LE-A_2029: the embedded KOM-LE message goes out unchanged.
         tracing::info!("self-forwarded KOM-LE message re-submitted");
-        return relay(&mut session.mta, envelope, envelope.rcpts.clone(), &embedded).await;
+        return relay(
+            &mut session.mta,
+            envelope,
+            envelope.rcpts.clone(),
+            &embedded,
+        )
+        .await;
     }
     let prepared =
         prepare_client_mail(&mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
@@ -65,7 +71,12 @@ pub(super) async fn process<K: Konnektor>(
             .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
         let addresses: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
         let uploaded = kas
-            .upload(&sender, session.password.expose_secret(), &addresses, &to_seal)
+            .upload(
+                &sender,
+                session.password.expose_secret(),
+                &addresses,
+                &to_seal,
+            )
             .await
             .map_err(|reply| SendFailure::KasUnavailable(reply.to_string()))?;
         to_seal = uploaded.mail;
@@ -80,8 +91,15 @@ pub(super) async fn process<K: Konnektor>(
     if reply.is_positive() {
         let now = directory::now();
         let header = dsn::header_of(&to_seal);
-        dsn::send(&mut session.mta, &shared.config.hostname, &sender, &affected, header, now)
-            .await;
+        dsn::send(
+            &mut session.mta,
+            &shared.config.hostname,
+            &sender,
+            &affected,
+            header,
+            now,
+        )
+        .await;
     }
     Ok(reply)
 }
@@ -262,6 +280,8 @@ mod tests {
         assert!(has_kas_part(
             b"Subject: x\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: X-KAS\r\n"
         ));
-        assert!(!has_kas_part(b"Subject: about content-disposition: x-kas\r\n\r\n"));
+        assert!(!has_kas_part(
+            b"Subject: about content-disposition: x-kas\r\n\r\n"
+        ));
     }
 }

@@ -77,7 +77,10 @@ impl Chain {
         .await
         .unwrap();
         let fd = start_fachdienst(&dir).await;
-        let base = konnektor.sds_url().trim_end_matches("/connector.sds").to_string();
+        let base = konnektor
+            .sds_url()
+            .trim_end_matches("/connector.sds")
+            .to_string();
         let konnektor_client =
             Arc::new(KonnektorClient::new(KonnektorConfig::new(base, trust())).unwrap());
         let vzd_client = Arc::new(

@@ -38,8 +38,14 @@ print('QUIT', s.docmd('QUIT'))
             .to_string()
     };
     assert!(line("MAIL").contains("(530, b'5.7.0"), "{out}");
-    assert!(line("RCPT").starts_with("RCPT (503") || line("RCPT").contains("(530"), "{out}");
-    assert!(line("DATA").starts_with("DATA (503") || line("DATA").contains("(530"), "{out}");
+    assert!(
+        line("RCPT").starts_with("RCPT (503") || line("RCPT").contains("(530"),
+        "{out}"
+    );
+    assert!(
+        line("DATA").starts_with("DATA (503") || line("DATA").contains("(530"),
+        "{out}"
+    );
     assert!(line("NOOP").contains("(250"), "{out}");
     assert!(line("RSET").contains("(250"), "{out}");
     assert!(line("CRAM").contains("(504, b'5.7.4"), "{out}");
@@ -87,14 +93,24 @@ async fn recipient_without_directory_entry_is_dropped_with_a_4004_dsn() {
         .python(&send_script(&user, &[ARZT, unknown], "partial"))
         .await;
     assert!(out.starts_with("OK {}"), "{out}");
-    assert_eq!(chain.fetch(ARZT).await.len(), 1, "the known recipient got it");
+    assert_eq!(
+        chain.fetch(ARZT).await.len(),
+        1,
+        "the known recipient got it"
+    );
     let dsns = chain.fetch(PRAXIS).await;
     assert_eq!(dsns.len(), 1, "one DSN for the sender");
     let dsn = String::from_utf8_lossy(&dsns[0]);
     assert!(dsn.contains("X-KIM-Fehlermeldung: 4004"), "{dsn}");
     assert!(dsn.contains("multipart/report"), "{dsn}");
-    assert!(dsn.contains(&format!("Final-Recipient: rfc822; {unknown}")), "{dsn}");
-    assert!(!dsn.contains("X-KOM-LE-Version"), "a DSN is not sealed: {dsn}");
+    assert!(
+        dsn.contains(&format!("Final-Recipient: rfc822; {unknown}")),
+        "{dsn}"
+    );
+    assert!(
+        !dsn.contains("X-KOM-LE-Version"),
+        "a DSN is not sealed: {dsn}"
+    );
 
     // Nobody left: 451, and nothing reaches the Fachdienst.
     let out = chain.python(&send_script(&user, &[unknown], "none")).await;

@@ -78,7 +78,13 @@ s.quit()
 "#
         ))
         .await;
-    for keyword in ["SIZE 734003200", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN", "AUTH LOGIN PLAIN"] {
+    for keyword in [
+        "SIZE 734003200",
+        "8BITMIME",
+        "ENHANCEDSTATUSCODES",
+        "DSN",
+        "AUTH LOGIN PLAIN",
+    ] {
         assert!(out.contains(keyword), "{keyword} missing in {out}");
     }
     assert!(out.contains("refused: {}"), "{out}");
@@ -137,7 +143,10 @@ async fn swaks_sends_through_the_clientmodul() {
     let transcript = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{transcript}");
     assert!(transcript.contains("<-  235 2.7.0"), "{transcript}");
-    assert!(transcript.contains("<-  220 cm.praxis.test ESMTP"), "{transcript}");
+    assert!(
+        transcript.contains("<-  220 cm.praxis.test ESMTP"),
+        "{transcript}"
+    );
 
     let messages = chain.fetch(ARZT).await;
     assert_eq!(messages.len(), 1);
