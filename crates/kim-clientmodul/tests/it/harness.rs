@@ -23,11 +23,11 @@ pub fn pki() -> &'static TestPki {
     TestPki::shared_default().unwrap()
 }
 
-fn trust() -> TrustAnchors {
+pub fn trust() -> TrustAnchors {
     TrustAnchors::from_pem(pki().ca_bundle_pem().unwrap().as_bytes()).unwrap()
 }
 
-fn identity(name: &str) -> Identity {
+pub fn identity(name: &str) -> Identity {
     let issued = &pki().tls_entity(name).unwrap().issued;
     let mut chain = vec![issued.certificate_der.clone()];
     chain.extend(issued.chain_der.iter().cloned());

@@ -156,3 +156,96 @@ async fn swaks_sends_through_the_clientmodul() {
     assert!(text.contains("Die Laborwerte sind unauffaellig."), "{text}");
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kom_le_message_forwarded_to_oneself_is_resubmitted_unchanged() {
+    let chain = Chain::start(|_| {}).await;
+    let praxis = chain.user(PRAXIS);
+    chain
+        .python(&format!(
+            r#"
+s = smtplib.SMTP('127.0.0.1', cm_port)
+s.login({praxis:?}, password)
+s.sendmail({PRAXIS:?}, [{ARZT:?}], b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <orig@praxis.test>\r\n\r\nOriginal.\r\n")
+s.quit()
+"#
+        ))
+        .await;
+    let original = chain.fetch(ARZT).await.remove(0);
+    let original_body = String::from_utf8_lossy(&original)
+        .split_once("\r\n\r\n")
+        .unwrap()
+        .1
+        .to_string();
+
+    // KOM-LE-A_2029: the recipient forwards the KOM-LE message to himself as message/rfc822.
+    let arzt = chain.user(ARZT);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("original.eml");
+    std::fs::write(&path, &original).unwrap();
+    chain
+        .python(&format!(
+            r#"
+inner = open({path:?}, 'rb').read()
+fwd = (b"From: <{ARZT}>\r\nTo: <{ARZT}>\r\nSubject: Fwd\r\nMessage-ID: <fwd@weber.test>\r\n"
+       b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+       b"Content-Type: text/plain\r\n\r\nBitte erneut verarbeiten.\r\n--b1\r\n"
+       b"Content-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--b1--\r\n")
+s = smtplib.SMTP('127.0.0.1', cm_port)
+s.login({arzt:?}, password)
+print(s.sendmail({ARZT:?}, [{ARZT:?}], fwd))
+s.quit()
+"#
+        ))
+        .await;
+    let resubmitted = chain.fetch(ARZT).await;
+    assert_eq!(resubmitted.len(), 1);
+    let text = String::from_utf8_lossy(&resubmitted[0]);
+    let (header, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(header.contains("X-KOM-LE-Version: 1.0"), "{header}");
+    assert!(header.contains(&format!("From: {ARZT}")), "{header}");
+    assert!(!header.contains("Subject: Fwd"), "the wrapper is discarded: {header}");
+    assert_eq!(body, original_body, "the encrypted body is unchanged");
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_with_tls_and_client_certificate() {
+    let chain = Chain::start(|_| {}).await;
+    let tls = chain
+        .start_cm(|c| {
+            c.proxy_tls = kim_clientmodul::ProxyTls::TlsClientCertificate {
+                identity: crate::harness::identity("clientmodul"),
+                client_cas: crate::harness::trust(),
+            };
+        })
+        .await;
+    let port = tls.smtp_addr.port();
+    let user = chain.user(PRAXIS);
+    let out = chain
+        .python(&format!(
+            r#"
+s = smtplib.SMTP_SSL('localhost', {port}, context=ctx())
+s.login({user:?}, password)
+print('OK', s.sendmail({PRAXIS:?}, [{ARZT:?}], b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <tls@praxis.test>\r\n\r\nUeber TLS.\r\n"))
+s.quit()
+try:
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    smtplib.SMTP_SSL('localhost', {port}, context=c).ehlo()
+    print('NOCERT accepted')
+except Exception as e:
+    print('NOCERT refused', type(e).__name__)
+"#
+        ))
+        .await;
+    assert!(out.contains("OK {}"), "{out}");
+    assert!(out.contains("NOCERT refused"), "{out}");
+    let messages = chain.fetch(ARZT).await;
+    assert_eq!(messages.len(), 1);
+    let (delivered, _) = open_as_weber(&messages[0]);
+    assert!(String::from_utf8_lossy(&delivered).contains("Ueber TLS."));
+    tls.shutdown().await;
+    chain.stop().await;
+}
