@@ -151,3 +151,49 @@ s.quit()
     chain.cm.take().unwrap().shutdown().await;
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outdated_clientmodul_large_mails_without_kas_and_kas_parts() {
+    let mut chain = Chain::start(|c| c.kim_version = kim_types::KimVersion::V1_0).await;
+    let user = chain.user(PRAXIS);
+    // A_21387-01: the directory knows 1.5 for the sender, this Clientmodul only 1.0.
+    let out = chain.python(&send_script(&user, &[ARZT], "old")).await;
+    assert!(out.starts_with("OK {}"), "{out}");
+    assert_eq!(chain.fetch(ARZT).await.len(), 1);
+    let dsns = chain.fetch(PRAXIS).await;
+    assert_eq!(dsns.len(), 1);
+    let dsn = String::from_utf8_lossy(&dsns[0]);
+    assert!(dsn.contains("X-KIM-Fehlermeldung: 4017"), "{dsn}");
+    chain.cm.take().unwrap().shutdown().await;
+
+    // Above the KAS threshold without a KAS: 451 (A_19363-03), nothing sent.
+    chain.cm = Some(chain.start_cm(|c| c.kas_threshold = 10_000).await);
+    let out = chain
+        .python(&format!(
+            r#"
+s = smtplib.SMTP('127.0.0.1', cm_port)
+s.login({user:?}, password)
+body = b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <large@x>\r\n\r\n" + (b"y" * 70 + b"\r\n") * 300
+try:
+    s.sendmail({PRAXIS:?}, [{ARZT:?}], body)
+    print('OK')
+except smtplib.SMTPResponseException as e:
+    print('ERR', e.smtp_code, e.smtp_error.decode())
+kas = (b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <kas@x>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+       b"Content-Disposition: x-kas\r\n\r\n{{}}\r\n")
+try:
+    s.sendmail({PRAXIS:?}, [{ARZT:?}], kas)
+    print('OK')
+except smtplib.SMTPResponseException as e:
+    print('ERR', e.smtp_code, e.smtp_error.decode())
+s.quit()
+"#
+        ))
+        .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ERR 451 4.3.0"), "{out}");
+    assert!(lines[1].starts_with("ERR 451 4.3.0"), "{out}");
+    assert!(lines[1].contains("x-kas"), "{out}");
+    assert!(chain.fetch(ARZT).await.is_empty());
+    chain.stop().await;
+}
