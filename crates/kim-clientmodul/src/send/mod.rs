@@ -16,6 +16,7 @@
 
 mod directory;
 mod dsn;
+mod headers;
 pub mod kas;
 mod konnektor;
 mod mta;

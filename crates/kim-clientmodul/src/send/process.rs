@@ -14,7 +14,7 @@ use kim_smtp::{Envelope, RcptTo, Reply};
 
 use super::directory::{self, Lookup, Resolved};
 use super::mta::MtaClient;
-use super::{Session, Shared, dsn, konnektor};
+use super::{Session, Shared, dsn, headers, konnektor};
 use crate::error::SendFailure;
 
 /// A recipient that passed the directory checks, with the client's RCPT parameters.
@@ -58,7 +58,10 @@ pub(super) async fn process<K: Konnektor>(
     let mut affected = Vec::new();
     let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
     let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
-    let mut to_seal = prepared.bytes;
+    let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
+    let mut to_seal = headers::filter_recipients(&prepared.bytes, &kept)
+        .map_err(|e| SendFailure::ClientMail(e.to_string()))?;
+    drop(prepared);
     let mut kas_size = None;
     if to_seal.len() as u64 > shared.config.kas_threshold {
         gate_large(&mut targets, &mut affected);

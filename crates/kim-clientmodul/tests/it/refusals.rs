@@ -93,11 +93,16 @@ async fn recipient_without_directory_entry_is_dropped_with_a_4004_dsn() {
         .python(&send_script(&user, &[ARZT, unknown], "partial"))
         .await;
     assert!(out.starts_with("OK {}"), "{out}");
-    assert_eq!(
-        chain.fetch(ARZT).await.len(),
-        1,
-        "the known recipient got it"
-    );
+    let received = chain.fetch(ARZT).await;
+    assert_eq!(received.len(), 1, "the known recipient got it");
+    // A_23174 / KOM-LE-A_2028: the dropped address is gone from To, outside and inside.
+    let outer = String::from_utf8_lossy(&received[0]).into_owned();
+    assert!(outer.contains(&format!("To: <{ARZT}>\r\n")), "{outer}");
+    assert!(!outer.contains(unknown), "{outer}");
+    let (inner, _) = crate::send::open_as_weber(&received[0]);
+    let inner = String::from_utf8_lossy(&inner);
+    assert!(inner.contains(&format!("To: <{ARZT}>\r\n")), "{inner}");
+    assert!(!inner.contains(unknown), "{inner}");
     let dsns = chain.fetch(PRAXIS).await;
     assert_eq!(dsns.len(), 1, "one DSN for the sender");
     let dsn = String::from_utf8_lossy(&dsns[0]);

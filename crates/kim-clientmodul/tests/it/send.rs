@@ -12,7 +12,7 @@ use crate::harness::{ARZT, Chain, PRAXIS, pki};
 const WEBER: &str = "2-2.58.00000041";
 
 /// Opens a KOM-LE message as the Zahnarztpraxis Weber with its software keys.
-fn open_as_weber(message: &[u8]) -> (Vec<u8>, Vec<String>) {
+pub fn open_as_weber(message: &[u8]) -> (Vec<u8>, Vec<String>) {
     let card = pki().card(WEBER).unwrap();
     let keys = [KeyAlgorithm::Rsa2048, KeyAlgorithm::BrainpoolP256r1]
         .into_iter()
@@ -204,7 +204,10 @@ s.quit()
     let (header, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(header.contains("X-KOM-LE-Version: 1.0"), "{header}");
     assert!(header.contains(&format!("From: {ARZT}")), "{header}");
-    assert!(!header.contains("Subject: Fwd"), "the wrapper is discarded: {header}");
+    assert!(
+        !header.contains("Subject: Fwd"),
+        "the wrapper is discarded: {header}"
+    );
     assert_eq!(body, original_body, "the encrypted body is unchanged");
     chain.stop().await;
 }
