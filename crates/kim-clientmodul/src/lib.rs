@@ -83,7 +83,7 @@ pub async fn start<K: Konnektor + 'static>(
         source,
     })?;
     let listen = listener_config(&config)?;
-    let server = server_config(&config, listen.tls.is_some());
+    let server = server_config(&config);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -150,14 +150,15 @@ fn listener_config(config: &SendConfig) -> Result<ListenerConfig, StartError> {
 }
 
 /// The engine settings for the table Tab_SMTP_Ant_Init (KOM-LE-A_2007).
-fn server_config(config: &SendConfig, tls: bool) -> ServerConfig {
+fn server_config(config: &SendConfig) -> ServerConfig {
     let mut server = ServerConfig::new(config.hostname.clone());
-    server.max_message_size = config.max_mail_size;
+    // EHLO SIZE never below the table's minimum; maxMailSize is enforced on the content
+    // (`552 5.3.4`, A_19355-01).
+    server.max_message_size = config.max_mail_size.max(MIN_ADVERTISED_SIZE);
     server.auth_mechanisms = vec![AuthMechanism::Login, AuthMechanism::Plain];
     server.require_auth = true;
     // Plain SMTP is only configured for the same host (KOM-LE-A_2067); AUTH is needed there.
     server.require_tls_for_auth = false;
-    let _ = tls;
     server.command_timeout = config.timeout_client;
     server.data_timeout = config.timeout_client;
     server.dsn = true;

@@ -202,3 +202,53 @@ s.quit()
     assert!(chain.fetch(ARZT).await.is_empty());
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn konnektor_faults_on_sign_and_encrypt_give_451_and_the_session_goes_on() {
+    use kim_ti_sim::knobs::{Knob, Operation};
+    let chain = Chain::start(|_| {}).await;
+    let user = chain.user(PRAXIS);
+    let knobs = chain.konnektor.as_ref().unwrap().knobs();
+    let script = format!(
+        r#"
+s = smtplib.SMTP('127.0.0.1', cm_port)
+s.login({user:?}, password)
+for i in range(3):
+    msg = b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <k%d@x>\r\n\r\nText.\r\n" % i
+    try:
+        print('OK', s.sendmail({PRAXIS:?}, [{ARZT:?}], msg))
+    except smtplib.SMTPResponseException as e:
+        print('ERR', e.smtp_code, e.smtp_error.decode())
+s.quit()
+"#
+    );
+    // KOM-LE-A_2021 (signing) and KOM-LE-A_2025 (encryption): RSET + 451.
+    knobs.set(
+        Operation::SignDocument,
+        Knob {
+            fail_next: 1,
+            fail_code: 4126,
+            ..Knob::default()
+        },
+    );
+    knobs.set(
+        Operation::EncryptDocument,
+        Knob {
+            fail_next: 2,
+            fail_code: 4000,
+            ..Knob::default()
+        },
+    );
+    let out = chain.python(&script).await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("ERR 451 4.7.0 Signing"), "{out}");
+    assert!(lines[1].starts_with("ERR 451 4.7.0 Encryption"), "{out}");
+    assert!(lines[2].starts_with("ERR 451 4.7.0 Encryption"), "{out}");
+    assert!(chain.fetch(ARZT).await.is_empty());
+    // The faults are used up: the same session shape now delivers.
+    let out = chain.python(&script).await;
+    assert_eq!(out.matches("OK {}").count(), 3, "{out}");
+    assert_eq!(chain.fetch(ARZT).await.len(), 3);
+    chain.stop().await;
+}
