@@ -58,13 +58,14 @@ pub(super) async fn process<K: Konnektor>(
     let mut affected = Vec::new();
     let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
     let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
-    let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
-    let mut to_seal = headers::filter_recipients(&prepared.bytes, &kept)
-        .map_err(|e| SendFailure::ClientMail(e.to_string()))?;
+    let large = prepared.bytes.len() as u64 > shared.config.kas_threshold;
+    if large {
+        gate_large(&mut targets, &mut affected);
+    }
+    let mut to_seal = filter_headers(&prepared.bytes, &targets)?;
     drop(prepared);
     let mut kas_size = None;
-    if to_seal.len() as u64 > shared.config.kas_threshold {
-        gate_large(&mut targets, &mut affected);
+    if large {
         if targets.is_empty() {
             return Err(SendFailure::NoRecipient(dropped_list(&affected)));
         }
@@ -88,7 +89,22 @@ pub(super) async fn process<K: Konnektor>(
     if targets.is_empty() {
         return Err(SendFailure::NoRecipient(dropped_list(&affected)));
     }
-    let outer = seal(shared, session, &me, &targets, &to_seal, kas_size, ecc).await?;
+    let outer = match seal(shared, session, &me, &targets, &to_seal, kas_size, ecc).await {
+        Err(SendFailure::Encrypt(reason)) => {
+            // 3.4 step 10: certificates from the cache may be stale; once more with fresh
+            // directory data.
+            tracing::info!(%reason, "encryption failed, retrying with fresh directory data");
+            shared.vzd.clear_cache();
+            let me = resolve_sender(shared, &sender, ecc, &mut Vec::new()).await?;
+            refresh(shared, &mut targets, ecc, &mut affected).await?;
+            if targets.is_empty() {
+                return Err(SendFailure::NoRecipient(dropped_list(&affected)));
+            }
+            to_seal = filter_headers(&to_seal, &targets)?;
+            seal(shared, session, &me, &targets, &to_seal, kas_size, ecc).await?
+        }
+        other => other?,
+    };
     let rcpts = targets.into_iter().map(|t| t.rcpt).collect();
     let reply = relay(&mut session.mta, envelope, rcpts, &outer).await?;
     if reply.is_positive() {
@@ -164,6 +180,37 @@ async fn resolve_recipients<K: Konnektor>(
         }
     }
     Ok(targets)
+}
+
+/// Re-resolves every target (fresh certificates); those no longer usable go to the DSN.
+async fn refresh<K: Konnektor>(
+    shared: &Shared<K>,
+    targets: &mut Vec<Target>,
+    ecc: bool,
+    affected: &mut Vec<DsnRecipient>,
+) -> Result<(), SendFailure> {
+    let mut fresh = Vec::with_capacity(targets.len());
+    for target in targets.drain(..) {
+        match directory::resolve(&shared.vzd, &target.rcpt.address, ecc).await? {
+            Lookup::Found(resolved) => fresh.push(Target {
+                rcpt: target.rcpt,
+                resolved,
+            }),
+            Lookup::Dropped(code, reason) => affected.push(DsnRecipient {
+                address: target.rcpt.address,
+                code,
+                detail: Some(reason),
+            }),
+        }
+    }
+    *targets = fresh;
+    Ok(())
+}
+
+/// To/Cc/Bcc reduced to the targets (A_23174, KOM-LE-A_2028).
+fn filter_headers(mail: &[u8], targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
+    let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
+    headers::filter_recipients(mail, &kept).map_err(|e| SendFailure::ClientMail(e.to_string()))
 }
 
 /// A_19356-06: only recipients with `1.5+` receive large messages; the others get 4001.

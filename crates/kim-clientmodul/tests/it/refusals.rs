@@ -231,10 +231,11 @@ s.quit()
             ..Knob::default()
         },
     );
+    // Two failures per message: the first attempt and the retry with fresh directory data.
     knobs.set(
         Operation::EncryptDocument,
         Knob {
-            fail_next: 2,
+            fail_next: 4,
             fail_code: 4000,
             ..Knob::default()
         },
@@ -246,7 +247,15 @@ s.quit()
     assert!(lines[1].starts_with("ERR 451 4.7.0 Encryption"), "{out}");
     assert!(lines[2].starts_with("ERR 451 4.7.0 Encryption"), "{out}");
     assert!(chain.fetch(ARZT).await.is_empty());
-    // The faults are used up: the same session shape now delivers.
+    // One failure: the retry with fresh directory data delivers.
+    knobs.set(
+        Operation::EncryptDocument,
+        Knob {
+            fail_next: 1,
+            fail_code: 4000,
+            ..Knob::default()
+        },
+    );
     let out = chain.python(&script).await;
     assert_eq!(out.matches("OK {}").count(), 3, "{out}");
     assert_eq!(chain.fetch(ARZT).await.len(), 3);
