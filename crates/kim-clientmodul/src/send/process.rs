@@ -69,42 +69,23 @@ pub(super) async fn process<K: Konnektor>(
         if targets.is_empty() {
             return Err(SendFailure::NoRecipient(dropped_list(&affected)));
         }
-        let kas = shared
-            .kas
-            .as_ref()
-            .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
-        let addresses: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
-        let uploaded = kas
-            .upload(
-                &sender,
-                session.password.expose_secret(),
-                &addresses,
-                &to_seal,
-            )
-            .await
-            .map_err(|reply| SendFailure::KasUnavailable(reply.to_string()))?;
+        let uploaded = kas_step(shared, session, &sender, &targets, &to_seal).await?;
         to_seal = uploaded.mail;
         kas_size = Some(uploaded.size);
     }
     if targets.is_empty() {
         return Err(SendFailure::NoRecipient(dropped_list(&affected)));
     }
-    let outer = match seal(shared, session, &me, &targets, &to_seal, kas_size, ecc).await {
-        Err(SendFailure::Encrypt(reason)) => {
-            // 3.4 step 10: certificates from the cache may be stale; once more with fresh
-            // directory data.
-            tracing::info!(%reason, "encryption failed, retrying with fresh directory data");
-            shared.vzd.clear_cache();
-            let me = resolve_sender(shared, &sender, ecc, &mut Vec::new()).await?;
-            refresh(shared, &mut targets, ecc, &mut affected).await?;
-            if targets.is_empty() {
-                return Err(SendFailure::NoRecipient(dropped_list(&affected)));
-            }
-            to_seal = filter_headers(&to_seal, &targets)?;
-            seal(shared, session, &me, &targets, &to_seal, kas_size, ecc).await?
-        }
-        other => other?,
-    };
+    let outer = seal_with_retry(
+        shared,
+        session,
+        (&sender, me),
+        &mut targets,
+        &mut affected,
+        &mut to_seal,
+        (kas_size, ecc),
+    )
+    .await?;
     let rcpts = targets.into_iter().map(|t| t.rcpt).collect();
     let reply = relay(&mut session.mta, envelope, rcpts, &outer).await?;
     if reply.is_positive() {
@@ -180,6 +161,51 @@ async fn resolve_recipients<K: Konnektor>(
         }
     }
     Ok(targets)
+}
+
+/// Steps 8–11, and once more with fresh directory data if the encryption failed: the
+/// certificates may have come from a stale cache (3.4 step 10).
+async fn seal_with_retry<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    (sender, me): (&str, Resolved),
+    targets: &mut Vec<Target>,
+    affected: &mut Vec<DsnRecipient>,
+    to_seal: &mut Vec<u8>,
+    (kas_size, ecc): (Option<u64>, bool),
+) -> Result<Vec<u8>, SendFailure> {
+    match seal(shared, session, &me, targets, to_seal, kas_size, ecc).await {
+        Err(SendFailure::Encrypt(reason)) => {
+            tracing::info!(%reason, "encryption failed, retrying with fresh directory data");
+            shared.vzd.clear_cache();
+            let me = resolve_sender(shared, sender, ecc, &mut Vec::new()).await?;
+            refresh(shared, targets, ecc, affected).await?;
+            if targets.is_empty() {
+                return Err(SendFailure::NoRecipient(dropped_list(affected)));
+            }
+            *to_seal = filter_headers(to_seal, targets)?;
+            seal(shared, session, &me, targets, to_seal, kas_size, ecc).await
+        }
+        other => other,
+    }
+}
+
+/// Step 7: the Client-Mail goes to the KAS (if one is configured, A_19363-03).
+async fn kas_step<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    sender: &str,
+    targets: &[Target],
+    mail: &[u8],
+) -> Result<super::KasClientMail, SendFailure> {
+    let kas = shared
+        .kas
+        .as_ref()
+        .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
+    let addresses: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
+    kas.upload(sender, session.password.expose_secret(), &addresses, mail)
+        .await
+        .map_err(|reply| SendFailure::KasUnavailable(reply.to_string()))
 }
 
 /// Re-resolves every target (fresh certificates); those no longer usable go to the DSN.
