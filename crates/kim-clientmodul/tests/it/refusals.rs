@@ -24,6 +24,7 @@ print('CRAM', s.docmd('AUTH', 'CRAM-MD5'))
 print('FEW', auth('{PRAXIS}#{fd_port}#Mandant1'))
 print('ADDR', auth('kein-kim@#{fd_port}#Mandant1#ClientID1#Workplace1'))
 print('PORT', auth('{PRAXIS}#localhost:99999#Mandant1#ClientID1#Workplace1'))
+print('DOWN', auth('{PRAXIS}#localhost:1#Mandant1#ClientID1#Workplace1'))
 print('CTX', auth('{PRAXIS}#{fd_port}#Unbekannt#ClientID1#Workplace1'))
 print('PW', s.docmd('AUTH', 'PLAIN ' + base64.b64encode(b'\0{PRAXIS}#{fd_port}#Mandant1#ClientID1#Workplace1\0falsch').decode()))
 print('OK', auth('{PRAXIS}#{fd_port}#Mandant1#ClientID1#Workplace1'))
@@ -54,6 +55,7 @@ print('QUIT', s.docmd('QUIT'))
     assert!(line("ADDR").contains("(501, b'5.5.4"), "{out}");
     assert!(line("ADDR").contains("KIM address"), "{out}");
     assert!(line("PORT").contains("(501, b'5.5.4"), "{out}");
+    assert!(line("DOWN").contains("(454, b'4.7.0"), "{out}");
     assert!(line("CTX").contains("(501, b'5.5.4"), "{out}");
     assert!(line("PW").contains("(535, b'5.7.8"), "{out}");
     assert!(line("OK").contains("(235, b'2.7.0"), "{out}");
