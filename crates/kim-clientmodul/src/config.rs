@@ -1,0 +1,115 @@
+//! Configuration of the send side (the SMTP proxy).
+//!
+//! Field docs name the `cm.properties` key of the Clientmodul manual (chapter 4, table of
+//! configuration parameters) where one exists; loading that file is a later step, this
+//! struct is what it will be validated into.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use kim_tls::{Identity, TrustAnchors};
+use kim_types::KimVersion;
+
+/// Client-Mails above this size go through the KAS (gemSpec_CM_KOMLE 3.2.1: 15 MiB).
+pub const KAS_THRESHOLD: u64 = 15 * 1024 * 1024;
+
+/// Largest mail a Fachdienst accepts at all when the AccountLimit service is not asked
+/// (`maxMailSize` example value, 700 MiB).
+pub const DEFAULT_MAX_MAIL_SIZE: u64 = 734_003_200;
+
+/// How the practice software connects to the proxy (`clientmodul.proxy.tls`:
+/// `NONE`, `TLS`, `TLS_CLIENT_CERTIFICATE`; KOM-LE-A_2066/2067, KOM-LE-A_2181).
+#[derive(Debug, Clone)]
+pub enum ProxyTls {
+    /// `NONE`: plain SMTP (only on the same host as the practice software).
+    None,
+    /// `TLS`: implicit TLS with this server identity.
+    Tls {
+        /// The proxy's server certificate and key.
+        identity: Identity,
+    },
+    /// `TLS_CLIENT_CERTIFICATE`: implicit TLS, the client must present a certificate
+    /// issued by one of `client_cas`.
+    TlsClientCertificate {
+        /// The proxy's server certificate and key.
+        identity: Identity,
+        /// CAs of accepted client certificates.
+        client_cas: TrustAnchors,
+    },
+}
+
+/// Mutual TLS towards the Fachdienst MTA (KOM-LE-A_2074, KOM-LE-A_2182-01).
+#[derive(Debug, Clone)]
+pub struct FachdienstTls {
+    /// The Clientmodul's C.CM.TLS-CS identity from the provider's PKCS#12.
+    pub identity: Identity,
+    /// CAs the Fachdienst's C.FD.TLS-S certificate must chain to.
+    pub trust: TrustAnchors,
+    /// Accept a server certificate that does not name the dialled host (chain still
+    /// checked). Logged at start when set.
+    pub danger_accept_any_hostname: bool,
+}
+
+/// Settings of the send side.
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    /// Listen address; its port is `clientmodul.proxy.smtp.port` (default 25).
+    pub listen: SocketAddr,
+    /// `clientmodul.proxy.tls`.
+    pub proxy_tls: ProxyTls,
+    /// Name in the greeting and EHLO reply.
+    pub hostname: String,
+    /// `clientmodul.proxy.smtp.timeout.server` (SMTP_TIMEOUT_SERVER, default 300 s): how
+    /// long to wait for a reply of the MTA.
+    pub timeout_server: Duration,
+    /// `clientmodul.proxy.smtp.timeout.client` (SMTP_TIMEOUT_CLIENT, default 300 s): how
+    /// long to wait for the next command of the practice software.
+    pub timeout_client: Duration,
+    /// `clientmodul.proxy.smtp.threads` bounds concurrent sessions here.
+    pub max_sessions: usize,
+    /// MTA used when the user name does not name one (A_23541 lets the user name win).
+    pub default_mta: Option<(String, u16)>,
+    /// TLS towards the Fachdienst.
+    pub fachdienst_tls: FachdienstTls,
+    /// `maxMailSize` of the account (AccountLimit, A_19355-01); larger Client-Mails get
+    /// `552 5.3.4`. Also advertised as EHLO `SIZE` (at least 35882577, KOM-LE-A_2007).
+    pub max_mail_size: u64,
+    /// Client-Mails above this size need the KAS (15 MiB, A_19356-06).
+    pub kas_threshold: u64,
+    /// The KIM version this Clientmodul implements (A_21387-01 compares it with the
+    /// sender's `komLeData`).
+    pub kim_version: KimVersion,
+    /// `X-KIM-CMVersion` (A_21388-01), e.g. `KIMRS_0.1.0`.
+    pub cm_version: Option<String>,
+    /// `X-KIM-PTVersion` (A_21388-01), e.g. `1.5.2-3`.
+    pub pt_version: Option<String>,
+    /// `dataTimeToLive` in days for `Expires` (A_22417-01) when AccountLimit is not asked.
+    pub data_time_to_live_days: u32,
+}
+
+impl SendConfig {
+    /// Defaults of the manual where it has them: plain proxy, 300 s timeouts, 64 sessions,
+    /// 700 MiB `maxMailSize`, 15 MiB KAS threshold, KIM 1.5+, 90 days time to live.
+    pub fn new(
+        listen: SocketAddr,
+        hostname: impl Into<String>,
+        fachdienst_tls: FachdienstTls,
+    ) -> SendConfig {
+        SendConfig {
+            listen,
+            proxy_tls: ProxyTls::None,
+            hostname: hostname.into(),
+            timeout_server: Duration::from_secs(300),
+            timeout_client: Duration::from_secs(300),
+            max_sessions: 64,
+            default_mta: None,
+            fachdienst_tls,
+            max_mail_size: DEFAULT_MAX_MAIL_SIZE,
+            kas_threshold: KAS_THRESHOLD,
+            kim_version: KimVersion::V1_5Plus,
+            cm_version: Some(concat!("KIMRS_", env!("CARGO_PKG_VERSION")).to_string()),
+            pt_version: Some("1.5.2-3".to_string()),
+            data_time_to_live_days: 90,
+        }
+    }
+}

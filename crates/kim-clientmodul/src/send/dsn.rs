@@ -1,0 +1,131 @@
+//! Error DSNs to the sender (gemSpec_CM_KOMLE 3.4 step 13, A_20650-05): unsigned,
+//! unencrypted RFC 3464 reports with `X-KIM-Fehlermeldung`, submitted through the same
+//! authenticated MTA session as the message.
+
+use kim_message::mime::dsn::{DsnParams, DsnRecipient, sender_dsn};
+use kim_smtp::{MailFrom, RcptTo};
+
+use super::mta::MtaClient;
+
+/// Builds the DSN for `affected` and submits it to `sender`. Failures are logged only:
+/// the message itself was already answered.
+pub async fn send(
+    mta: &mut MtaClient,
+    hostname: &str,
+    sender: &str,
+    affected: &[DsnRecipient],
+    original_header: &[u8],
+    now: i64,
+) {
+    if affected.is_empty() {
+        return;
+    }
+    let date = rfc5322_date(now);
+    let message_id = format!("<{}@{hostname}>", uuid::Uuid::new_v4());
+    let dsn = match sender_dsn(&DsnParams {
+        reporting_mta: hostname,
+        from: sender,
+        to: sender,
+        date: &date,
+        message_id: &message_id,
+        recipients: affected,
+        original: Some(original_header),
+    }) {
+        Ok(dsn) => dsn,
+        Err(e) => {
+            tracing::error!(error = %e, "building the sender DSN failed");
+            return;
+        }
+    };
+    let mail = MailFrom {
+        address: sender.to_string(),
+        size: Some(dsn.len() as u64),
+        ..MailFrom::default()
+    };
+    match mta
+        .send(&mail, &[RcptTo::new(sender)], dsn.as_slice())
+        .await
+    {
+        Ok(outcome) if outcome.accepted() => {
+            let codes: Vec<&str> = affected.iter().map(|r| r.code.code()).collect();
+            tracing::info!(codes = ?codes, "sender DSN submitted");
+        }
+        Ok(outcome) => tracing::warn!(reply = ?outcome.data_reply, "sender DSN refused"),
+        Err(e) => tracing::warn!(error = %e, "sender DSN not submitted"),
+    }
+}
+
+/// The header block of a mail (up to and including the empty line), for
+/// `text/rfc822-headers`.
+pub fn header_of(mail: &[u8]) -> &[u8] {
+    let end = mail
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| mail.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
+        .unwrap_or(mail.len());
+    mail.get(..end).unwrap_or(mail)
+}
+
+/// RFC 5322 date-time in UTC for Unix seconds `unix`.
+pub fn rfc5322_date(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = DAYS
+        .get(usize::try_from(days.rem_euclid(7)).unwrap_or(0))
+        .copied()
+        .unwrap_or("Thu");
+    let month_name = MONTHS
+        .get(usize::try_from(month - 1).unwrap_or(0))
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc5322() {
+        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc5322_date(1_709_210_096),
+            "Thu, 29 Feb 2024 12:34:56 +0000"
+        );
+    }
+
+    #[test]
+    fn header_block_ends_at_the_empty_line() {
+        assert_eq!(
+            header_of(b"A: 1\r\nB: 2\r\n\r\nbody"),
+            b"A: 1\r\nB: 2\r\n\r\n"
+        );
+        assert_eq!(header_of(b"A: 1\n\nbody"), b"A: 1\n\n");
+        assert_eq!(header_of(b"A: 1"), b"A: 1");
+    }
+}

@@ -1,0 +1,77 @@
+//! The connection to the Fachdienst MTA: implicit TLS right after TCP connect, mutual TLS
+//! with C.CM.TLS-CS (KOM-LE-A_2074, KOM-LE-A_2182-01), EHLO, AUTH with the bare KIM
+//! address (A_2012/A_2013), results per Tab_SMTP_Verbindung (KOM-LE-A_2015-01).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kim_smtp::Reply;
+use kim_smtp::client::{ClientError, SmtpClient};
+use kim_tls::rustls;
+use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+
+/// An authenticated SMTP session with the MTA.
+pub type MtaClient = SmtpClient<TlsStream<TcpStream>>;
+
+/// Where and how to reach the MTA.
+#[derive(Debug, Clone)]
+pub struct MtaTarget {
+    /// Host name (checked against the server certificate) or IP address.
+    pub host: String,
+    /// Port (465 by default).
+    pub port: u16,
+}
+
+/// Opens, greets and authenticates; the error is the reply for the practice software.
+pub async fn connect(
+    target: &MtaTarget,
+    tls: &Arc<rustls::ClientConfig>,
+    ehlo_name: &str,
+    timeout: Duration,
+    address: &str,
+    password: &str,
+) -> Result<MtaClient, Reply> {
+    let unreachable = |what: &str| {
+        tracing::warn!(host = %target.host, port = target.port, problem = what, "MTA not reachable");
+        Reply::new(454, (4, 7, 0), "Cannot connect to the KIM mail server")
+    };
+    let name = ServerName::try_from(target.host.clone()).map_err(|_| unreachable("host name"))?;
+    let tcp = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| unreachable("connect timeout"))?
+    .map_err(|_| unreachable("connect"))?;
+    let _ = tcp.set_nodelay(true);
+    let stream = tokio::time::timeout(timeout, TlsConnector::from(tls.clone()).connect(name, tcp))
+        .await
+        .map_err(|_| unreachable("TLS handshake timeout"))?
+        .map_err(|_| unreachable("TLS handshake"))?;
+    let (mut client, _greeting) = SmtpClient::connect(stream, timeout)
+        .await
+        .map_err(|_| unreachable("greeting"))?;
+    let caps = client
+        .ehlo(ehlo_name)
+        .await
+        .map_err(|_| unreachable("EHLO"))?;
+    let result = if caps.auth_plain || !caps.auth_login {
+        client.auth_plain(address, password).await
+    } else {
+        client.auth_login(address, password).await
+    };
+    match result {
+        Ok(()) => Ok(client),
+        Err(ClientError::Rejected { reply, .. }) => {
+            tracing::info!(code = reply.code, "MTA refused the login");
+            Err(Reply::new(
+                535,
+                (5, 7, 8),
+                "Authentication credentials invalid",
+            ))
+        }
+        Err(_) => Err(unreachable("AUTH")),
+    }
+}

@@ -1,0 +1,363 @@
+//! The PROCESS state: one buffered Client-Mail with its envelope becomes a KOM-LE message
+//! at the MTA (gemSpec_CM_KOMLE 3.4, kim-spec §3.4 steps 1–13).
+
+use kim_konnektor::client::Konnektor;
+use kim_message::cms::CertInfo;
+use kim_message::mime::compose::{
+    OuterParams, extract_self_forward, outer_message, prepare_client_mail, rfc822_wrap,
+    signed_data_entity,
+};
+use kim_message::mime::dsn::{DsnRecipient, SendErrorCode};
+use kim_message::seal::{RecipientCert, recipient_emails};
+use kim_smtp::client::ClientError;
+use kim_smtp::{Envelope, RcptTo, Reply};
+
+use super::directory::{self, Lookup, Resolved};
+use super::mta::MtaClient;
+use super::{Session, Shared, dsn, headers, konnektor};
+use crate::error::SendFailure;
+
+/// A recipient that passed the directory checks, with the client's RCPT parameters.
+struct Target {
+    rcpt: RcptTo,
+    resolved: Resolved,
+}
+
+/// Runs the send algorithm. `Ok` is the reply to relay (the MTA's, or ours after a
+/// self-forward); `Err` is a failure before anything reached the MTA.
+pub(super) async fn process<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &mut Session,
+    envelope: &Envelope,
+    mail: Vec<u8>,
+) -> Result<Reply, SendFailure> {
+    let sender = envelope.mail_from.address.clone();
+    if has_kas_part(&mail) {
+        return Err(SendFailure::AlreadyKas);
+    }
+    if envelope
+        .rcpts
+        .iter()
+        .all(|r| r.address.eq_ignore_ascii_case(&sender))
+        && let Some(embedded) = extract_self_forward(&mail, &sender)
+    {
+        // KOM-LE-A_2029: the embedded KOM-LE message goes out unchanged.
+        tracing::info!("self-forwarded KOM-LE message re-submitted");
+        return relay(
+            &mut session.mta,
+            envelope,
+            envelope.rcpts.clone(),
+            &embedded,
+        )
+        .await;
+    }
+    let prepared =
+        prepare_client_mail(&mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
+    drop(mail);
+    let ecc = shared.konnektor.ecc_capable().await.unwrap_or(false);
+    let mut affected = Vec::new();
+    let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
+    let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
+    let large = prepared.bytes.len() as u64 > shared.config.kas_threshold;
+    if large {
+        gate_large(&mut targets, &mut affected);
+    }
+    let mut to_seal = filter_headers(&prepared.bytes, &targets)?;
+    drop(prepared);
+    let mut kas_size = None;
+    if large {
+        if targets.is_empty() {
+            return Err(SendFailure::NoRecipient(dropped_list(&affected)));
+        }
+        let uploaded = kas_step(shared, session, &sender, &targets, &to_seal).await?;
+        to_seal = uploaded.mail;
+        kas_size = Some(uploaded.size);
+    }
+    if targets.is_empty() {
+        return Err(SendFailure::NoRecipient(dropped_list(&affected)));
+    }
+    let outer = seal_with_retry(
+        shared,
+        session,
+        (&sender, me),
+        &mut targets,
+        &mut affected,
+        &mut to_seal,
+        (kas_size, ecc),
+    )
+    .await?;
+    let rcpts = targets.into_iter().map(|t| t.rcpt).collect();
+    let reply = relay(&mut session.mta, envelope, rcpts, &outer).await?;
+    if reply.is_positive() {
+        let now = directory::now();
+        let header = dsn::header_of(&to_seal);
+        dsn::send(
+            &mut session.mta,
+            &shared.config.hostname,
+            &sender,
+            &affected,
+            header,
+            now,
+        )
+        .await;
+    }
+    Ok(reply)
+}
+
+/// Sender checks: usable ENC certificate and unique entry (FAQ: `553`), KIM version
+/// (A_21387-01: 4017 when the directory knows a newer version than this Clientmodul).
+async fn resolve_sender<K: Konnektor>(
+    shared: &Shared<K>,
+    sender: &str,
+    ecc: bool,
+    affected: &mut Vec<DsnRecipient>,
+) -> Result<Resolved, SendFailure> {
+    match directory::resolve(&shared.vzd, sender, ecc).await? {
+        Lookup::Found(me) => {
+            if me.version > shared.config.kim_version {
+                affected.push(DsnRecipient {
+                    address: sender.to_string(),
+                    code: SendErrorCode::ClientmodulOutdated,
+                    detail: Some(format!("directory version {}", me.version.as_str())),
+                });
+            }
+            Ok(me)
+        }
+        Lookup::Dropped(code, reason) => Err(SendFailure::Sender {
+            address: sender.to_string(),
+            reason: format!("{reason} ({})", code.code()),
+        }),
+    }
+}
+
+/// Recipient checks; dropped recipients go to the DSN (A_2176-01, A_2192-01).
+async fn resolve_recipients<K: Konnektor>(
+    shared: &Shared<K>,
+    envelope: &Envelope,
+    ecc: bool,
+    affected: &mut Vec<DsnRecipient>,
+) -> Result<Vec<Target>, SendFailure> {
+    let mut targets: Vec<Target> = Vec::new();
+    for rcpt in &envelope.rcpts {
+        let duplicate = targets
+            .iter()
+            .any(|t| t.rcpt.address.eq_ignore_ascii_case(&rcpt.address));
+        if duplicate {
+            continue;
+        }
+        match directory::resolve(&shared.vzd, &rcpt.address, ecc).await? {
+            Lookup::Found(resolved) => targets.push(Target {
+                rcpt: rcpt.clone(),
+                resolved,
+            }),
+            Lookup::Dropped(code, reason) => {
+                tracing::info!(code = code.code(), "recipient dropped");
+                affected.push(DsnRecipient {
+                    address: rcpt.address.clone(),
+                    code,
+                    detail: Some(reason),
+                });
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// Steps 8–11, and once more with fresh directory data if the encryption failed: the
+/// certificates may have come from a stale cache (3.4 step 10).
+async fn seal_with_retry<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    (sender, me): (&str, Resolved),
+    targets: &mut Vec<Target>,
+    affected: &mut Vec<DsnRecipient>,
+    to_seal: &mut Vec<u8>,
+    (kas_size, ecc): (Option<u64>, bool),
+) -> Result<Vec<u8>, SendFailure> {
+    match seal(shared, session, &me, targets, to_seal, kas_size, ecc).await {
+        Err(SendFailure::Encrypt(reason)) => {
+            tracing::info!(%reason, "encryption failed, retrying with fresh directory data");
+            shared.vzd.clear_cache();
+            let me = resolve_sender(shared, sender, ecc, &mut Vec::new()).await?;
+            refresh(shared, targets, ecc, affected).await?;
+            if targets.is_empty() {
+                return Err(SendFailure::NoRecipient(dropped_list(affected)));
+            }
+            *to_seal = filter_headers(to_seal, targets)?;
+            seal(shared, session, &me, targets, to_seal, kas_size, ecc).await
+        }
+        other => other,
+    }
+}
+
+/// Step 7: the Client-Mail goes to the KAS (if one is configured, A_19363-03).
+async fn kas_step<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    sender: &str,
+    targets: &[Target],
+    mail: &[u8],
+) -> Result<super::KasClientMail, SendFailure> {
+    let kas = shared
+        .kas
+        .as_ref()
+        .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
+    let addresses: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
+    kas.upload(sender, session.password.expose_secret(), &addresses, mail)
+        .await
+        .map_err(|reply| SendFailure::KasUnavailable(reply.to_string()))
+}
+
+/// Re-resolves every target (fresh certificates); those no longer usable go to the DSN.
+async fn refresh<K: Konnektor>(
+    shared: &Shared<K>,
+    targets: &mut Vec<Target>,
+    ecc: bool,
+    affected: &mut Vec<DsnRecipient>,
+) -> Result<(), SendFailure> {
+    let mut fresh = Vec::with_capacity(targets.len());
+    for target in targets.drain(..) {
+        match directory::resolve(&shared.vzd, &target.rcpt.address, ecc).await? {
+            Lookup::Found(resolved) => fresh.push(Target {
+                rcpt: target.rcpt,
+                resolved,
+            }),
+            Lookup::Dropped(code, reason) => affected.push(DsnRecipient {
+                address: target.rcpt.address,
+                code,
+                detail: Some(reason),
+            }),
+        }
+    }
+    *targets = fresh;
+    Ok(())
+}
+
+/// To/Cc/Bcc reduced to the targets (A_23174, KOM-LE-A_2028).
+fn filter_headers(mail: &[u8], targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
+    let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
+    headers::filter_recipients(mail, &kept).map_err(|e| SendFailure::ClientMail(e.to_string()))
+}
+
+/// A_19356-06: only recipients with `1.5+` receive large messages; the others get 4001.
+fn gate_large(targets: &mut Vec<Target>, affected: &mut Vec<DsnRecipient>) {
+    targets.retain(|t| {
+        let ok = t.resolved.version.supports_large_messages();
+        if !ok {
+            affected.push(DsnRecipient {
+                address: t.rcpt.address.clone(),
+                code: SendErrorCode::RecipientVersionTooLow,
+                detail: Some(format!("KIM version {}", t.resolved.version.as_str())),
+            });
+        }
+        ok
+    });
+}
+
+/// Sign, wrap, encrypt (recipients and sender), build the outer message.
+async fn seal<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    me: &Resolved,
+    targets: &[Target],
+    mail: &[u8],
+    kas_size: Option<u64>,
+    ecc: bool,
+) -> Result<Vec<u8>, SendFailure> {
+    let mut certs = Vec::new();
+    for (address, ders) in targets
+        .iter()
+        .map(|t| (&t.rcpt.address, &t.resolved.certificates))
+        .chain(std::iter::once((&me.address, &me.certificates)))
+    {
+        for der in ders {
+            let cert = CertInfo::parse(der).map_err(|e| SendFailure::Encrypt(e.to_string()))?;
+            certs.push(RecipientCert {
+                address: address.clone(),
+                cert,
+            });
+        }
+    }
+    let attribute = recipient_emails(&certs).to_attribute_der();
+    let ctx = konnektor::context(session.user.context()).map_err(SendFailure::Sign)?;
+    let signed = konnektor::sign(
+        shared.konnektor.as_ref(),
+        &shared.cards,
+        &ctx,
+        &me.telematik_id,
+        rfc822_wrap(mail),
+        &attribute,
+        ecc,
+    )
+    .await?;
+    let entity = signed_data_entity(&signed);
+    drop(signed);
+    let ders = certs.into_iter().map(|c| c.cert.der).collect();
+    let enveloped =
+        konnektor::encrypt(shared.konnektor.as_ref(), &ctx, ders, entity, &attribute).await?;
+    let now = directory::now();
+    let ttl = i64::from(shared.config.data_time_to_live_days) * 86_400;
+    let params = OuterParams {
+        kom_le_version: if kas_size.is_some() { "1.5" } else { "1.0" }.into(),
+        cm_version: shared.config.cm_version.clone(),
+        pt_version: shared.config.pt_version.clone(),
+        kon_version: None,
+        expires: Some(dsn::rfc5322_date(now.saturating_add(ttl))),
+        kas_size,
+    };
+    outer_message(mail, &enveloped, &params).map_err(|e| SendFailure::Compose(e.to_string()))
+}
+
+/// MAIL FROM with the size of what is sent (FAQ "MAIL FROM SIZE"), the filtered RCPT
+/// list, DATA; the MTA's final reply is what the client gets. A refused RCPT with others
+/// accepted is not visible to the client (the MTA reports it).
+async fn relay(
+    mta: &mut MtaClient,
+    envelope: &Envelope,
+    rcpts: Vec<RcptTo>,
+    message: &[u8],
+) -> Result<Reply, SendFailure> {
+    let mut mail_from = envelope.mail_from.clone();
+    mail_from.size = Some(message.len() as u64);
+    match mta.send(&mail_from, &rcpts, message).await {
+        Ok(outcome) => Ok(match outcome.data_reply {
+            Some(reply) => reply,
+            None => outcome
+                .rcpt_replies
+                .into_iter()
+                .find(|r| !r.is_positive())
+                .unwrap_or_else(|| Reply::new(554, (5, 5, 1), "No valid recipients")),
+        }),
+        Err(ClientError::Rejected { reply, .. }) => Ok(reply),
+        Err(e) => Err(SendFailure::Mta(e.to_string())),
+    }
+}
+
+/// A_22341: a Client-Mail with a `Content-Disposition: x-kas` part was already processed.
+fn has_kas_part(mail: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"content-disposition: x-kas";
+    mail.split(|b| *b == b'\n').any(|line| {
+        line.get(..NEEDLE.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(NEEDLE))
+    })
+}
+
+fn dropped_list(affected: &[DsnRecipient]) -> String {
+    let list: Vec<&str> = affected.iter().map(|r| r.address.as_str()).collect();
+    list.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kas_parts_are_found_by_header_line() {
+        assert!(has_kas_part(
+            b"Subject: x\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: X-KAS\r\n"
+        ));
+        assert!(!has_kas_part(
+            b"Subject: about content-disposition: x-kas\r\n\r\n"
+        ));
+    }
+}

@@ -1,0 +1,254 @@
+//! The whole chain on loopback: software Konnektor, simulated VZD, a Fachdienst with two
+//! accounts and the Clientmodul's SMTP proxy, plus real clients (python, swaks).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use kim_clientmodul::{FachdienstTls, Running, SendConfig};
+use kim_fachdienst::server::{Listeners, start};
+use kim_fachdienst::{Fachdienst, Policy};
+use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
+use kim_store::{Account, AccountStore, Contract, FileBlobStore, RegState, SqliteStore};
+use kim_testkit::pki::TestPki;
+use kim_tls::{ClientAuth, Identity, TrustAnchors};
+
+pub const PRAXIS: &str = "praxis.schmidt@test.kim.telematik";
+pub const ARZT: &str = "zahnarzt.weber@test.kim.telematik";
+/// In the directory (an HBA), but without a mailbox at the Fachdienst.
+pub const HBA: &str = "alice.schmidt@test.kim.telematik";
+pub const PASSWORD: &str = "Sehr-geheim-1";
+
+pub fn pki() -> &'static TestPki {
+    TestPki::shared_default().unwrap()
+}
+
+pub fn trust() -> TrustAnchors {
+    TrustAnchors::from_pem(pki().ca_bundle_pem().unwrap().as_bytes()).unwrap()
+}
+
+pub fn identity(name: &str) -> Identity {
+    let issued = &pki().tls_entity(name).unwrap().issued;
+    let mut chain = vec![issued.certificate_der.clone()];
+    chain.extend(issued.chain_der.iter().cloned());
+    Identity::from_der(chain, issued.private_key_pkcs8_der.to_vec()).unwrap()
+}
+
+fn account(address: &str, password_hash: &str) -> Account {
+    Account {
+        address: address.into(),
+        reference_id: "V-100".into(),
+        telematik_id: "1-2.58.00000040".into(),
+        password_hash: password_hash.into(),
+        kim_version: "1.5+".into(),
+        data_time_to_live: 90,
+        no_vzd_mail_entry: false,
+        state: RegState::Registered,
+        failed_logins: 0,
+        locked: false,
+        otp: None,
+        out_of_office: None,
+        quota: -1,
+        created: 0,
+    }
+}
+
+pub struct Chain {
+    pub dir: tempfile::TempDir,
+    pub konnektor: Option<kim_ti_sim::RunningSim>,
+    pub vzd: Option<kim_vzd_sim::RunningVzd>,
+    pub fd: Option<kim_fachdienst::server::Running>,
+    pub cm: Option<Running>,
+    pub konnektor_client: Arc<KonnektorClient>,
+    pub vzd_client: Arc<kim_vzd::VzdClient>,
+}
+
+impl Chain {
+    /// Everything running; the Clientmodul with `adjust` applied to its configuration.
+    pub async fn start(adjust: impl FnOnce(&mut SendConfig)) -> Chain {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sim_config = kim_ti_sim::SimConfig::from_test_pki(pki()).unwrap();
+        sim_config.listen = "127.0.0.1:0".parse().unwrap();
+        let konnektor = kim_ti_sim::KonnektorSim::start(sim_config).await.unwrap();
+        let vzd = kim_vzd_sim::VzdSim::start(kim_vzd_sim::VzdSimConfig {
+            data_dir: dir.path().join("vzd"),
+            ..kim_vzd_sim::VzdSimConfig::default()
+        })
+        .await
+        .unwrap();
+        let fd = start_fachdienst(&dir).await;
+        let base = konnektor
+            .sds_url()
+            .trim_end_matches("/connector.sds")
+            .to_string();
+        let konnektor_client =
+            Arc::new(KonnektorClient::new(KonnektorConfig::new(base, trust())).unwrap());
+        let vzd_client = Arc::new(
+            kim_vzd::VzdClient::new(kim_vzd::VzdClientConfig::new(&format!(
+                "ldap://{}",
+                vzd.ldap_addr.unwrap()
+            )))
+            .unwrap(),
+        );
+        let mut chain = Chain {
+            dir,
+            konnektor: Some(konnektor),
+            vzd: Some(vzd),
+            fd: Some(fd),
+            cm: None,
+            konnektor_client,
+            vzd_client,
+        };
+        chain.cm = Some(chain.start_cm(adjust).await);
+        chain
+    }
+
+    /// A (further) Clientmodul on the same Konnektor, VZD and Fachdienst.
+    pub async fn start_cm(&self, adjust: impl FnOnce(&mut SendConfig)) -> Running {
+        let mut config = SendConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            "cm.praxis.test",
+            FachdienstTls {
+                identity: identity("clientmodul"),
+                trust: trust(),
+                danger_accept_any_hostname: false,
+            },
+        );
+        adjust(&mut config);
+        kim_clientmodul::start(
+            config,
+            self.konnektor_client.clone(),
+            self.vzd_client.clone(),
+            None,
+        )
+        .await
+        .unwrap()
+    }
+
+    pub fn cm_port(&self) -> u16 {
+        self.cm.as_ref().unwrap().smtp_addr.port()
+    }
+
+    /// The SMTP user name of `address` at this Clientmodul.
+    pub fn user(&self, address: &str) -> String {
+        format!(
+            "{address}#localhost:{}#Mandant1#ClientID1#Workplace1",
+            self.fd.as_ref().unwrap().smtp_addr.port()
+        )
+    }
+
+    /// Runs a Python script with `cm_port`, `pop3_port`, `password` and `ctx()` (TLS
+    /// context with the Clientmodul's client certificate for the Fachdienst) defined;
+    /// returns stdout, panics with stderr on failure.
+    pub async fn python(&self, script: &str) -> String {
+        let (ca, cert, key) = self.pki_files();
+        let prelude = format!(
+            "import smtplib, poplib, ssl, sys, base64\n\
+             cm_port = {}\npop3_port = {}\npassword = {PASSWORD:?}\n\
+             def ctx():\n    c = ssl.create_default_context(cafile={ca:?})\n    \
+             c.load_cert_chain({cert:?}, {key:?})\n    return c\n\
+             def fetch(user):\n    p = poplib.POP3_SSL('localhost', pop3_port, context=ctx())\n    \
+             p.user(user); p.pass_(password)\n    n = len(p.list()[1])\n    \
+             msgs = [b'\\r\\n'.join(p.retr(i + 1)[1]) for i in range(n)]\n    \
+             for i in range(n): p.dele(i + 1)\n    p.quit()\n    return msgs\n",
+            self.cm_port(),
+            self.fd.as_ref().unwrap().pop3_addr.port(),
+        );
+        let program = format!("{prelude}{script}");
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new("python3").arg("-c").arg(program).output()
+        })
+        .await
+        .unwrap()
+        .expect("python3 runs (apt-get install -y python3)");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "python failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// The messages in `address`'s mailbox at the Fachdienst (deleted there), base64 lines.
+    pub async fn fetch(&self, address: &str) -> Vec<Vec<u8>> {
+        let out = self
+            .python(&format!(
+                "for m in fetch({address:?}): print(base64.b64encode(m).decode())\n"
+            ))
+            .await;
+        use base64::Engine as _;
+        out.lines()
+            .map(|l| base64::engine::general_purpose::STANDARD.decode(l).unwrap())
+            .collect()
+    }
+
+    fn pki_files(&self) -> (PathBuf, PathBuf, PathBuf) {
+        let client = &pki().tls_entity("clientmodul").unwrap().issued;
+        let (ca, cert, key) = (
+            self.dir.path().join("ca.pem"),
+            self.dir.path().join("cm.pem"),
+            self.dir.path().join("cm.key"),
+        );
+        std::fs::write(&ca, pki().ca_bundle_pem().unwrap()).unwrap();
+        std::fs::write(&cert, client.certificate_pem().unwrap()).unwrap();
+        std::fs::write(&key, client.private_key_pem().unwrap().as_bytes()).unwrap();
+        (ca, cert, key)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(cm) = self.cm.take() {
+            cm.shutdown().await;
+        }
+        if let Some(fd) = self.fd.take() {
+            fd.shutdown().await;
+        }
+        if let Some(vzd) = self.vzd.take() {
+            vzd.shutdown().await;
+        }
+        if let Some(k) = self.konnektor.take() {
+            k.shutdown().await;
+        }
+    }
+}
+
+async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Running {
+    let meta = SqliteStore::open(&dir.path().join("fd.sqlite")).unwrap();
+    let blobs = FileBlobStore::open(dir.path().join("blobs"), true)
+        .await
+        .unwrap();
+    let hash = kim_store::password::hash(PASSWORD).unwrap();
+    meta.create_contract(&Contract {
+        reference_id: "V-100".into(),
+        ini_password_hash: hash.clone(),
+        domains: vec!["test.kim.telematik".into()],
+        max_accounts: 5,
+        locked: false,
+        created: 0,
+    })
+    .await
+    .unwrap();
+    for a in [PRAXIS, ARZT] {
+        meta.create_account(&account(a, &hash)).await.unwrap();
+    }
+    let fd = Fachdienst {
+        meta: Arc::new(meta),
+        blobs: Arc::new(blobs),
+        policy: Arc::new(Policy::new(
+            "fd.test.kim.telematik",
+            vec!["test.kim.telematik".into()],
+        )),
+    };
+    let issued = identity("fachdienst");
+    let tls = kim_tls::server_config(&issued, ClientAuth::Required(trust())).unwrap();
+    start(
+        fd,
+        Listeners {
+            smtp: "127.0.0.1:0".parse().unwrap(),
+            pop3: "127.0.0.1:0".parse().unwrap(),
+            tls,
+        },
+    )
+    .await
+    .unwrap()
+}

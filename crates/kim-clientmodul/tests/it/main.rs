@@ -1,0 +1,13 @@
+//! Integration tests of the Clientmodul's send side: the whole chain on loopback with
+//! python smtplib/poplib and swaks as real clients.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+mod harness;
+mod refusals;
+mod send;
