@@ -141,6 +141,7 @@ async fn main() {
             smtp: "127.0.0.1:0".parse().unwrap(),
             pop3: "127.0.0.1:0".parse().unwrap(),
             tls: server_tls,
+            inbound: None,
         },
     )
     .await

@@ -58,7 +58,8 @@ impl Fachdienst {
             return Err(AuthFailure::Locked);
         }
         let (pw, phc) = (password.to_owned(), account.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || kim_store::password::verify(&pw, &phc))
+        let cache = std::sync::Arc::clone(&self.passwords);
+        let ok = tokio::task::spawn_blocking(move || cache.verify(&pw, &phc))
             .await
             .map_err(|_| AuthFailure::Temporary)?;
         if !ok {

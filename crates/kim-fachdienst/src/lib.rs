@@ -165,6 +165,9 @@ pub struct Fachdienst {
     pub routes: Arc<Routes>,
     /// Wakes the relay worker when an entry was queued.
     pub queue_wakeup: Arc<tokio::sync::Notify>,
+    /// Recent successful password checks (a Clientmodul logs in for every mail, the KAS
+    /// for every request): 10 minutes, at most 100 000 entries.
+    pub passwords: Arc<kim_store::password::VerifyCache>,
 }
 
 impl Fachdienst {
@@ -177,6 +180,10 @@ impl Fachdienst {
             policy: Arc::new(policy),
             routes: Arc::new(Routes::none()),
             queue_wakeup: Arc::default(),
+            passwords: Arc::new(kim_store::password::VerifyCache::new(
+                Duration::from_secs(600),
+                100_000,
+            )),
         }
     }
 

@@ -95,11 +95,11 @@ async fn fachdienst(dir: &std::path::Path) -> Fachdienst {
         created: 0,
     };
     meta.create_account(&account).await.unwrap();
-    Fachdienst {
-        meta: Arc::new(meta),
-        blobs: Arc::new(blobs),
-        policy: Arc::new(Policy::new("fd", vec!["test.kim.telematik".into()])),
-    }
+    Fachdienst::new(
+        Arc::new(meta),
+        Arc::new(blobs),
+        Policy::new("fd", vec!["test.kim.telematik".into()]),
+    )
 }
 
 /// One chunk of pseudo-random bytes, sent over and over.

@@ -45,9 +45,10 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// password: the cache never holds a password, a password change (new PHC string, new salt)
 /// makes old entries useless, and failures are never cached (every wrong guess pays full
 /// price). Entries expire after `ttl`; at `capacity` the expired ones are dropped, and if that
-/// is not enough, all of them.
+/// is not enough, all of them. If the system random generator fails, the cache stays off
+/// (every call runs Argon2).
 pub struct VerifyCache {
-    key: [u8; 32],
+    key: Option<[u8; 32]>,
     ttl: std::time::Duration,
     capacity: usize,
     entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Instant>>,
@@ -65,20 +66,23 @@ impl std::fmt::Debug for VerifyCache {
 
 impl VerifyCache {
     /// An empty cache.
-    ///
-    /// # Errors
-    /// The system random generator fails.
-    pub fn new(ttl: std::time::Duration, capacity: usize) -> Result<Self, crate::StoreError> {
+    #[must_use]
+    pub fn new(ttl: std::time::Duration, capacity: usize) -> Self {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| crate::StoreError::Task(format!("system random: {e}")))?;
-        Ok(Self {
+        let key = match getrandom::fill(&mut key) {
+            Ok(()) => Some(key),
+            Err(e) => {
+                tracing::warn!(error = %e, "no system randomness: password cache off");
+                None
+            }
+        };
+        Self {
             key,
             ttl,
             capacity: capacity.max(1),
             entries: std::sync::Mutex::new(std::collections::HashMap::new()),
             argon2_runs: std::sync::atomic::AtomicU64::new(0),
-        })
+        }
     }
 
     /// How many verifications were not answered from the cache (each ran Argon2).
@@ -92,7 +96,12 @@ impl VerifyCache {
     #[must_use]
     pub fn verify(&self, password: &str, phc: &str) -> bool {
         use hmac::{KeyInit, Mac};
-        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key) else {
+        let Some(Ok(mut mac)) = self
+            .key
+            .map(|key| hmac::Hmac::<sha2::Sha256>::new_from_slice(&key))
+        else {
+            self.argon2_runs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return verify(password, phc);
         };
         mac.update(&(phc.len() as u64).to_be_bytes());
@@ -140,7 +149,7 @@ mod tests {
     #[test]
     fn cache_answers_repeated_successes_and_never_failures() {
         let phc = hash("Geheim-123").unwrap();
-        let cache = VerifyCache::new(std::time::Duration::from_secs(60), 2).unwrap();
+        let cache = VerifyCache::new(std::time::Duration::from_secs(60), 2);
         assert!(cache.verify("Geheim-123", &phc));
         for _ in 0..100 {
             assert!(cache.verify("Geheim-123", &phc));
@@ -162,7 +171,7 @@ mod tests {
     #[test]
     fn expired_entries_are_verified_again() {
         let phc = hash("Geheim-123").unwrap();
-        let cache = VerifyCache::new(std::time::Duration::ZERO, 8).unwrap();
+        let cache = VerifyCache::new(std::time::Duration::ZERO, 8);
         assert!(cache.verify("Geheim-123", &phc));
         assert!(cache.verify("Geheim-123", &phc));
         assert_eq!(cache.argon2_runs(), 2);

@@ -123,6 +123,11 @@ impl TrustAnchors {
         self.certs.len()
     }
 
+    /// The certificates as DER, in bundle order.
+    pub fn der_certificates(&self) -> Vec<Vec<u8>> {
+        self.certs.iter().map(|c| c.as_ref().to_vec()).collect()
+    }
+
     /// True when there is no certificate.
     pub fn is_empty(&self) -> bool {
         self.certs.is_empty()

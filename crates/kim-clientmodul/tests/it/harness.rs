@@ -231,14 +231,11 @@ async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Ru
     for a in [PRAXIS, ARZT] {
         meta.create_account(&account(a, &hash)).await.unwrap();
     }
-    let fd = Fachdienst {
-        meta: Arc::new(meta),
-        blobs: Arc::new(blobs),
-        policy: Arc::new(Policy::new(
-            "fd.test.kim.telematik",
-            vec!["test.kim.telematik".into()],
-        )),
-    };
+    let fd = Fachdienst::new(
+        Arc::new(meta),
+        Arc::new(blobs),
+        Policy::new("fd.test.kim.telematik", vec!["test.kim.telematik".into()]),
+    );
     let issued = identity("fachdienst");
     let tls = kim_tls::server_config(&issued, ClientAuth::Required(trust())).unwrap();
     start(
@@ -247,6 +244,7 @@ async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Ru
             smtp: "127.0.0.1:0".parse().unwrap(),
             pop3: "127.0.0.1:0".parse().unwrap(),
             tls,
+            inbound: None,
         },
     )
     .await

@@ -58,6 +58,52 @@ pub struct Config {
     /// The ServiceInformation document, served on `http` and used by the Account Manager.
     #[serde(default)]
     pub service_information: ServiceInformationSection,
+    /// The Account Manager, served on `http`; without it accounts cannot register.
+    #[serde(default)]
+    pub account_manager: Option<AccountManagerSection>,
+}
+
+/// The Account Manager: JWT trust, the CA of `createCert`, the VZD it writes to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountManagerSection {
+    /// CA certificates (PEM bundle) the AUT certificates of SMC-B and HBA in JWTs chain to.
+    pub card_ca_pem: PathBuf,
+    /// The provider CA certificate (PEM) that issues Clientmodul certificates (C.CM.TLS-CS).
+    pub provider_ca_cert_pem: PathBuf,
+    /// Its PKCS#8 private key (PEM).
+    pub provider_ca_key_pem: PathBuf,
+    /// Validity of issued Clientmodul certificates in days (1..=1825).
+    #[serde(default = "default_cert_days")]
+    pub cert_validity_days: u32,
+    /// The VZD maintenance API.
+    pub vzd: VzdSection,
+}
+
+/// The VZD maintenance API the Account Manager writes `mail`, `komLeData`, `kimData` to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VzdSection {
+    /// Base URL, e.g. `https://vzd.example:8443`.
+    pub base_url: String,
+    /// The Fachdienst's FAD name.
+    pub fad: String,
+    /// Bearer token, if the VZD uses tokens.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    /// CA certificates of the VZD's server certificate (PEM); default `tls.client_ca_pem`.
+    #[serde(default)]
+    pub server_ca_pem: Option<PathBuf>,
+    /// Client certificate chain for mutual TLS (PEM); default: the server's `tls` identity.
+    #[serde(default)]
+    pub client_chain_pem: Option<PathBuf>,
+    /// Its PKCS#8 key (PEM).
+    #[serde(default)]
+    pub client_key_pem: Option<PathBuf>,
+}
+
+fn default_cert_days() -> u32 {
+    730
 }
 
 /// The inbound SMTPS listener for other Fachdienste.
@@ -178,11 +224,8 @@ impl Default for ServiceInformationSection {
     fn default() -> Self {
         Self {
             kim_service_version: "1.5.3".into(),
-            // At least 8 characters from at least 3 of: lower, upper, digit, other.
-            password_policy_reg_ex: "^(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])(?=.*[A-Z])\
-                                     (?=.*[^a-zA-Z0-9])|(?=.*[a-z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])\
-                                     |(?=.*[A-Z])(?=.*[0-9])(?=.*[^a-zA-Z0-9])).{8,}$"
-                .into(),
+            // The policy the Account Manager enforces (A_2163).
+            password_policy_reg_ex: kim_account_manager::rules::PASSWORD_POLICY_REGEX.into(),
             password_policy_display: "Mindestens 8 Zeichen aus mindestens drei der Gruppen \
                                       Kleinbuchstaben, Großbuchstaben, Ziffern und Sonderzeichen"
                 .into(),
@@ -298,6 +341,14 @@ impl Config {
         if let Some(inbound) = &mut self.inbound {
             paths.extend(inbound.client_ca_pem.as_mut());
         }
+        if let Some(am) = &mut self.account_manager {
+            paths.push(&mut am.card_ca_pem);
+            paths.push(&mut am.provider_ca_cert_pem);
+            paths.push(&mut am.provider_ca_key_pem);
+            paths.extend(am.vzd.server_ca_pem.as_mut());
+            paths.extend(am.vzd.client_chain_pem.as_mut());
+            paths.extend(am.vzd.client_key_pem.as_mut());
+        }
         if let Some(relay) = &mut self.relay {
             paths.push(&mut relay.client_chain_pem);
             paths.push(&mut relay.client_key_pem);
@@ -339,15 +390,37 @@ impl Config {
         self.validate_listeners()?;
         if let Some(relay) = &self.relay {
             range("relay.first_retry_secs", relay.first_retry_secs, 1, 86_400)?;
-            range("relay.max_interval_secs", relay.max_interval_secs, 1, 86_400)?;
+            range(
+                "relay.max_interval_secs",
+                relay.max_interval_secs,
+                1,
+                86_400,
+            )?;
             range("relay.window_secs", relay.window_secs, 60, 30 * 86_400)?;
             if relay.routes.is_empty() {
                 bail!("relay.routes = []: at least one route is required (or leave out [relay])");
             }
         }
+        if let Some(am) = &self.account_manager {
+            let days = u64::from(am.cert_validity_days);
+            range("account_manager.cert_validity_days", days, 1, 1825)?;
+            if self.http.is_none() {
+                bail!("[account_manager] is served on [http]: add an [http] section");
+            }
+            if am.vzd.client_chain_pem.is_some() != am.vzd.client_key_pem.is_some() {
+                bail!("account_manager.vzd: client_chain_pem and client_key_pem go together");
+            }
+        }
+        let jwt = u64::from(self.service_information.jwt_expiration);
+        range("service_information.jwt_expiration", jwt, 300, 21_600)?;
         let purge = self.retention.purge_interval_secs;
         range("retention.purge_interval_secs", purge, 60, 86_400)?;
-        range("kas.purge_interval_secs", self.kas.purge_interval_secs, 60, 86_400)?;
+        range(
+            "kas.purge_interval_secs",
+            self.kas.purge_interval_secs,
+            60,
+            86_400,
+        )?;
         Ok(())
     }
 

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig};
+use kim_account_manager::{AccountManagerConfig, AccountManagerState};
 use kim_fachdienst::routes::Routes;
 use kim_fachdienst::server::{Inbound, Listeners, start};
 use kim_fachdienst::{Fachdienst, Policy};
@@ -25,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use config::Config;
+use config::{AccountManagerSection, Config};
 
 #[derive(Debug, Subcommand)]
 pub enum FachdienstCommand {
@@ -95,7 +97,10 @@ fn routes(config: &Config) -> anyhow::Result<Routes> {
     };
     let identity = Identity::from_files(&relay.client_chain_pem, &relay.client_key_pem)
         .context("relay.client_chain_pem / relay.client_key_pem")?;
-    let ca = relay.server_ca_pem.as_ref().unwrap_or(&config.tls.client_ca_pem);
+    let ca = relay
+        .server_ca_pem
+        .as_ref()
+        .unwrap_or(&config.tls.client_ca_pem);
     let trust = TrustAnchors::from_file(ca)
         .with_context(|| format!("relay.server_ca_pem {}", ca.display()))?;
     let tls = kim_tls::client_config(ClientOptions {
@@ -134,9 +139,87 @@ fn rest_router(config: &Config, fd: &Fachdienst) -> anyhow::Result<axum::Router>
         .merge(
             kim_kas::service_information_router(config.service_information.document())
                 .context("[service_information]")?,
+        );
+    let router = match &config.account_manager {
+        Some(am) => router.merge(account_manager(config, am, fd)?),
+        None => router,
+    };
+    Ok(router.fallback(kim_kas::json_not_found))
+}
+
+/// The Account Manager's router per `[account_manager]`.
+fn account_manager(
+    config: &Config,
+    am: &AccountManagerSection,
+    fd: &Fachdienst,
+) -> anyhow::Result<axum::Router> {
+    let card_cas = TrustAnchors::from_file(&am.card_ca_pem)
+        .with_context(|| format!("account_manager.card_ca_pem {}", am.card_ca_pem.display()))?;
+    let provider = TrustAnchors::from_file(&am.provider_ca_cert_pem).with_context(|| {
+        let path = am.provider_ca_cert_pem.display();
+        format!("account_manager.provider_ca_cert_pem {path}")
+    })?;
+    let provider_cert = provider
+        .der_certificates()
+        .into_iter()
+        .next()
+        .context("account_manager.provider_ca_cert_pem: no certificate")?;
+    let key_path = &am.provider_ca_key_pem;
+    let key_pem =
+        zeroize::Zeroizing::new(std::fs::read(key_path).with_context(|| {
+            format!("account_manager.provider_ca_key_pem {}", key_path.display())
+        })?);
+    let (label, key) = pem_rfc7468::decode_vec(&key_pem).map_err(|e| {
+        anyhow::anyhow!(
+            "account_manager.provider_ca_key_pem {}: {e}",
+            key_path.display()
         )
-        .fallback(kim_kas::json_not_found);
-    Ok(router)
+    })?;
+    if label != "PRIVATE KEY" {
+        anyhow::bail!(
+            "account_manager.provider_ca_key_pem {}: a PKCS#8 \"PRIVATE KEY\" is required, found {label:?}",
+            key_path.display()
+        );
+    }
+    let mut settings = AccountManagerConfig::new(
+        card_cas.der_certificates(),
+        provider_cert,
+        zeroize::Zeroizing::new(key),
+    );
+    settings.jwt_expiration_secs = config.service_information.jwt_expiration;
+    settings.cert_validity_days = am.cert_validity_days;
+
+    let vzd = &am.vzd;
+    let tls = if vzd.base_url.starts_with("https://") {
+        let ca = vzd
+            .server_ca_pem
+            .as_ref()
+            .unwrap_or(&config.tls.client_ca_pem);
+        let identity = match (&vzd.client_chain_pem, &vzd.client_key_pem) {
+            (Some(chain), Some(key)) => Identity::from_files(chain, key),
+            _ => Identity::from_files(&config.tls.chain_pem, &config.tls.key_pem),
+        }
+        .context("account_manager.vzd client identity")?;
+        Some(ClientOptions {
+            trust: TrustAnchors::from_file(ca)
+                .with_context(|| format!("account_manager.vzd.server_ca_pem {}", ca.display()))?,
+            identity: Some(identity),
+            danger_accept_any_hostname: false,
+        })
+    } else {
+        None
+    };
+    let client = HttpVzdClient::new(VzdClientConfig {
+        base_url: vzd.base_url.clone(),
+        fad: vzd.fad.clone(),
+        bearer_token: vzd.bearer_token.clone(),
+        tls,
+        timeout: Duration::from_secs(30),
+    })
+    .context("[account_manager.vzd]")?;
+    let state = AccountManagerState::new(settings, fd.meta.clone(), Arc::new(client))
+        .context("[account_manager]")?;
+    Ok(kim_account_manager::router(state))
 }
 
 async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
@@ -148,7 +231,10 @@ async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
         .await
         .context("recovering the message store")?;
     if removed > 0 {
-        tracing::warn!(removed, "removed message files without a record (interrupted writes)");
+        tracing::warn!(
+            removed,
+            "removed message files without a record (interrupted writes)"
+        );
     }
     let identity = Identity::from_files(&config.tls.chain_pem, &config.tls.key_pem)
         .context("tls.chain_pem / tls.key_pem")?;

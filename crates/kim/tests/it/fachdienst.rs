@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::sync::{Arc, Mutex};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use kim_store::{Account, AccountStore, RegState, SqliteStore};
 
@@ -40,6 +40,16 @@ listen = "127.0.0.1:0"
 [http]
 listen = "127.0.0.1:0"
 public_url = "https://localhost"
+[service_information]
+jwt_expiration = 900
+[account_manager]
+card_ca_pem = "{pki}/ca-bundle.pem"
+provider_ca_cert_pem = "{pki}/ca/rsa/komp.crt.pem"
+provider_ca_key_pem = "{pki}/ca/rsa/komp.key.pem"
+[account_manager.vzd]
+base_url = "http://127.0.0.1:9"
+fad = "kim-test"
+bearer_token = "test-token"
 "#,
             pki = pki.display()
         );
@@ -127,7 +137,10 @@ public_url = "https://localhost"
         Daemon {
             smtp: addr("smtps"),
             pop3: addr("pop3s"),
-            https: format!("https://localhost:{}", addr("https").rsplit_once(':').unwrap().1),
+            https: format!(
+                "https://localhost:{}",
+                addr("https").rsplit_once(':').unwrap().1
+            ),
             child,
         }
     }
@@ -184,34 +197,32 @@ fn swaks(daemon: &Daemon, from: &str, to: &str, subject: &str) -> (bool, String)
     )
 }
 
+/// `curl -sS` trusting the sandbox CAs and presenting the Clientmodul certificate.
+fn curl_tls() -> Command {
+    let pki = pki_dir().display().to_string();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--cacert", &format!("{pki}/ca-bundle.pem")])
+        .args(["--cert", &format!("{pki}/tls/clientmodul.crt.pem")])
+        .args(["--key", &format!("{pki}/tls/clientmodul.key.pem")]);
+    cmd
+}
+
 fn curl_pop3(daemon: &Daemon, user: &str, path: &str) -> String {
-    let pki = pki_dir();
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--cacert",
-            &format!("{}/ca-bundle.pem", pki.display()),
-        ])
-        .args([
-            "--cert",
-            &format!("{}/tls/clientmodul.crt.pem", pki.display()),
-        ])
-        .args([
-            "--key",
-            &format!("{}/tls/clientmodul.key.pem", pki.display()),
-        ])
-        .args(["--user", &format!("{user}:{PASSWORD}")])
-        .arg(format!(
-            "pop3s://localhost:{}/{path}",
-            daemon.pop3.rsplit_once(':').unwrap().1
-        ))
+    let port = daemon.pop3.rsplit_once(':').unwrap().1;
+    stdout_of(
+        curl_tls()
+            .args(["--user", &format!("{user}:{PASSWORD}")])
+            .arg(format!("pop3s://localhost:{port}/{path}")),
+    )
+}
+
+/// Runs `cmd`, which must succeed, and returns its stdout.
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd
         .output()
-        .expect("curl is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .expect("the program is installed by scripts/test");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?}: {stderr}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -313,16 +324,50 @@ async fn provider_commands_steer_a_running_daemon() {
 
     let (ok, out, _) = site.admin(&["queue"]);
     assert!(ok && out.contains("0 queued"), "{out}");
+
+    // The REST interfaces on the HTTPS listener.
+    let (status, body) = curl_https(&daemon, &["/ServiceInformation/v1.0/serviceinfo"]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"jwtExpiration\":900"), "{body}");
+    let auth = format!("{ZAHNARZT}:{PASSWORD}");
+    let (status, body) = curl_https(&daemon, &["/AccountLimit/v1.1/limit", "-u", &auth]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"maxMailSize\":734003200"), "{body}");
+    let (status, body) = curl_https(&daemon, &["/AccountMgmt/v2.4/account/x@test.kim.telematik"]);
+    assert_eq!(status, 401, "no JWT: {body}");
+    assert!(body.contains("\"traceId\""), "{body}");
+    let (status, body) = curl_https(&daemon, &["/nowhere"]);
+    assert_eq!(status, 404, "{body}");
 }
 
+/// `curl` against the daemon's HTTPS listener with the Clientmodul certificate: the path
+/// first, then extra arguments; returns status and body.
+fn curl_https(daemon: &Daemon, args: &[&str]) -> (u16, String) {
+    let text = stdout_of(
+        curl_tls()
+            .args(["-w", "\n%{http_code}"])
+            .arg(format!("{}{}", daemon.https, args[0]))
+            .args(&args[1..]),
+    );
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.trim().parse().unwrap(), body.to_owned())
+}
+
+/// The words of the `ACK` lines a child printed so far.
+type Acks = Arc<Mutex<Vec<Vec<String>>>>;
+
 /// Lines starting with `ACK` from a child's stdout, collected by a thread.
-fn collect_acks(child: &mut Child) -> (Arc<Mutex<Vec<Vec<String>>>>, std::thread::JoinHandle<()>) {
+fn collect_acks(child: &mut Child) -> (Acks, std::thread::JoinHandle<()>) {
     let acks = Arc::new(Mutex::new(Vec::new()));
     let stdout = child.stdout.take().unwrap();
     let sink = Arc::clone(&acks);
     let thread = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
-            let words: Vec<String> = line.unwrap().split_whitespace().map(str::to_owned).collect();
+            let words: Vec<String> = line
+                .unwrap()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
             if words.first().map(String::as_str) == Some("ACK") {
                 sink.lock().unwrap().push(words);
             }
@@ -340,19 +385,32 @@ async fn kill_9_loses_no_acknowledged_message_or_object() {
     let pki = pki_dir().display().to_string();
     let mut daemon = site.serve();
     let (host, port) = daemon.smtp.rsplit_once(':').unwrap();
-    let mut smtp = python(&["send", &pki, host, port, PRAXIS, PASSWORD, ZAHNARZT, "100000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut kas = python(&["kas-send", &pki, &daemon.https, PRAXIS, PASSWORD, ZAHNARZT, "100000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut smtp = python(&[
+        "send", &pki, host, port, PRAXIS, PASSWORD, ZAHNARZT, "100000",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut kas = python(&[
+        "kas-send",
+        &pki,
+        &daemon.https,
+        PRAXIS,
+        PASSWORD,
+        ZAHNARZT,
+        "100000",
+    ])
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let (mail_acks, mail_thread) = collect_acks(&mut smtp);
     let (kas_acks, kas_thread) = collect_acks(&mut kas);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while mail_acks.lock().unwrap().len() < 40 || kas_acks.lock().unwrap().len() < 10 {
-        assert!(std::time::Instant::now() < deadline, "the streams did not get going");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the streams did not get going"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // Both clients are in the middle of their next transactions.
@@ -375,26 +433,52 @@ async fn kill_9_loses_no_acknowledged_message_or_object() {
     let out = python(&["fetch", &pki, host, port, ZAHNARZT, PASSWORD])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stored = words_by_index(&out.stdout, "MSG");
     for (n, sha) in &mail_acks {
-        assert_eq!(stored.get(n), Some(sha), "acknowledged message {n} lost or damaged");
+        assert_eq!(
+            stored.get(n),
+            Some(sha),
+            "acknowledged message {n} lost or damaged"
+        );
     }
     // At most the one transaction in flight may have been stored without its 250.
-    assert!(stored.len() <= mail_acks.len() + 1, "{} stored, {} acked", stored.len(), mail_acks.len());
+    assert!(
+        stored.len() <= mail_acks.len() + 1,
+        "{} stored, {} acked",
+        stored.len(),
+        mail_acks.len()
+    );
 
     let mut fetch = python(&["kas-fetch", &pki, &daemon.https, ZAHNARZT, PASSWORD])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let ids: String = kas_acks.iter().map(|w| format!("{} {}\n", w[1], w[3])).collect();
-    fetch.stdin.take().unwrap().write_all(ids.as_bytes()).unwrap();
+    let ids: String = kas_acks
+        .iter()
+        .map(|w| format!("{} {}\n", w[1], w[3]))
+        .collect();
+    fetch
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ids.as_bytes())
+        .unwrap();
     let out = fetch.wait_with_output().unwrap();
     assert!(out.status.success());
     let objects = words_by_index(&out.stdout, "OBJ");
     for w in &kas_acks {
-        assert_eq!(objects.get(&w[1]), Some(&w[2]), "acknowledged KAS object {} lost or damaged", w[1]);
+        assert_eq!(
+            objects.get(&w[1]),
+            Some(&w[2]),
+            "acknowledged KAS object {} lost or damaged",
+            w[1]
+        );
     }
     eprintln!(
         "{} messages and {} KAS objects acknowledged before the kill; all intact",

@@ -66,6 +66,8 @@ def kas_session(pki, user, password):
     import requests
 
     session = requests.Session()
+    # Session-level `verify` loses against REQUESTS_CA_BUNDLE; the environment is ignored.
+    session.trust_env = False
     session.verify = f"{pki}/ca-bundle.pem"
     session.cert = (f"{pki}/tls/clientmodul.crt.pem", f"{pki}/tls/clientmodul.key.pem")
     session.auth = (user, password)
