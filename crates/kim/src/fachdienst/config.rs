@@ -501,6 +501,15 @@ client_ca_pem = "ca.pem"
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let c = parse(include_str!("../../examples/fachdienst.toml")).unwrap();
+        assert_eq!(c.relay.as_ref().unwrap().routes.len(), 2);
+        assert_eq!(c.http.unwrap().listen.port(), 443);
+        assert_eq!(c.kas.max_mail_size, kim_kas::MAX_MAIL_SIZE);
+        assert!(c.account_manager.is_some());
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = parse(&format!(
             "{MINIMAL}\n[pop3]\nlisten = \"127.0.0.1:1\"\nport = 3\n"
