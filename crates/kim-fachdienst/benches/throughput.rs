@@ -25,7 +25,7 @@ use kim_fachdienst::{Fachdienst, Policy};
 use kim_pop3::Pop3Client;
 use kim_smtp::client::SmtpClient;
 use kim_smtp::{MailFrom, RcptTo};
-use kim_store::{Account, AccountStore, Contract, FileBlobStore, RegState, SqliteStore};
+use kim_store::{Account, AccountStore, Contract, FileBlobStore, SqliteStore};
 use kim_testkit::pki::TestPki;
 use kim_tls::tokio_rustls::TlsConnector;
 use kim_tls::{ClientAuth, ClientOptions, Identity, TrustAnchors};
@@ -76,24 +76,10 @@ async fn provision(dir: &std::path::Path, accounts: usize) -> Fachdienst {
     .await
     .unwrap();
     for i in 0..accounts {
-        meta.create_account(&Account {
-            address: address(i),
-            reference_id: "BENCH".into(),
-            telematik_id: format!("1-2.58.{i:08}"),
-            password_hash: hash.clone(),
-            kim_version: "1.5+".into(),
-            data_time_to_live: 90,
-            no_vzd_mail_entry: false,
-            state: RegState::Registered,
-            failed_logins: 0,
-            locked: false,
-            otp: None,
-            out_of_office: None,
-            quota: -1,
-            created: 0,
-        })
-        .await
-        .unwrap();
+        let tid = format!("1-2.58.{i:08}");
+        meta.create_account(&Account::registered(&address(i), "BENCH", &tid, &hash, 0))
+            .await
+            .unwrap();
     }
     Fachdienst::new(
         Arc::new(meta),

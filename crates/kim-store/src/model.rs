@@ -94,6 +94,36 @@ pub struct Account {
     pub created: i64,
 }
 
+impl Account {
+    /// A freshly registered account: KIM version `1.5+`, 90 days dataTimeToLive (the
+    /// default), no lock, no OTP, no out-of-office, unlimited quota, created at `created`.
+    #[must_use]
+    pub fn registered(
+        address: &str,
+        reference_id: &str,
+        telematik_id: &str,
+        password_hash: &str,
+        created: i64,
+    ) -> Account {
+        Account {
+            address: address.to_ascii_lowercase(),
+            reference_id: reference_id.into(),
+            telematik_id: telematik_id.into(),
+            password_hash: password_hash.into(),
+            kim_version: "1.5+".into(),
+            data_time_to_live: 90,
+            no_vzd_mail_entry: false,
+            state: RegState::Registered,
+            failed_logins: 0,
+            locked: false,
+            otp: None,
+            out_of_office: None,
+            quota: -1,
+            created,
+        }
+    }
+}
+
 /// A message in a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use kim_store::{Account, AccountStore, RegState, SqliteStore};
+use kim_store::{Account, AccountStore, SqliteStore};
 
 const USER: &str = "praxis.schmidt@test.kim.telematik";
 const RECIPIENT: &str = "zahnarzt.weber@test.kim.telematik";
@@ -34,25 +34,6 @@ fn kim(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn account(address: &str, hash: &str) -> Account {
-    Account {
-        address: address.into(),
-        reference_id: "BENCH".into(),
-        telematik_id: "1-2.58.00000040".into(),
-        password_hash: hash.into(),
-        kim_version: "1.5+".into(),
-        data_time_to_live: 90,
-        no_vzd_mail_entry: false,
-        state: RegState::Registered,
-        failed_logins: 0,
-        locked: false,
-        otp: None,
-        out_of_office: None,
-        quota: -1,
-        created: 0,
-    }
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -126,7 +107,16 @@ async fn main() {
     let store = SqliteStore::open(&dir.path().join("data/fachdienst.sqlite")).unwrap();
     let hash = kim_store::password::hash(PASSWORD).unwrap();
     for a in [USER, RECIPIENT] {
-        store.create_account(&account(a, &hash)).await.unwrap();
+        store
+            .create_account(&Account::registered(
+                a,
+                "BENCH",
+                "1-2.58.00000040",
+                &hash,
+                0,
+            ))
+            .await
+            .unwrap();
     }
     drop(store);
 

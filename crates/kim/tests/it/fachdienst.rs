@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use kim_store::{Account, AccountStore, RegState, SqliteStore};
+use kim_store::{Account, AccountStore, SqliteStore};
 
 use crate::{kim, pki_dir};
 
@@ -94,25 +94,8 @@ bearer_token = "test-token"
         let store = SqliteStore::open(&self.dir.path().join("data/fachdienst.sqlite")).unwrap();
         let hash = kim_store::password::hash(PASSWORD).unwrap();
         for (address, tid) in [(PRAXIS, "1-2.58.00000040"), (ZAHNARZT, "2-2.58.00000041")] {
-            store
-                .create_account(&Account {
-                    address: address.into(),
-                    reference_id: "V-1".into(),
-                    telematik_id: tid.into(),
-                    password_hash: hash.clone(),
-                    kim_version: "1.5+".into(),
-                    data_time_to_live: 90,
-                    no_vzd_mail_entry: false,
-                    state: RegState::Registered,
-                    failed_logins: 0,
-                    locked: false,
-                    otp: None,
-                    out_of_office: None,
-                    quota: -1,
-                    created: 0,
-                })
-                .await
-                .unwrap();
+            let account = Account::registered(address, "V-1", tid, &hash, 0);
+            store.create_account(&account).await.unwrap();
         }
         ini
     }
