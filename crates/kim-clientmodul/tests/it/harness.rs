@@ -9,7 +9,7 @@ use kim_clientmodul::{FachdienstTls, Running, SendConfig};
 use kim_fachdienst::server::{Listeners, start};
 use kim_fachdienst::{Fachdienst, Policy};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
-use kim_store::{Account, AccountStore, Contract, FileBlobStore, RegState, SqliteStore};
+use kim_store::{Account, AccountStore, Contract, FileBlobStore, SqliteStore};
 use kim_testkit::pki::TestPki;
 use kim_tls::{ClientAuth, Identity, TrustAnchors};
 
@@ -35,22 +35,7 @@ pub fn identity(name: &str) -> Identity {
 }
 
 fn account(address: &str, password_hash: &str) -> Account {
-    Account {
-        address: address.into(),
-        reference_id: "V-100".into(),
-        telematik_id: "1-2.58.00000040".into(),
-        password_hash: password_hash.into(),
-        kim_version: "1.5+".into(),
-        data_time_to_live: 90,
-        no_vzd_mail_entry: false,
-        state: RegState::Registered,
-        failed_logins: 0,
-        locked: false,
-        otp: None,
-        out_of_office: None,
-        quota: -1,
-        created: 0,
-    }
+    Account::registered(address, "V-100", "1-2.58.00000040", password_hash, 0)
 }
 
 pub struct Chain {

@@ -7,9 +7,7 @@ use std::time::Duration;
 use kim_fachdienst::routes::Routes;
 use kim_fachdienst::server::{Inbound, Listeners, Running, start};
 use kim_fachdienst::{Fachdienst, Policy, RetryPolicy};
-use kim_store::{
-    Account, AccountStore, Contract, FileBlobStore, RegState, SqliteStore, StoredMessage,
-};
+use kim_store::{Account, AccountStore, Contract, FileBlobStore, SqliteStore, StoredMessage};
 use kim_testkit::pki::TestPki;
 use kim_tls::{ClientAuth, ClientOptions, Identity, TrustAnchors};
 use tokio::io::AsyncReadExt;
@@ -98,22 +96,7 @@ pub fn tls() -> Arc<kim_tls::rustls::ServerConfig> {
 }
 
 pub fn account(address: &str, password_hash: &str) -> Account {
-    Account {
-        address: address.into(),
-        reference_id: "V-100".into(),
-        telematik_id: "1-2.58.00000040".into(),
-        password_hash: password_hash.into(),
-        kim_version: "1.5+".into(),
-        data_time_to_live: 90,
-        no_vzd_mail_entry: false,
-        state: RegState::Registered,
-        failed_logins: 0,
-        locked: false,
-        otp: None,
-        out_of_office: None,
-        quota: -1,
-        created: 0,
-    }
+    Account::registered(address, "V-100", "1-2.58.00000040", password_hash, 0)
 }
 
 impl Env {

@@ -12,7 +12,7 @@ use kim_kas::{
     AccountLimitConfig, KasConfig, KasState, LimitState, ServiceInformation, account_limit_router,
     json_not_found, kas_router, service_information_router,
 };
-use kim_store::{Account, AccountStore, Contract, FileBlobStore, RegState, SqliteStore};
+use kim_store::{Account, AccountStore, Contract, FileBlobStore, SqliteStore};
 
 pub const PRAXIS: &str = "praxis.schmidt@test.kim.telematik";
 pub const ARZT: &str = "zahnarzt.weber@test.kim.telematik";
@@ -48,20 +48,8 @@ pub fn service_information() -> ServiceInformation {
 
 fn account(address: &str, hash: &str, quota: i64) -> Account {
     Account {
-        address: address.into(),
-        reference_id: "V-100".into(),
-        telematik_id: "1-2.58.00000040".into(),
-        password_hash: hash.into(),
-        kim_version: "1.5+".into(),
-        data_time_to_live: 90,
-        no_vzd_mail_entry: false,
-        state: RegState::Registered,
-        failed_logins: 0,
-        locked: false,
-        otp: None,
-        out_of_office: None,
         quota,
-        created: 0,
+        ..Account::registered(address, "V-100", "1-2.58.00000040", hash, 0)
     }
 }
 
