@@ -2,12 +2,16 @@
 //!
 //! [`FileBlobStore`] layout under its root:
 //! ```text
-//! tmp/<uuid>            being written; removed on drop or at start
-//! mail/<aa>/<uuid>      committed message
-//! kas/<aa>/<uuid>       committed KAS object
+//! mail/<aa>/<uuid>      message
+//! kas/<aa>/<uuid>       KAS object
+//! tmp/                  left by older versions; cleared at start
 //! ```
-//! Commit = `fsync` the file, rename it into place, `fsync` the directory. A blob is therefore
-//! either complete under its final name or not there at all.
+//! A blob is written under its final name; commit = `fsync` the file, then `fsync` its
+//! directory. Nothing reads a blob except through a record, and records are written only
+//! after the commit, so a blob being written is never served. A writer dropped without
+//! commit removes its file; a crash mid-write leaves a file without a record, which
+//! [`crate::recover`] removes at the next start. (Writing under the final name instead of
+//! renaming a temporary file saves one journal commit per message.)
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -147,7 +151,7 @@ impl FileBlobStore {
                 .await
                 .map_err(|e| StoreError::io(format!("clearing {}", tmp.display()), e))?;
         }
-        for dir in ["tmp", "mail", "kas"] {
+        for dir in ["mail", "kas"] {
             let path = root.join(dir);
             fs::create_dir_all(&path)
                 .await
@@ -169,15 +173,22 @@ impl FileBlobStore {
 impl BlobStore for FileBlobStore {
     async fn create(&self, ns: Namespace) -> Result<Box<dyn BlobWriter>, StoreError> {
         let id = uuid::Uuid::new_v4();
-        let tmp = self.root.join("tmp").join(id.hyphenated().to_string());
-        let file = fs::File::create(&tmp)
-            .await
-            .map_err(|e| StoreError::io(format!("creating {}", tmp.display()), e))?;
         let key = BlobKey::new(ns, id);
+        let path = self.path(&key);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)
+                .await
+                .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+        }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
         Ok(Box::new(FileWriter {
             file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
-            tmp: TempPath(Some(tmp)),
-            target: self.path(&key),
+            pending: PendingPath(Some(path)),
             key,
             written: 0,
             fsync: self.fsync,
@@ -252,10 +263,10 @@ async fn next_entry(
         .map_err(|e| StoreError::io(format!("listing {}", path.display()), e))
 }
 
-/// Removes the temporary file unless disarmed (after the rename).
-struct TempPath(Option<PathBuf>);
+/// Removes the file of an uncommitted blob unless disarmed (at commit).
+struct PendingPath(Option<PathBuf>);
 
-impl Drop for TempPath {
+impl Drop for PendingPath {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
             let _ = std::fs::remove_file(path);
@@ -265,8 +276,7 @@ impl Drop for TempPath {
 
 struct FileWriter {
     file: Option<tokio::io::BufWriter<fs::File>>,
-    tmp: TempPath,
-    target: PathBuf,
+    pending: PendingPath,
     key: BlobKey,
     written: u64,
     fsync: bool,
@@ -298,40 +308,31 @@ impl BlobWriter for FileWriter {
         file.flush()
             .await
             .map_err(|e| StoreError::io(ctx("flushing"), e))?;
-        let file = file.into_inner();
+        let file = file.into_inner().into_std().await;
         if self.fsync {
-            file.sync_all()
+            let Some(path) = self.pending.0.clone() else {
+                return Err(StoreError::Task("blob committed twice".into()));
+            };
+            // One trip to the blocking pool for both syncs.
+            tokio::task::spawn_blocking(move || sync_file_and_dir(&file, &path))
                 .await
-                .map_err(|e| StoreError::io(ctx("syncing"), e))?;
+                .map_err(|e| StoreError::Task(format!("blob commit task: {e}")))?
+                .map_err(|(what, e)| StoreError::io(ctx(what), e))?;
         }
-        drop(file);
-        let dir = self
-            .target
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
-        let Some(tmp) = self.tmp.0.take() else {
-            return Err(StoreError::Task("blob committed twice".into()));
-        };
-        if let Err(e) = fs::rename(&tmp, &self.target).await {
-            let _ = fs::remove_file(&tmp).await;
-            return Err(StoreError::io(ctx("renaming"), e));
-        }
-        if self.fsync {
-            sync_dir(&dir)
-                .await
-                .map_err(|e| StoreError::io(ctx("syncing directory of"), e))?;
-        }
+        // Durable (or not asked to be): keep the file.
+        self.pending.0 = None;
         Ok(self.key.clone())
     }
 }
 
-async fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-        .await
-        .map_err(std::io::Error::other)?
+/// `fsync` the blob's file, then its directory (which holds the new name).
+fn sync_file_and_dir(
+    file: &std::fs::File,
+    path: &Path,
+) -> Result<(), (&'static str, std::io::Error)> {
+    file.sync_all().map_err(|e| ("syncing", e))?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ("syncing the directory of", e))
 }

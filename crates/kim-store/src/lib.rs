@@ -1,9 +1,10 @@
 //! Persistence of the KIM Fachdienst, behind traits.
 //!
 //! Two halves:
-//! - [`BlobStore`]: message and attachment bytes. [`FileBlobStore`] writes into a temporary
-//!   file, `fsync`s it and renames it into place on [`BlobWriter::commit`], so a blob is either
-//!   complete or absent; a writer dropped without commit leaves nothing behind.
+//! - [`BlobStore`]: message and attachment bytes. [`FileBlobStore`] writes a blob under its
+//!   final name and `fsync`s file and directory on [`BlobWriter::commit`]; blobs are reached
+//!   only through records written after the commit, so an unfinished blob is never served; a
+//!   writer dropped without commit removes its file.
 //! - [`MetaStore`] = [`AccountStore`] + [`MailStore`] + [`QueueStore`] + [`KasStore`]: records
 //!   that point at blobs. [`SqliteStore`] keeps them in one SQLite database in WAL mode with
 //!   `synchronous=FULL`: when a call returns, the change is on disk.

@@ -441,7 +441,7 @@ async fn purge_task_runs_until_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborted_upload_leaves_no_blob_and_no_record() {
     let env = Env::start().await;
-    let tmp = env.dir.path().join("blobs/tmp");
+    let kas = env.dir.path().join("blobs/kas");
     let out = env
         .python(&format!(
             r#"
@@ -460,7 +460,7 @@ s = socket.create_connection((u.hostname, u.port))
 s.sendall(req + head + b"\0" * 500000)
 # Close only once the server is writing the blob.
 for _ in range(200):
-    if os.listdir({tmp:?}):
+    if any(os.listdir(os.path.join({kas:?}, d)) for d in os.listdir({kas:?})):
         print("writing")
         break
     time.sleep(0.05)
@@ -470,18 +470,14 @@ s.close()
         .await;
     assert_eq!(out.trim(), "writing", "the server never started the blob");
     // The handler notices the end of the connection and drops its writer, removing the
-    // temporary file (bounded wait for that, no timing assertion).
+    // unfinished file (bounded wait for that, no timing assertion).
     for _ in 0..200 {
-        if std::fs::read_dir(&tmp).unwrap().next().is_none() {
+        if env.kas_blobs().await == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(
-        std::fs::read_dir(&tmp).unwrap().next().is_none(),
-        "temporary file left"
-    );
-    assert_eq!(env.kas_blobs().await, 0);
+    assert_eq!(env.kas_blobs().await, 0, "unfinished blob left");
     assert_eq!(env.fd.meta.owner_usage(PRAXIS).await.unwrap(), 0);
     env.stop();
 }
