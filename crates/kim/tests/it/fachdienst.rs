@@ -321,6 +321,52 @@ async fn provider_commands_steer_a_running_daemon() {
     assert!(body.contains("\"traceId\""), "{body}");
     let (status, body) = curl_https(&daemon, &["/nowhere"]);
     assert_eq!(status, 404, "{body}");
+
+    // fetchmail takes both messages and deletes them at the Fachdienst.
+    let mbox = fetchmail(&site, &daemon, ZAHNARZT);
+    assert!(mbox.contains("Subject: Arztbrief 1") && mbox.contains("Subject: Arztbrief 3"));
+    assert_eq!(curl_pop3(&daemon, ZAHNARZT, "").trim(), "", "mailbox emptied");
+}
+
+/// Fetches and deletes all mail of `user` with fetchmail over POP3S with the Clientmodul
+/// certificate; returns what it delivered.
+fn fetchmail(site: &Site, daemon: &Daemon, user: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let home = site.dir.path().join("fetchmail");
+    std::fs::create_dir_all(&home).unwrap();
+    let rc = home.join("fetchmailrc");
+    let port = daemon.pop3.rsplit_once(':').unwrap().1;
+    let poll = format!(
+        "poll localhost protocol pop3 port {port}\n  user \"{user}\" password \"{PASSWORD}\"\n"
+    );
+    std::fs::write(&rc, poll).unwrap();
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mbox = home.join("mbox");
+    let pki = pki_dir().display().to_string();
+    stdout_of(
+        Command::new("fetchmail")
+            .env("FETCHMAILHOME", &home)
+            .args([
+                "--fetchmailrc",
+                &rc.display().to_string(),
+                "--nodetach",
+                "--ssl",
+            ])
+            .args([
+                "--sslcertck",
+                "--sslcertfile",
+                &format!("{pki}/ca-bundle.pem"),
+            ])
+            .args(["--sslcert", &format!("{pki}/tls/clientmodul.crt.pem")])
+            .args(["--sslkey", &format!("{pki}/tls/clientmodul.key.pem")])
+            .args([
+                "--auth",
+                "password",
+                "--mda",
+                &format!("cat >> {}", mbox.display()),
+            ]),
+    );
+    std::fs::read_to_string(mbox).unwrap()
 }
 
 /// `curl` against the daemon's HTTPS listener with the Clientmodul certificate: the path
