@@ -325,7 +325,11 @@ async fn provider_commands_steer_a_running_daemon() {
     // fetchmail takes both messages and deletes them at the Fachdienst.
     let mbox = fetchmail(&site, &daemon, ZAHNARZT);
     assert!(mbox.contains("Subject: Arztbrief 1") && mbox.contains("Subject: Arztbrief 3"));
-    assert_eq!(curl_pop3(&daemon, ZAHNARZT, "").trim(), "", "mailbox emptied");
+    assert_eq!(
+        curl_pop3(&daemon, ZAHNARZT, "").trim(),
+        "",
+        "mailbox emptied"
+    );
 }
 
 /// Fetches and deletes all mail of `user` with fetchmail over POP3S with the Clientmodul
