@@ -68,6 +68,7 @@ mod dienstkennung;
 mod id;
 mod secret;
 mod telematik_id;
+pub mod time;
 mod user_name;
 mod version;
 mod vzd_entry;

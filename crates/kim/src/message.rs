@@ -272,18 +272,4 @@ pub fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// `Mon, 23 Nov 2026 15:00:00 +0000`.
-pub fn rfc5322_date(unix: i64) -> String {
-    let (y, m, d, h, mi, s) = kim_message::cms::der::civil_from_unix(unix);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let wd = weekday
-        .get(usize::try_from(unix.div_euclid(86_400).rem_euclid(7)).unwrap_or(0))
-        .unwrap_or(&"Mon");
-    let mo = month
-        .get(usize::try_from(m.saturating_sub(1)).unwrap_or(0))
-        .unwrap_or(&"Jan");
-    format!("{wd}, {d} {mo} {y} {h:02}:{mi:02}:{s:02} +0000")
-}
+pub use kim_types::time::rfc5322_date;
