@@ -65,14 +65,13 @@ async fn provision(dir: &std::path::Path, accounts: usize) -> Fachdienst {
     let meta = SqliteStore::open(&dir.join("fd.sqlite")).unwrap();
     let blobs = FileBlobStore::open(dir.join("blobs"), true).await.unwrap();
     let hash = kim_store::password::hash(PASSWORD).unwrap();
-    meta.create_contract(&Contract {
-        reference_id: "BENCH".into(),
-        ini_password_hash: hash.clone(),
-        domains: vec!["test.kim.telematik".into()],
-        max_accounts: u32::try_from(accounts).unwrap(),
-        locked: false,
-        created: 0,
-    })
+    meta.create_contract(&Contract::new(
+        "BENCH",
+        &hash,
+        vec!["test.kim.telematik".into()],
+        u32::try_from(accounts).unwrap(),
+        0,
+    ))
     .await
     .unwrap();
     for i in 0..accounts {

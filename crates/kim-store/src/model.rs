@@ -24,6 +24,27 @@ pub struct Contract {
     pub created: i64,
 }
 
+impl Contract {
+    /// A new contract, not locked.
+    #[must_use]
+    pub fn new(
+        reference_id: &str,
+        ini_password_hash: &str,
+        domains: Vec<String>,
+        max_accounts: u32,
+        created: i64,
+    ) -> Contract {
+        Contract {
+            reference_id: reference_id.into(),
+            ini_password_hash: ini_password_hash.into(),
+            domains,
+            max_accounts,
+            locked: false,
+            created,
+        }
+    }
+}
+
 /// Registration state of an account (`regStat`, plus the end of the deregistration window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegState {

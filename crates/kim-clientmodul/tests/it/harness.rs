@@ -2,7 +2,6 @@
 //! accounts and the Clientmodul's SMTP proxy, plus real clients (python, swaks).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use kim_clientmodul::{FachdienstTls, Running, SendConfig};
@@ -140,19 +139,9 @@ impl Chain {
             self.fd.as_ref().unwrap().pop3_addr.port(),
         );
         let program = format!("{prelude}{script}");
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("python3").arg("-c").arg(program).output()
-        })
-        .await
-        .unwrap()
-        .expect("python3 runs (apt-get install -y python3)");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "python failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        tokio::task::spawn_blocking(move || kim_testkit::peers::python(&program))
+            .await
+            .unwrap()
     }
 
     /// The messages in `address`'s mailbox at the Fachdienst (deleted there), base64 lines.
@@ -203,14 +192,13 @@ async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Ru
         .await
         .unwrap();
     let hash = kim_store::password::hash(PASSWORD).unwrap();
-    meta.create_contract(&Contract {
-        reference_id: "V-100".into(),
-        ini_password_hash: hash.clone(),
-        domains: vec!["test.kim.telematik".into()],
-        max_accounts: 5,
-        locked: false,
-        created: 0,
-    })
+    meta.create_contract(&Contract::new(
+        "V-100",
+        &hash,
+        vec!["test.kim.telematik".into()],
+        5,
+        0,
+    ))
     .await
     .unwrap();
     for a in [PRAXIS, ARZT] {

@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -112,14 +111,13 @@ impl Env {
             .await
             .unwrap();
         let hash = kim_store::password::hash(PASSWORD).unwrap();
-        meta.create_contract(&Contract {
-            reference_id: "V-100".into(),
-            ini_password_hash: hash.clone(),
-            domains: vec![setup.domain.into()],
-            max_accounts: 5,
-            locked: false,
-            created: 0,
-        })
+        meta.create_contract(&Contract::new(
+            "V-100",
+            &hash,
+            vec![setup.domain.into()],
+            5,
+            0,
+        ))
         .await
         .unwrap();
         for a in &setup.accounts {
@@ -211,19 +209,9 @@ impl Env {
             files.2,
         );
         let program = format!("{prelude}{script}");
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("python3").arg("-c").arg(program).output()
-        })
-        .await
-        .unwrap()
-        .expect("python3 runs (apt-get install -y python3)");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "python failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        tokio::task::spawn_blocking(move || kim_testkit::peers::python(&program))
+            .await
+            .unwrap()
     }
 
     fn pki_files(&self) -> (PathBuf, PathBuf, PathBuf) {

@@ -70,14 +70,13 @@ impl Env {
             .await
             .unwrap();
         let hash = kim_store::password::hash(PASSWORD).unwrap();
-        meta.create_contract(&Contract {
-            reference_id: "V-100".into(),
-            ini_password_hash: hash.clone(),
-            domains: vec!["test.kim.telematik".into()],
-            max_accounts: 10,
-            locked: false,
-            created: 0,
-        })
+        meta.create_contract(&Contract::new(
+            "V-100",
+            &hash,
+            vec!["test.kim.telematik".into()],
+            10,
+            0,
+        ))
         .await
         .unwrap();
         for (a, quota) in [
@@ -170,14 +169,9 @@ impl Env {
     /// Runs a python3 script with `base` (the server URL) defined; returns stdout.
     pub async fn python(&self, script: &str) -> String {
         let program = format!("base = {:?}\n{script}", self.url(""));
-        let output = run("python3", vec!["-c".into(), program]).await;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "python failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        tokio::task::spawn_blocking(move || kim_testkit::peers::python(&program))
+            .await
+            .unwrap()
     }
 
     /// Number of KAS blobs on disk.

@@ -141,14 +141,13 @@ async fn create(args: CreateArgs) -> anyhow::Result<Outcome> {
     }
     let password = initial_password()?;
     fd.meta
-        .create_contract(&Contract {
-            reference_id: id.to_owned(),
-            ini_password_hash: kim_store::password::hash(&password)?,
+        .create_contract(&Contract::new(
+            id,
+            &kim_store::password::hash(&password)?,
             domains,
-            max_accounts: args.max_accounts,
-            locked: false,
-            created: now(),
-        })
+            args.max_accounts,
+            now(),
+        ))
         .await?;
     println!("contract {id} created");
     println!("initial password: {password}");
