@@ -23,6 +23,7 @@
 
 mod config;
 mod error;
+pub mod receive;
 pub mod send;
 
 use std::net::SocketAddr;
