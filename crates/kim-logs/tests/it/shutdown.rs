@@ -1,0 +1,103 @@
+//! The guard writes out everything queued; a full queue drops and counts, never blocks.
+
+use std::io;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use kim_logs::{Clock, LogKind, Sink};
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::{ManualClock, T0, TODAY, config, lines};
+
+#[test]
+fn dropping_the_guard_loses_nothing_from_many_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(T0);
+    let (dispatch, guard) = crate::dispatch(&config(dir.path()), &clock);
+    let threads: Vec<_> = (0..4_u64)
+        .map(|t| {
+            let dispatch = dispatch.clone();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..500_u64 {
+                        tracing::info!(t, i, "event");
+                        tracing::info!(target: "kim_perf", step = "kas", ms = i, "step timed");
+                    }
+                });
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(guard.dropped(), 0);
+    drop(guard);
+    assert_eq!(
+        lines(dir.path(), &format!("operation-{TODAY}.log")).len(),
+        2000
+    );
+    assert_eq!(
+        lines(dir.path(), &format!("performance-{TODAY}.log")).len(),
+        2000
+    );
+}
+
+/// A sink that blocks in its first write until released, and records every line.
+struct BlockingSink {
+    entered: Sender<()>,
+    release: Option<Receiver<()>>,
+    lines: Arc<Mutex<Vec<(LogKind, String)>>>,
+}
+
+impl Sink for BlockingSink {
+    fn write_line(&mut self, kind: LogKind, _unix_ms: i64, line: &str) -> io::Result<()> {
+        if let Some(release) = self.release.take() {
+            self.entered.send(()).unwrap();
+            release.recv().unwrap();
+        }
+        self.lines.lock().unwrap().push((kind, line.to_owned()));
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_without_blocking() {
+    let (entered_tx, entered) = channel();
+    let (release, release_rx) = channel();
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let sink = BlockingSink {
+        entered: entered_tx,
+        release: Some(release_rx),
+        lines: Arc::clone(&written),
+    };
+    let mut config = config(std::path::Path::new("/nonexistent"));
+    config.queue_lines = 4;
+    let clock: Arc<dyn Clock> = ManualClock::at(T0);
+    let (layer, guard) = kim_logs::layer_with_sink(&config, clock, Box::new(sink)).unwrap();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(n = 0_u64, "event");
+        // The writer now holds line 0 and waits; the queue takes 4 more, the rest drop.
+        entered.recv().unwrap();
+        for n in 1..=10_u64 {
+            tracing::info!(n, "event");
+        }
+    });
+    assert_eq!(guard.dropped(), 6);
+    release.send(()).unwrap();
+    drop(guard);
+    let written = written.lock().unwrap();
+    let texts: Vec<&str> = written.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(texts.len(), 6, "{texts:?}");
+    for (n, line) in texts.iter().take(5).enumerate() {
+        assert!(line.ends_with(&format!("msg=event n={n}")), "{line}");
+    }
+    assert_eq!(
+        texts[5],
+        "2026-12-04T01:02:03.045Z WARN kim_logs op=- msg=\"log lines dropped: queue full\" dropped=6"
+    );
+    assert!(written.iter().all(|(k, _)| *k == LogKind::Operation));
+}
