@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod compose;
 mod files;
 mod redaction;
 mod retention;
