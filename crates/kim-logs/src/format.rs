@@ -13,7 +13,7 @@ use std::fmt::{self, Write as _};
 use tracing::field::{Field, Visit};
 
 use crate::clock::rfc3339_ms;
-use crate::redact::{REDACTED, is_denied};
+use crate::redact::{REDACTED, is_denied, mask_addresses};
 
 /// The span and event field carrying the correlation id (KOM-LE-A_2079 … A_2090).
 pub const OP_FIELD: &str = "op";
@@ -36,6 +36,10 @@ impl Fields {
             push_pair(&mut self.rest, name, REDACTED);
             return;
         }
+        let value = match mask_addresses(&value) {
+            std::borrow::Cow::Borrowed(_) => value,
+            std::borrow::Cow::Owned(masked) => masked,
+        };
         match name {
             "message" => self.message = Some(value),
             OP_FIELD => self.op = Some(value),
@@ -74,12 +78,12 @@ pub(crate) struct OpVisitor(pub Option<String>);
 impl Visit for OpVisitor {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == OP_FIELD {
-            self.0 = Some(format!("{value:?}"));
+            self.0 = Some(mask_addresses(&format!("{value:?}")).into_owned());
         }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == OP_FIELD {
-            self.0 = Some(value.to_owned());
+            self.0 = Some(mask_addresses(value).into_owned());
         }
     }
 }

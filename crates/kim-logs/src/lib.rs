@@ -33,8 +33,8 @@
 //! * Every event is exactly one line; values are escaped so they cannot forge lines or
 //!   fields.
 //! * Fields whose names are denied ([`DENIED_FIELD_WORDS`], see [`is_denied`]) are written as
-//!   [`REDACTED`], in event and span fields alike. Messages are format strings of the code and
-//!   must not carry data.
+//!   [`REDACTED`]; mail addresses in any value or message are masked as [`ADDRESS_MASK`]
+//!   ([`mask_addresses`]). Messages are format strings of the code and must not carry data.
 //! * Files hold at most `max_files_per_day` × `max_file_size` bytes per type per day; files
 //!   older than `retain_days` are deleted at start and at each day change; directory mode
 //!   0700, file mode 0600.
@@ -76,7 +76,7 @@ pub use config::{
 pub use error::LogError;
 pub use format::OP_FIELD;
 pub use layer::PERF_TARGET;
-pub use redact::{DENIED_FIELD_WORDS, REDACTED, is_denied};
+pub use redact::{ADDRESS_MASK, DENIED_FIELD_WORDS, REDACTED, is_denied, mask_addresses};
 pub use rolling::RollingFiles;
 pub use writer::{LogGuard, LogKind, Sink};
 

@@ -9,6 +9,13 @@
 //! `ping`). This covers event and span fields alike; it cannot cover the event *message*,
 //! which is the caller's format string: call sites put data into fields, never into the
 //! message text.
+//!
+//! As a second line of defence, mail addresses (personal data: they name doctors and
+//! patients' practices) are masked as [`ADDRESS_MASK`] in every value *and* in the message
+//! ([`mask_addresses`]): any run of characters around an `@`, delimited by blanks, control
+//! characters or one of `<>()[],;:"'`, with at least one character on each side.
+
+use std::borrow::Cow;
 
 /// Word prefixes that deny a field name.
 pub const DENIED_FIELD_WORDS: &[&str] = &[
@@ -28,6 +35,45 @@ pub const DENIED_FIELD_WORDS: &[&str] = &[
 
 /// What a denied field's value is replaced with.
 pub const REDACTED: &str = "<redacted>";
+
+/// What a mail address in a value or message is replaced with.
+pub const ADDRESS_MASK: &str = "<address>";
+
+/// `text` with every mail-address-like word replaced by [`ADDRESS_MASK`] (see the module
+/// docs); borrowed when there is none.
+#[must_use]
+pub fn mask_addresses(text: &str) -> Cow<'_, str> {
+    if !text.contains('@') {
+        return Cow::Borrowed(text);
+    }
+    let is_delimiter = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"'".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word_start = 0;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        if !is_delimiter(c) {
+            continue;
+        }
+        let word = text.get(word_start..i).unwrap_or("");
+        out.push_str(if looks_like_address(word) {
+            ADDRESS_MASK
+        } else {
+            word
+        });
+        if i < text.len() {
+            out.push(c);
+        }
+        word_start = i + c.len_utf8();
+    }
+    Cow::Owned(out)
+}
+
+fn looks_like_address(word: &str) -> bool {
+    word.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+}
 
 /// Whether a field called `name` must not be written (see the module docs for the rule).
 #[must_use]
@@ -103,6 +149,24 @@ mod tests {
         ] {
             assert!(!is_denied(name), "{name} must stay");
         }
+    }
+
+    #[test]
+    fn addresses_are_masked() {
+        assert_eq!(mask_addresses("no at sign"), "no at sign");
+        assert!(matches!(mask_addresses("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            mask_addresses("RCPT TO:<dr.mueller@praxis.kim.telematik> failed"),
+            "RCPT TO:<<address>> failed"
+        );
+        assert_eq!(
+            mask_addresses("a@b.de, c@d.de;x@y"),
+            "<address>, <address>;<address>"
+        );
+        assert_eq!(
+            mask_addresses("@ trailing@ @leading ü@ö"),
+            "@ trailing@ @leading <address>"
+        );
     }
 
     #[test]

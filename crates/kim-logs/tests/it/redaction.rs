@@ -70,3 +70,21 @@ fn values_cannot_forge_lines_or_fields() {
         op[0]
     );
 }
+
+#[test]
+fn addresses_are_masked_in_values_and_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(T0);
+    let rcpt = "dr.mueller@praxis.kim.telematik";
+    with_logs(&config(dir.path()), &clock, || {
+        tracing::warn!(reply = %format!("550 <{rcpt}> unknown"), "refused for {rcpt}");
+    });
+    let op = lines(dir.path(), &format!("operation-{TODAY}.log"));
+    assert_eq!(
+        op,
+        [concat!(
+            "2026-12-04T01:02:03.045Z WARN it::redaction op=- ",
+            "msg=\"refused for <address>\" reply=\"550 <<address>> unknown\""
+        )]
+    );
+}
