@@ -6,7 +6,8 @@
 //! `<ts>` is RFC 3339 UTC with milliseconds, `op` is `-` without a correlation id. Values
 //! that are empty or contain blanks, quotes, `=`, backslashes or control characters are
 //! written in double quotes with `\"`, `\\`, `\n`, `\r`, `\t` and `\u{…}` escapes, so an
-//! event is always exactly one line and a value cannot forge another field or line.
+//! event is always exactly one line and a value cannot forge another field or line. Values
+//! and messages longer than [`MAX_VALUE_CHARS`] characters are cut there and end in `…`.
 
 use std::fmt::{self, Write as _};
 
@@ -17,6 +18,9 @@ use crate::redact::{REDACTED, is_denied, mask_addresses};
 
 /// The span and event field carrying the correlation id (KOM-LE-A_2079 … A_2090).
 pub const OP_FIELD: &str = "op";
+
+/// Longest value or message written, in characters.
+pub const MAX_VALUE_CHARS: usize = 2048;
 
 /// The fields of one event, sorted into what the line formats place specially.
 #[derive(Debug, Default)]
@@ -36,10 +40,14 @@ impl Fields {
             push_pair(&mut self.rest, name, REDACTED);
             return;
         }
-        let value = match mask_addresses(&value) {
+        let mut value = match mask_addresses(&value) {
             std::borrow::Cow::Borrowed(_) => value,
             std::borrow::Cow::Owned(masked) => masked,
         };
+        if let Some((cut, _)) = value.char_indices().nth(MAX_VALUE_CHARS) {
+            value.truncate(cut);
+            value.push('…');
+        }
         match name {
             "message" => self.message = Some(value),
             OP_FIELD => self.op = Some(value),

@@ -74,7 +74,7 @@ pub use config::{
     LogConfig, RETAIN_DAYS_RANGE, default_dir,
 };
 pub use error::LogError;
-pub use format::OP_FIELD;
+pub use format::{MAX_VALUE_CHARS, OP_FIELD};
 pub use layer::PERF_TARGET;
 pub use redact::{ADDRESS_MASK, DENIED_FIELD_WORDS, REDACTED, is_denied, mask_addresses};
 pub use rolling::RollingFiles;

@@ -88,3 +88,19 @@ fn addresses_are_masked_in_values_and_messages() {
         )]
     );
 }
+
+#[test]
+fn long_values_are_cut_at_a_character_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(T0);
+    let long = "ä".repeat(kim_logs::MAX_VALUE_CHARS + 5);
+    with_logs(
+        &config(dir.path()),
+        &clock,
+        || tracing::info!(detail = %long, "x"),
+    );
+    let op = lines(dir.path(), &format!("operation-{TODAY}.log"));
+    let value = op[0].rsplit_once("detail=").unwrap().1;
+    let expected = format!("{}…", "ä".repeat(kim_logs::MAX_VALUE_CHARS));
+    assert_eq!(value, expected);
+}
