@@ -78,7 +78,7 @@ pub use format::{MAX_VALUE_CHARS, OP_FIELD};
 pub use layer::PERF_TARGET;
 pub use redact::{ADDRESS_MASK, DENIED_FIELD_WORDS, REDACTED, is_denied, mask_addresses};
 pub use rolling::RollingFiles;
-pub use writer::{LogGuard, LogKind, Sink};
+pub use writer::{LogGuard, LogKind, Sink, TICK};
 
 /// Installs the log layer with the system clock as the global subscriber.
 ///

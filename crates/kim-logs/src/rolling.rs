@@ -9,8 +9,9 @@
 //! * Days: the day of a line is the day of its timestamp; the writer never goes back to an
 //!   earlier day (a late line from before midnight goes into the new day's file).
 //! * Retention: files whose name date lies more than `retain_days` days before today are
-//!   deleted when the files are opened and at every day change. Files not named by this
-//!   scheme are never touched.
+//!   deleted when the files are opened and at every day change, which a line of a new day
+//!   or, in a quiet process, the writer's periodic [`Sink::tick`] reveals. Files not named by
+//!   this scheme are never touched.
 //! * Permissions (Unix): the directory is created with mode 0700, files with 0600.
 
 use std::fs::{self, File, OpenOptions};
@@ -165,6 +166,14 @@ impl Sink for RollingFiles {
             }
         }
         result
+    }
+
+    fn tick(&mut self, now_unix_ms: i64) -> io::Result<()> {
+        let today = day_of(now_unix_ms);
+        match self.day {
+            Some(current) if current >= today => Ok(()),
+            _ => self.change_day(today),
+        }
     }
 
     fn close(&mut self) -> io::Result<()> {
@@ -334,6 +343,26 @@ mod tests {
         assert_eq!(files_in(dir.path()), ["operation-1970-01-01.log"]);
         let text = fs::read_to_string(dir.path().join("operation-1970-01-01.log")).unwrap();
         assert_eq!(text, "cccc\n");
+    }
+
+    #[test]
+    fn a_tick_on_a_new_day_sweeps_without_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = LogConfig::new(dir.path());
+        config.retain_days = 1;
+        let day_ms = 86_400_000;
+        let mut files = RollingFiles::open(&config, 0).unwrap();
+        files.write_line(LogKind::Operation, 0, "day 0").unwrap();
+        files.tick(day_ms).unwrap();
+        assert_eq!(files_in(dir.path()), ["operation-1970-01-01.log"]);
+        files.tick(2 * day_ms + 5).unwrap();
+        assert!(files_in(dir.path()).is_empty());
+        // Lines keep going to the tick's day from then on.
+        files
+            .write_line(LogKind::Operation, 2 * day_ms + 6, "day 2")
+            .unwrap();
+        files.close().unwrap();
+        assert_eq!(files_in(dir.path()), ["operation-1970-01-03.log"]);
     }
 
     #[test]

@@ -6,11 +6,15 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::LogError;
 use crate::clock::{Clock, rfc3339_ms};
+
+/// How long the writer waits for a line before it calls [`Sink::tick`].
+pub const TICK: Duration = Duration::from_secs(60);
 
 /// The two log types of the manual (§4.6); each has its own files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +51,17 @@ pub trait Sink: Send + 'static {
     ///
     /// Any I/O error; the writer counts it.
     fn flush(&mut self) -> io::Result<()>;
+
+    /// Called when no line arrived for [`TICK`]: lets the sink notice a day change (and
+    /// apply retention) in a quiet process. The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// Any I/O error; the writer counts it.
+    fn tick(&mut self, now_unix_ms: i64) -> io::Result<()> {
+        let _ = now_unix_ms;
+        Ok(())
+    }
 
     /// Called once before the writer stops: flush and make durable.
     ///
@@ -182,7 +197,15 @@ impl Writer {
     fn run(mut self, rx: &Receiver<Msg>) {
         let mut stopping = false;
         while !stopping {
-            let Ok(first) = rx.recv() else { break };
+            let first = match rx.recv_timeout(TICK) {
+                Ok(first) => first,
+                Err(RecvTimeoutError::Timeout) => {
+                    let ticked = self.sink.tick(self.clock.now_unix_ms());
+                    self.count(ticked);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             stopping = self.handle(first);
             // Drain what is queued (after a shutdown marker too), then flush once.
             loop {
