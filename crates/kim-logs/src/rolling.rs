@@ -261,11 +261,29 @@ fn open_file(path: &Path) -> io::Result<Current> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(path)?;
+    narrow_permissions(&file)?;
     let size = file.metadata()?.len();
     Ok(Current {
         file: BufWriter::new(file),
         size,
     })
+}
+
+/// Narrows a file left with wider permissions (by hand, by an older version) to 0600.
+#[cfg(unix)]
+fn narrow_permissions(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut permissions = file.metadata()?.permissions();
+    if permissions.mode() & 0o777 != 0o600 {
+        permissions.set_mode(0o600);
+        file.set_permissions(permissions)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn narrow_permissions(_file: &File) -> io::Result<()> {
+    Ok(())
 }
 
 fn create_dir(dir: &Path) -> io::Result<()> {

@@ -85,6 +85,15 @@ fn directory_is_private_and_files_are_owner_only() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join(format!("operation-{TODAY}.log"))), 0o600);
+
+    // A file of the day left world-readable is narrowed when it is opened again.
+    let perf = dir.join(format!("performance-{TODAY}.log"));
+    std::fs::write(&perf, "old\n").unwrap();
+    std::fs::set_permissions(&perf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    with_logs(&config(&dir), &clock, || {
+        tracing::info!(target: "kim_perf", step = "vzd", ms = 1_u64, "step timed");
+    });
+    assert_eq!(mode(&perf), 0o600);
 }
 
 #[test]
