@@ -34,3 +34,12 @@ pub enum LogError {
     #[error("a global tracing subscriber is already installed: {0}")]
     AlreadyInitialised(#[source] tracing_subscriber::util::TryInitError),
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_travels_between_threads() {
+        fn send_sync<T: Send + Sync + std::error::Error + 'static>() {}
+        send_sync::<super::LogError>();
+    }
+}

@@ -49,6 +49,25 @@
 //! tracing::info!(target: "kim_perf", step = "vzd", ms = 12_u64, "step timed");
 //! # Ok::<(), kim_logs::LogError>(())
 //! ```
+//!
+//! Next to a console layer, each layer keeps its own filter (a global `EnvFilter` would
+//! hide events from the files):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _};
+//! use tracing_subscriber::util::SubscriberInitExt as _;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let config = kim_logs::LogConfig::default();
+//! let (files, _guard) = kim_logs::layer(&config, Arc::new(kim_logs::SystemClock))?;
+//! let console = tracing_subscriber::fmt::layer()
+//!     .with_writer(std::io::stderr)
+//!     .with_filter(EnvFilter::new("info,kim_perf=off"));
+//! tracing_subscriber::registry().with(files).with(console).try_init()?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod clock;
 mod config;
