@@ -35,8 +35,9 @@ enum Command {
     /// The TI-like test PKI.
     #[command(subcommand)]
     Pki(pki::PkiCommand),
-    /// Runs the local KIM sandbox: seals a sample Arztbrief from one practice to another
-    /// and opens it, printing the delivered message with its Vermerke.
+    /// Runs the whole KIM system on this machine (Konnektor, VZD, Fachdienst, Clientmodul):
+    /// sends a sample Arztbrief from one practice to another and prints the delivered
+    /// message with its Vermerke, or with `--serve` keeps it running for practice software.
     Sandbox(sandbox::SandboxArgs),
     /// The simulated Telematikinfrastruktur: software Konnektor and VZD.
     #[command(subcommand)]

@@ -153,7 +153,9 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<Outcome> {
 /// exactly the cards the Konnektor holds: the card's ENC certificates (RSA and/or ECC), its
 /// Telematik-ID, holder and profession OID (Admission), and as KIM addresses (version 1.5)
 /// the e-mail addresses in the ENC certificates' subjectAltName.
-fn vzd_seeds(config: &kim_ti_sim::SimConfig) -> anyhow::Result<Vec<kim_vzd_sim::SeedEntry>> {
+pub(crate) fn vzd_seeds(
+    config: &kim_ti_sim::SimConfig,
+) -> anyhow::Result<Vec<kim_vzd_sim::SeedEntry>> {
     use kim_ti_sim::model::{CardKind, KeyRole};
     let mut seeds = Vec::new();
     for card in &config.cards {

@@ -222,10 +222,43 @@ fn account_manager(
     Ok(kim_account_manager::router(state))
 }
 
-async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
-    init_logging();
-    let config = Config::load(&arg.config)?;
-    let fd = open_storage(&config).await?.with_routes(routes(&config)?);
+/// A Fachdienst started from its configuration: every listener bound, the background tasks
+/// running. Used by `kim fachdienst serve` and by the sandbox.
+pub(crate) struct Launched {
+    pub running: kim_fachdienst::server::Running,
+    /// The HTTPS listener of the REST interfaces, if `[http]` is configured.
+    pub http_addr: Option<std::net::SocketAddr>,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Launched {
+    /// One line for scripts (ports may have been chosen by the system).
+    pub fn summary(&self) -> String {
+        let running = &self.running;
+        let mut line = format!("smtps {} pop3s {}", running.smtp_addr, running.pop3_addr);
+        if let Some(addr) = running.inbound_addr {
+            line.push_str(&format!(" inbound {addr}"));
+        }
+        if let Some(addr) = self.http_addr {
+            line.push_str(&format!(" https {addr}"));
+        }
+        line
+    }
+
+    /// Stops the listeners and background tasks and waits for them.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.running.shutdown().await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the storage of `config` (recovering interrupted writes) and binds every listener.
+pub(crate) async fn launch(config: &Config) -> anyhow::Result<Launched> {
+    let fd = open_storage(config).await?.with_routes(routes(config)?);
     // Files without a record are what a crash between file and record leaves behind.
     let removed = kim_store::recover(fd.meta.as_ref(), fd.blobs.as_ref())
         .await
@@ -262,7 +295,7 @@ async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
     let mut tasks = Vec::new();
     let mut http_addr = None;
     if let Some(http) = &config.http {
-        let router = rest_router(&config, &fd)?;
+        let router = rest_router(config, &fd)?;
         let listener = TcpListener::bind(http.listen)
             .await
             .with_context(|| format!("http.listen {}", http.listen))?;
@@ -294,26 +327,26 @@ async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
     )
     .await
     .context("binding the listeners")?;
-    // One line for scripts (ports may have been chosen by the system).
-    let mut line = format!("smtps {} pop3s {}", running.smtp_addr, running.pop3_addr);
-    if let Some(addr) = running.inbound_addr {
-        line.push_str(&format!(" inbound {addr}"));
-    }
-    if let Some(addr) = http_addr {
-        line.push_str(&format!(" https {addr}"));
-    }
-    println!("{line}");
+    Ok(Launched {
+        running,
+        http_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn serve(arg: &ConfigArg) -> anyhow::Result<Outcome> {
+    init_logging();
+    let config = Config::load(&arg.config)?;
+    let launched = launch(&config).await?;
+    println!("{}", launched.summary());
     wait_for_signal().await?;
     tracing::info!("stopping");
-    shutdown.cancel();
-    running.shutdown().await;
-    for task in tasks {
-        let _ = task.await;
-    }
+    launched.shutdown().await;
     Ok(Outcome::Success)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     tokio::select! {

@@ -1,0 +1,241 @@
+//! End to end through the sandbox: `kim sandbox --serve` in its own process (Konnektor, VZD,
+//! Fachdienst and Clientmodul), mails sent through the Clientmodul's SMTP proxy and fetched
+//! through its POP3 proxy, as practice software does.
+//!
+//! Reports start-up time and idle memory of the sandbox process, per-size latency of send
+//! and of fetch (10 KiB, 1 MiB, 15 MiB, 100 MiB; 100 MiB goes through the KAS), the peak
+//! resident memory of the process after each size, and the end-to-end rate of small mails
+//! with concurrent senders.
+//!
+//! `cargo bench -p kim --bench sandbox_e2e` (`SANDBOX_E2E_SIZES_KIB=10,1024` and
+//! `SANDBOX_E2E_SMALL=400` change the run).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "benchmark harness"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kim_smtp::{MailFrom, RcptTo};
+use tokio::net::TcpStream;
+
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+struct Mailbox {
+    address: String,
+    password: String,
+    smtp_port: u16,
+    smtp_user: String,
+    pop3_port: u16,
+    pop3_user: String,
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn start(dir: &std::path::Path) -> (Child, Vec<Mailbox>, Duration) {
+    let t = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
+        .args(["sandbox", "--serve", "--base-port", "21400", "--state-dir"])
+        .arg(dir)
+        .env("KIM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap() == "READY" {
+            break;
+        }
+    }
+    let started = t.elapsed();
+    std::thread::spawn(move || for _ in lines {});
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sandbox.json")).unwrap()).unwrap();
+    let s = |m: &serde_json::Value, k: &str| m[k].as_str().unwrap().to_string();
+    let mailboxes = info["mailboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| Mailbox {
+            address: s(m, "address"),
+            password: s(m, "password"),
+            smtp_port: m["smtp_port"].as_u64().unwrap() as u16,
+            smtp_user: s(m, "smtp_user"),
+            pop3_port: m["pop3_port"].as_u64().unwrap() as u16,
+            pop3_user: s(m, "pop3_user"),
+        })
+        .collect();
+    (child, mailboxes, started)
+}
+
+/// A text/plain mail of about `size` bytes (base64 lines of pseudo-random data in a
+/// multipart with a text part, as an Arztbrief with attachment).
+fn mail(from: &str, to: &str, size: usize, n: usize) -> Vec<u8> {
+    let mut out = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Bench {n}\r\nMessage-ID: <bench-{n}@sandbox>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nBefund anbei.\r\n--b\r\n\
+         Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    )
+    .into_bytes();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ n as u64;
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    while out.len() < size {
+        for _ in 0..76 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(B64[(x % 64) as usize]);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"--b--\r\n");
+    out
+}
+
+async fn send(m: &Mailbox, to: &str, content: &[u8]) {
+    let stream = TcpStream::connect(("127.0.0.1", m.smtp_port))
+        .await
+        .unwrap();
+    let (mut smtp, _) = kim_smtp::client::SmtpClient::connect(stream, TIMEOUT)
+        .await
+        .unwrap();
+    smtp.ehlo("bench").await.unwrap();
+    smtp.auth_plain(&m.smtp_user, &m.password).await.unwrap();
+    let from = MailFrom {
+        address: m.address.clone(),
+        ..MailFrom::default()
+    };
+    let outcome = smtp.send(&from, &[RcptTo::new(to)], content).await.unwrap();
+    assert!(outcome.accepted(), "{outcome:?}");
+    let _ = smtp.quit().await;
+}
+
+/// Fetches and deletes every message; returns their sizes and checks the result headers.
+async fn fetch_all(m: &Mailbox) -> Vec<usize> {
+    let stream = TcpStream::connect(("127.0.0.1", m.pop3_port))
+        .await
+        .unwrap();
+    let mut pop3 = kim_pop3::Pop3Client::connect(stream, TIMEOUT)
+        .await
+        .unwrap();
+    pop3.user(&m.pop3_user).await.unwrap();
+    pop3.pass(&m.password).await.unwrap();
+    let list = pop3.list().await.unwrap();
+    let mut sizes = Vec::new();
+    for (n, _) in list {
+        let msg = pop3.retr(n).await.unwrap().to_vec().await.unwrap();
+        let head = &msg[..msg.len().min(64 * 1024)];
+        let text = String::from_utf8_lossy(head);
+        assert!(text.contains("X-KIM-DecryptionResult: 00"), "{text}");
+        sizes.push(msg.len());
+        pop3.dele(n).await.unwrap();
+    }
+    pop3.quit().await.unwrap();
+    sizes
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("SANDBOX_E2E_SIZES_KIB")
+        .unwrap_or_else(|_| "10,1024,15360,102400".into())
+        .split(',')
+        .map(|s| s.trim().parse::<usize>().unwrap() * 1024)
+        .collect();
+    let small: usize = std::env::var("SANDBOX_E2E_SMALL")
+        .ok()
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(400);
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let (mut child, boxes, started) = start(dir.path());
+    let pid = child.id();
+    std::thread::sleep(Duration::from_secs(1));
+    println!(
+        "sandbox start-up {:.2} s, idle RSS {} KiB (whole system in one process)",
+        started.as_secs_f64(),
+        status_kib(pid, "VmRSS:")
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (a, b) = (&boxes[0], &boxes[1]);
+    rt.block_on(async {
+        for size in &sizes {
+            let content = mail(&a.address, &b.address, *size, 0);
+            let t = Instant::now();
+            send(a, &b.address, &content).await;
+            let sent = t.elapsed();
+            let t = Instant::now();
+            let got = fetch_all(b).await;
+            let fetched = t.elapsed();
+            assert_eq!(got.len(), 1);
+            let mib = content.len() as f64 / (1024.0 * 1024.0);
+            println!(
+                "{:>9} KiB: send {:>8.3} s, fetch {:>8.3} s, end to end {:>8.3} s = {:>6.1} MiB/s; peak RSS {} KiB",
+                size / 1024,
+                sent.as_secs_f64(),
+                fetched.as_secs_f64(),
+                (sent + fetched).as_secs_f64(),
+                mib / (sent + fetched).as_secs_f64(),
+                status_kib(pid, "VmHWM:")
+            );
+        }
+        // Small mails: 8 concurrent senders, then one fetch of everything.
+        let content = mail(&a.address, &b.address, 10 * 1024, 1);
+        let t = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        let senders = 8;
+        for s in 0..senders {
+            let (a_addr, pw, port, user, to) = (
+                a.address.clone(),
+                a.password.clone(),
+                a.smtp_port,
+                a.smtp_user.clone(),
+                b.address.clone(),
+            );
+            let content = content.clone();
+            let count = small / senders + usize::from(s < small % senders);
+            tasks.spawn(async move {
+                let m = Mailbox {
+                    address: a_addr,
+                    password: pw,
+                    smtp_port: port,
+                    smtp_user: user,
+                    pop3_port: 0,
+                    pop3_user: String::new(),
+                };
+                for _ in 0..count {
+                    send(&m, &to, &content).await;
+                }
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap();
+        }
+        let sent = t.elapsed();
+        let got = fetch_all(b).await;
+        let total = t.elapsed();
+        assert_eq!(got.len(), small);
+        println!(
+            "{small} mails of 10 KiB, {senders} senders: sent in {:.2} s ({:.0}/s), sent + fetched in {:.2} s = {:.0} mails/s end to end",
+            sent.as_secs_f64(),
+            small as f64 / sent.as_secs_f64(),
+            total.as_secs_f64(),
+            small as f64 / total.as_secs_f64()
+        );
+    });
+    println!(
+        "peak RSS of the sandbox process {} KiB",
+        status_kib(pid, "VmHWM:")
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+}

@@ -1,0 +1,403 @@
+//! The whole KIM system on loopback: test PKI, software Konnektor, VZD, Fachdienst and
+//! Clientmodul, wired together as a practice and a provider would wire them.
+//!
+//! State lives in one directory: `pki/` (TEST-ONLY keys, deterministic), `vzd/` (the
+//! directory's database), `fachdienst/` (`fachdienst.toml`, database and message files).
+//! Starting again on the same directory keeps mailboxes, accounts and directory entries.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use kim_clientmodul::{FachdienstTls, ProxyTls, ReceiveConfig, SendConfig};
+use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
+use kim_store::{Account, Contract};
+use kim_testkit::pki::TestPki;
+use kim_tls::{Identity, TrustAnchors};
+
+use crate::fachdienst::{self, Launched, config::Config};
+
+/// Password of every PKCS#12 file of the sandbox PKI (TEST-ONLY).
+pub const P12_PASSWORD: &str = "00";
+/// The KIM domain of the sandbox.
+pub const DOMAIN: &str = "test.kim.telematik";
+/// Contract (referenceID) the sandbox mailboxes belong to.
+pub const CONTRACT: &str = "SANDBOX-1";
+/// Initial password of the contract (registration of further addresses).
+pub const CONTRACT_PASSWORD: &str = "Sandbox-Vertrag-1";
+/// Bearer token of the Account Manager at the VZD maintenance API (TEST-ONLY).
+const VZD_TOKEN: &str = "vzd-sim-token";
+const VZD_FAD: &str = "kim-sim";
+
+/// A practice of the sandbox: its mailbox and the Konnektor context its card is in.
+#[derive(Debug, Clone)]
+pub struct Practice {
+    pub address: &'static str,
+    pub password: &'static str,
+    pub telematik_id: &'static str,
+    pub mandant: &'static str,
+    pub client_system: &'static str,
+    pub workplace: &'static str,
+    /// UserId for HBA access (`None`: SMC-B only).
+    pub user_id: Option<&'static str>,
+}
+
+/// Practice A (Dr. Schmidt, SMC-B in `Mandant1`) and practice B (Dr. Weber, SMC-B in
+/// `Mandant2`): two tenants of one Konnektor.
+pub const PRACTICES: [Practice; 2] = [
+    Practice {
+        address: "praxis.schmidt@test.kim.telematik",
+        password: "Sandbox-Schmidt-1",
+        telematik_id: "1-2.58.00000040",
+        mandant: "Mandant1",
+        client_system: "ClientID1",
+        workplace: "Workplace1",
+        user_id: Some("alice.schmidt"),
+    },
+    Practice {
+        address: "zahnarzt.weber@test.kim.telematik",
+        password: "Sandbox-Weber-1",
+        telematik_id: "2-2.58.00000041",
+        mandant: "Mandant2",
+        client_system: "ClientID2",
+        workplace: "Workplace3",
+        user_id: None,
+    },
+];
+
+/// The doctor's HBA (Dr. Alice Schmidt), in practice A's terminal.
+pub const HBA_TELEMATIK_ID: &str = "1-1.58.00000050";
+
+/// Listening ports; 0 picks a free one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ports {
+    pub konnektor: u16,
+    pub ldap: u16,
+    pub vzd_api: u16,
+    pub fd_smtp: u16,
+    pub fd_pop3: u16,
+    pub fd_https: u16,
+    pub cm_smtp: u16,
+    pub cm_pop3: u16,
+}
+
+impl Ports {
+    /// Consecutive ports from `base`.
+    pub fn from_base(base: u16) -> anyhow::Result<Ports> {
+        let port = |i: u16| {
+            base.checked_add(i)
+                .with_context(|| format!("--base-port {base}: the sandbox needs 8 ports"))
+        };
+        Ok(Ports {
+            konnektor: port(0)?,
+            ldap: port(1)?,
+            vzd_api: port(2)?,
+            fd_smtp: port(3)?,
+            fd_pop3: port(4)?,
+            fd_https: port(5)?,
+            cm_smtp: port(6)?,
+            cm_pop3: port(7)?,
+        })
+    }
+
+    /// Every 0 replaced by a port that is free now (the Fachdienst's KAS links and the
+    /// practice software's settings need the port before the listener exists).
+    fn resolved(self) -> anyhow::Result<Ports> {
+        let pick = |p: u16| -> anyhow::Result<u16> {
+            if p != 0 {
+                return Ok(p);
+            }
+            let l = StdListener::bind("127.0.0.1:0").context("finding a free port")?;
+            Ok(l.local_addr()?.port())
+        };
+        Ok(Ports {
+            konnektor: pick(self.konnektor)?,
+            ldap: pick(self.ldap)?,
+            vzd_api: pick(self.vzd_api)?,
+            fd_smtp: pick(self.fd_smtp)?,
+            fd_pop3: pick(self.fd_pop3)?,
+            fd_https: pick(self.fd_https)?,
+            cm_smtp: pick(self.cm_smtp)?,
+            cm_pop3: pick(self.cm_pop3)?,
+        })
+    }
+}
+
+/// The running system.
+pub struct System {
+    pub dir: PathBuf,
+    pub ports: Ports,
+    konnektor: kim_ti_sim::RunningSim,
+    vzd: kim_vzd_sim::RunningVzd,
+    fachdienst: Launched,
+    cm_smtp: kim_clientmodul::Running,
+    cm_pop3: kim_clientmodul::RunningPop3,
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+impl System {
+    /// Starts everything with state in `dir`.
+    pub async fn start(dir: &Path, ports: Ports) -> anyhow::Result<System> {
+        let ports = ports.resolved()?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("resolving {}", dir.display()))?;
+        let pki = TestPki::shared_default()
+            .map_err(|e| anyhow::anyhow!("generating the test PKI: {e}"))?;
+        let pki_dir = dir.join("pki");
+        if !pki_dir.join("manifest.txt").exists() {
+            pki.write_dir(&pki_dir, P12_PASSWORD)
+                .with_context(|| format!("writing the test PKI to {}", pki_dir.display()))?;
+        }
+        let konnektor_config = konnektor_config(pki, ports.konnektor)?;
+        let seeds = crate::ti::vzd_seeds(&konnektor_config)?;
+        let konnektor = kim_ti_sim::KonnektorSim::start(konnektor_config)
+            .await
+            .context("starting the Konnektor")?;
+        let vzd = start_vzd(&dir, &pki_dir, seeds, ports).await?;
+        let config = write_fachdienst_config(&dir, &pki_dir, ports)?;
+        provision(&config).await?;
+        let fachdienst = fachdienst::launch(&config)
+            .await
+            .context("starting the Fachdienst")?;
+
+        let trust = TrustAnchors::from_file(&pki_dir.join("ca-bundle.pem"))
+            .context("reading the sandbox CA bundle")?;
+        let base = konnektor
+            .sds_url()
+            .trim_end_matches("/connector.sds")
+            .to_string();
+        let konnektor_client = Arc::new(
+            KonnektorClient::new(KonnektorConfig::new(base, trust.clone()))
+                .context("Konnektor client")?,
+        );
+        let vzd_client = Arc::new(
+            kim_vzd::VzdClient::new(kim_vzd::VzdClientConfig::new(&format!(
+                "ldap://127.0.0.1:{}",
+                ports.ldap
+            )))
+            .context("VZD client")?,
+        );
+        let fd_tls = FachdienstTls {
+            identity: Identity::from_files(
+                &pki_dir.join("tls/clientmodul.crt.pem"),
+                &pki_dir.join("tls/clientmodul.key.pem"),
+            )
+            .context("the Clientmodul's TLS identity")?,
+            trust,
+            danger_accept_any_hostname: false,
+        };
+        // Plain towards the practice software: it runs on the same host (KOM-LE-A_2067).
+        let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
+        send.proxy_tls = ProxyTls::None;
+        let cm_smtp =
+            kim_clientmodul::start(send, konnektor_client.clone(), vzd_client.clone(), None)
+                .await
+                .context("starting the Clientmodul's SMTP proxy")?;
+        let mut receive = ReceiveConfig::new(local(ports.cm_pop3), "localhost", fd_tls);
+        receive.proxy_tls = ProxyTls::None;
+        let cm_pop3 = kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, None)
+            .await
+            .context("starting the Clientmodul's POP3 proxy")?;
+        Ok(System {
+            dir,
+            ports,
+            konnektor,
+            vzd,
+            fachdienst,
+            cm_smtp,
+            cm_pop3,
+        })
+    }
+
+    pub fn konnektor_sds_url(&self) -> &str {
+        self.konnektor.sds_url()
+    }
+
+    pub fn cm_smtp_addr(&self) -> SocketAddr {
+        self.cm_smtp.smtp_addr
+    }
+
+    pub fn cm_pop3_addr(&self) -> SocketAddr {
+        self.cm_pop3.pop3_addr
+    }
+
+    /// The Clientmodul user name of `practice` (SMTP and POP3 share the form).
+    pub fn user_name(&self, practice: &Practice, port: u16) -> String {
+        let mut user = format!(
+            "{}#localhost:{port}#{}#{}#{}",
+            practice.address, practice.mandant, practice.client_system, practice.workplace
+        );
+        if let Some(id) = practice.user_id {
+            user.push('#');
+            user.push_str(id);
+        }
+        user
+    }
+
+    pub fn smtp_user(&self, practice: &Practice) -> String {
+        self.user_name(practice, self.ports.fd_smtp)
+    }
+
+    pub fn pop3_user(&self, practice: &Practice) -> String {
+        self.user_name(practice, self.ports.fd_pop3)
+    }
+
+    pub fn https_base(&self) -> String {
+        format!("https://localhost:{}", self.ports.fd_https)
+    }
+
+    pub fn konnektor_cards(&self) -> Vec<kim_ti_sim::cards::CardView> {
+        self.konnektor.konnektor().cards.list(None)
+    }
+
+    pub fn fachdienst_summary(&self) -> String {
+        self.fachdienst.summary()
+    }
+
+    /// Stops the Clientmodul first, then the Fachdienst, the VZD and the Konnektor.
+    pub async fn shutdown(self) {
+        self.cm_smtp.shutdown().await;
+        self.cm_pop3.shutdown().await;
+        self.fachdienst.shutdown().await;
+        self.vzd.shutdown().await;
+        self.konnektor.shutdown().await;
+    }
+}
+
+/// The default Konnektor of the test PKI, with practice B's SMC-B moved to its own
+/// tenant: terminal `CT3` at `Mandant2` / `ClientID2` / `Workplace3`.
+fn konnektor_config(pki: &TestPki, port: u16) -> anyhow::Result<kim_ti_sim::SimConfig> {
+    let mut config = kim_ti_sim::SimConfig::from_test_pki(pki)?;
+    config.listen = local(port);
+    config
+        .model
+        .card_terminals
+        .push(kim_ti_sim::config::CardTerminalConfig {
+            id: "CT3".into(),
+            slots: 2,
+        });
+    for workplace in &mut config.model.workplaces {
+        if workplace.id == "Workplace3" {
+            workplace.card_terminals.push("CT3".into());
+        }
+    }
+    let b = &PRACTICES[1];
+    let card = config
+        .cards
+        .iter_mut()
+        .find(|c| c.telematik_id == b.telematik_id)
+        .context("the test PKI lacks practice B's SMC-B")?;
+    card.terminal = "CT3".into();
+    card.slot = 1;
+    Ok(config)
+}
+
+async fn start_vzd(
+    dir: &Path,
+    pki_dir: &Path,
+    seeds: Vec<kim_vzd_sim::SeedEntry>,
+    ports: Ports,
+) -> anyhow::Result<kim_vzd_sim::RunningVzd> {
+    let config = kim_vzd_sim::VzdSimConfig {
+        data_dir: dir.join("vzd"),
+        ldap_listen: Some(local(ports.ldap)),
+        ldaps_listen: None,
+        rest_listen: Some(local(ports.vzd_api)),
+        rest_https: true,
+        tls: Some(kim_vzd_sim::TlsFiles {
+            chain_pem: pki_dir.join("tls/konnektor.crt.pem"),
+            key_pem: pki_dir.join("tls/konnektor.key.pem"),
+            client_ca_pem: Some(pki_dir.join("ca-bundle.pem")),
+        }),
+        api_clients: vec![kim_vzd_sim::ApiClient {
+            fad: VZD_FAD.into(),
+            token: Some(VZD_TOKEN.into()),
+            client_certificate_pem: None,
+        }],
+        seed_test_pki: false,
+        ..kim_vzd_sim::VzdSimConfig::default()
+    };
+    kim_vzd_sim::VzdSim::start_with(config, kim_vzd_sim::StartOptions { tls: None, seeds })
+        .await
+        .context("starting the VZD")
+}
+
+/// Writes `fachdienst/fachdienst.toml` (rewritten at every start: the ports may change)
+/// and loads it through the daemon's own validation.
+fn write_fachdienst_config(dir: &Path, pki: &Path, ports: Ports) -> anyhow::Result<Config> {
+    let fd_dir = dir.join("fachdienst");
+    std::fs::create_dir_all(&fd_dir).with_context(|| format!("creating {}", fd_dir.display()))?;
+    let pki = pki.display();
+    let text = format!(
+        "# Written by `kim sandbox` at every start (TEST-ONLY keys).\n\
+hostname = \"localhost\"\n\
+domains = [\"{DOMAIN}\"]\n\
+data_dir = \"data\"\n\
+[tls]\n\
+chain_pem = \"{pki}/tls/fachdienst.crt.pem\"\n\
+key_pem = \"{pki}/tls/fachdienst.key.pem\"\n\
+client_ca_pem = \"{pki}/ca-bundle.pem\"\n\
+[smtp]\n\
+listen = \"127.0.0.1:{smtp}\"\n\
+[pop3]\n\
+listen = \"127.0.0.1:{pop3}\"\n\
+[http]\n\
+listen = \"127.0.0.1:{https}\"\n\
+public_url = \"https://localhost:{https}\"\n\
+[account_manager]\n\
+card_ca_pem = \"{pki}/ca-bundle.pem\"\n\
+provider_ca_cert_pem = \"{pki}/ca/rsa/komp.crt.pem\"\n\
+provider_ca_key_pem = \"{pki}/ca/rsa/komp.key.pem\"\n\
+[account_manager.vzd]\n\
+base_url = \"https://localhost:{vzd}\"\n\
+fad = \"{VZD_FAD}\"\n\
+bearer_token = \"{VZD_TOKEN}\"\n\
+server_ca_pem = \"{pki}/ca-bundle.pem\"\n",
+        smtp = ports.fd_smtp,
+        pop3 = ports.fd_pop3,
+        https = ports.fd_https,
+        vzd = ports.vzd_api,
+    );
+    let path = fd_dir.join("fachdienst.toml");
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Config::load(&path)
+}
+
+/// The contract and the two practices' mailboxes, created on the first start only (later
+/// password changes and registrations are kept).
+async fn provision(config: &Config) -> anyhow::Result<()> {
+    let fd = fachdienst::open_storage(config).await?;
+    let meta = fd.meta.as_ref();
+    if meta.contract(CONTRACT).await?.is_none() {
+        let hash = kim_store::password::hash(CONTRACT_PASSWORD)?;
+        meta.create_contract(&Contract::new(
+            CONTRACT,
+            &hash,
+            vec![DOMAIN.into()],
+            10,
+            now(),
+        ))
+        .await
+        .context("creating the sandbox contract")?;
+    }
+    for p in &PRACTICES {
+        if meta.account(p.address).await?.is_none() {
+            let hash = kim_store::password::hash(p.password)?;
+            let account = Account::registered(p.address, CONTRACT, p.telematik_id, &hash, now());
+            meta.create_account(&account)
+                .await
+                .with_context(|| format!("creating the mailbox {}", p.address))?;
+        }
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    crate::message::now()
+}
