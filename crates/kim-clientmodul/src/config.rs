@@ -113,3 +113,56 @@ impl SendConfig {
         }
     }
 }
+
+/// Settings of the receive side (the POP3 proxy, gemSpec_CM_KOMLE 3.4.2; kim-spec §4).
+#[derive(Debug, Clone)]
+pub struct ReceiveConfig {
+    /// Listen address; its port is `clientmodul.proxy.pop3.port` (manual default 995).
+    pub listen: SocketAddr,
+    /// `clientmodul.proxy.tls` (shared with the send side).
+    pub proxy_tls: ProxyTls,
+    /// Name in the `+OK` greeting.
+    pub hostname: String,
+    /// `clientmodul.proxy.pop3.timeout.server` (POP3_TIMEOUT_SERVER, default 300 s): how
+    /// long to wait for the Fachdienst's POP3 server.
+    pub timeout_server: Duration,
+    /// `clientmodul.proxy.pop3.timeout.client` (POP3_TIMEOUT_CLIENT, default 300 s): how
+    /// long to wait for the next command of the practice software.
+    pub timeout_client: Duration,
+    /// `clientmodul.core.konnektor.receive.timeout` (KONNEKTOR_TIMEOUT, default 60 s): a
+    /// Konnektor call
+    /// that takes longer counts as "Konnektor not available" (decryption result 03).
+    pub konnektor_timeout: Duration,
+    /// `clientmodul.core.konnektor.certificates.cache.maxTtl` (TTL_EMAIL_ICCSN, default
+    /// 30 days): how long the card found for a receiver address is remembered.
+    pub ttl_email_iccsn: Duration,
+    /// `clientmodul.proxy.pop3.threads` bounds concurrent sessions here.
+    pub max_sessions: usize,
+    /// POP3 server used when the user name does not name one.
+    pub default_pop3: Option<(String, u16)>,
+    /// TLS towards the Fachdienst (C.CM.TLS-CS, mutual).
+    pub fachdienst_tls: FachdienstTls,
+}
+
+impl ReceiveConfig {
+    /// Defaults of the manual: plain proxy, 300 s POP3 timeouts, 60 s Konnektor timeout,
+    /// 30 days TTL_EMAIL_ICCSN, 64 sessions.
+    pub fn new(
+        listen: SocketAddr,
+        hostname: impl Into<String>,
+        fachdienst_tls: FachdienstTls,
+    ) -> ReceiveConfig {
+        ReceiveConfig {
+            listen,
+            proxy_tls: ProxyTls::None,
+            hostname: hostname.into(),
+            timeout_server: Duration::from_secs(300),
+            timeout_client: Duration::from_secs(300),
+            konnektor_timeout: Duration::from_secs(60),
+            ttl_email_iccsn: Duration::from_secs(30 * 24 * 3600),
+            max_sessions: 64,
+            default_pop3: None,
+            fachdienst_tls,
+        }
+    }
+}

@@ -13,6 +13,9 @@
 //!   implementation such mails are answered with `451`.
 //! - [`start`] → [`Running`]: the listener (plain or implicit TLS towards the practice
 //!   software, `clientmodul.proxy.tls`).
+//! - Receive side ([`receive`]): [`ReceiveConfig`] and [`start_pop3`] → [`RunningPop3`],
+//!   the POP3 proxy that decrypts and verifies at the Konnektor and delivers the inner
+//!   message with result headers and Vermerke, or the spec's error mail (kim-spec §4).
 //!
 //! Invariants:
 //! - Nothing is sent to the MTA before the end of DATA; the MTA sees MAIL FROM with the
@@ -36,8 +39,11 @@ use kim_vzd::VzdClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, ProxyTls, SendConfig};
+pub use config::{
+    DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, ProxyTls, ReceiveConfig, SendConfig,
+};
 pub use error::{SendFailure, StartError};
+pub use receive::{RunningPop3, start_pop3};
 use send::{KasUpload, SendBackend};
 
 /// The smallest EHLO `SIZE` the Clientmodul may announce (KOM-LE-A_2007: 25 MB × 1.37).

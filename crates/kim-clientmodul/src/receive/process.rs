@@ -1,0 +1,175 @@
+//! The PROCESS state of RETR (gemSpec_CM_KOMLE 3.4.2.4; kim-spec §4.4): one message from
+//! the Fachdienst in, one message for the client out.
+//!
+//! The message logic is `kim_message::open::open` (pass-through, E1, E2, the signed layer,
+//! IDs 08/09, E6, result headers and Vermerke). Its `Decryptor` and `SignatureCheck` are
+//! synchronous, the Konnektor is not: `open` runs on a blocking thread and the two adapters
+//! below drive the Konnektor calls on the runtime from there, so no runtime worker waits.
+//!
+//! Poison isolation: whatever fails, the client receives a message: the one `open` built,
+//! or (should building the error mail itself fail, or the blocking task die) the received
+//! message unchanged.
+
+use std::sync::{Arc, Mutex};
+
+use kim_konnektor::client::Konnektor;
+use kim_message::cms::{AuthEnvelopedData, RecipientEmail, SignedData};
+use kim_message::mime;
+use kim_message::open::{
+    self, DecryptError, Decryptor, OpenContext, Opened, SignatureCheck, SignatureOutcome,
+};
+use tokio::runtime::Handle;
+
+use super::kas::KasDownload;
+use super::kas_receive;
+use super::konnektor::{ReceiveKonnektor, Receiver};
+
+/// Everything RETR processing needs about the session.
+#[derive(Debug, Clone)]
+pub(crate) struct Recipient {
+    /// The POP3 user's KIM address (KOM-LE-A_2044).
+    pub address: String,
+    /// The mailbox password (KAS download).
+    pub password: kim_types::Secret<String>,
+    pub konnektor: Receiver,
+    /// Host name for generated Message-IDs.
+    pub hostname: String,
+}
+
+/// What processing produced, for the operation log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    PassThrough,
+    Delivered { ids: Vec<String>, positive: bool },
+    ErrorMail { reason: String },
+    Unprocessed { reason: String },
+}
+
+/// Processes one received message; never fails.
+pub(crate) async fn process<K: Konnektor + 'static>(
+    received: Vec<u8>,
+    recipient: &Recipient,
+    konnektor: &Arc<ReceiveKonnektor<K>>,
+    kas: Option<&Arc<dyn KasDownload>>,
+    vzd: &kim_vzd::VzdClient,
+) -> (Vec<u8>, Outcome) {
+    let received = Arc::new(received);
+    let task = {
+        let (received, recipient, konnektor) =
+            (received.clone(), recipient.clone(), konnektor.clone());
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || run_open(&received, &recipient, konnektor, handle))
+    };
+    let result = task.await;
+    let take = |received: Arc<Vec<u8>>| Arc::try_unwrap(received).unwrap_or_else(|a| (*a).clone());
+    match result {
+        Ok(Ok(Opened::PassThrough)) => (take(received), Outcome::PassThrough),
+        Ok(Ok(Opened::Delivered {
+            message,
+            integrity_ids,
+            positive,
+        })) => {
+            let outcome = Outcome::Delivered {
+                ids: integrity_ids,
+                positive,
+            };
+            match kas {
+                Some(kas) if positive && kim_message::kas::contains_kas_part(&message) => {
+                    let message =
+                        kas_receive::restore(message, &received, recipient, kas, vzd).await;
+                    (message, outcome)
+                }
+                _ => (message, outcome),
+            }
+        }
+        Ok(Ok(Opened::ErrorMail {
+            message, reason, ..
+        })) => (message, Outcome::ErrorMail { reason }),
+        Ok(Err(e)) => (
+            take(received),
+            Outcome::Unprocessed {
+                reason: e.to_string(),
+            },
+        ),
+        Err(e) => (
+            take(received),
+            Outcome::Unprocessed {
+                reason: format!("processing task: {e}"),
+            },
+        ),
+    }
+}
+
+fn run_open<K: Konnektor + 'static>(
+    received: &[u8],
+    recipient: &Recipient,
+    konnektor: Arc<ReceiveKonnektor<K>>,
+    handle: Handle,
+) -> Result<Opened, mime::MimeError> {
+    let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), recipient.hostname);
+    let date = kim_types::time::rfc5322_date(unix_now());
+    let ctx = OpenContext {
+        receiver: &recipient.address,
+        error_message_id: &message_id,
+        date: &date,
+    };
+    let plaintext = Mutex::new(None);
+    let adapter = Adapter {
+        konnektor,
+        receiver: &recipient.konnektor,
+        handle,
+        plaintext: &plaintext,
+    };
+    open::open(received, &ctx, &adapter, &adapter)
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// Drives the async Konnektor from `open`'s blocking thread. The decrypted signed-data
+/// entity is kept until the check because VerifyDocument needs the SignedData as received.
+struct Adapter<'a, K> {
+    konnektor: Arc<ReceiveKonnektor<K>>,
+    receiver: &'a Receiver,
+    handle: Handle,
+    plaintext: &'a Mutex<Option<Vec<u8>>>,
+}
+
+impl<K: Konnektor + 'static> Decryptor for Adapter<'_, K> {
+    fn decrypt(
+        &self,
+        cms: &[u8],
+        env: AuthEnvelopedData,
+        entries: &[RecipientEmail],
+    ) -> Result<Vec<u8>, DecryptError> {
+        drop(env);
+        let plaintext =
+            self.handle
+                .block_on(self.konnektor.decrypt(self.receiver, entries, cms.to_vec()))?;
+        if let Ok(mut slot) = self.plaintext.lock() {
+            *slot = Some(plaintext.clone());
+        }
+        Ok(plaintext)
+    }
+}
+
+impl<K: Konnektor + 'static> SignatureCheck for Adapter<'_, K> {
+    fn check(&self, _signed: &SignedData) -> SignatureOutcome {
+        let plaintext = self.plaintext.lock().ok().and_then(|mut s| s.take());
+        let der = plaintext
+            .as_deref()
+            .and_then(|p| mime::parse_signed_data_entity(p).ok())
+            .map(|d| d.into_owned());
+        let Some(der) = der else {
+            return SignatureOutcome::Invalid(kim_message::cms::signed::VerifyFailure::Format(
+                "signed-data entity".into(),
+            ));
+        };
+        self.handle
+            .block_on(self.konnektor.verify(&self.receiver.context, der))
+    }
+}

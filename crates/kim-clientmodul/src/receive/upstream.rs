@@ -1,0 +1,76 @@
+//! The connection to the Fachdienst's POP3 server: implicit TLS right after TCP connect,
+//! mutual TLS with C.CM.TLS-CS (KOM-LE-A_2074, KOM-LE-A_2182-01), login with the bare KIM
+//! address by USER/PASS (A_2034/2035). Every failure is one `-ERR` line for the client
+//! (Tab_POP3_Verbindung, KOM-LE-A_2037-01).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kim_pop3::{ClientError, Pop3Client};
+use kim_tls::rustls;
+use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+
+/// An authenticated POP3 session with the Fachdienst.
+pub(crate) type Upstream = Pop3Client<TlsStream<TcpStream>>;
+
+/// Where the Fachdienst's POP3 server is.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Opens and logs in; the error is the text of the `-ERR` for the client.
+pub(crate) async fn connect(
+    target: &Target,
+    tls: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
+    address: &str,
+    password: &str,
+) -> Result<Upstream, String> {
+    let unreachable = |what: &str| {
+        tracing::warn!(host = %target.host, port = target.port, problem = what, "POP3 server not reachable");
+        "[SYS/TEMP] cannot connect to the KIM mail server".to_string()
+    };
+    let name = ServerName::try_from(target.host.clone()).map_err(|_| unreachable("host name"))?;
+    let tcp = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| unreachable("connect timeout"))?
+    .map_err(|_| unreachable("connect"))?;
+    let _ = tcp.set_nodelay(true);
+    let stream = tokio::time::timeout(timeout, TlsConnector::from(tls.clone()).connect(name, tcp))
+        .await
+        .map_err(|_| unreachable("TLS handshake timeout"))?
+        .map_err(|_| unreachable("TLS handshake"))?;
+    let mut client = Pop3Client::connect(stream, timeout)
+        .await
+        .map_err(|_| unreachable("greeting"))?;
+    let login = match client.user(address).await {
+        Ok(_) => client.pass(password).await,
+        Err(e) => Err(e),
+    };
+    match login {
+        Ok(_) => Ok(client),
+        Err(e @ ClientError::Negative { .. }) => {
+            tracing::info!(code = ?e.code(), "POP3 server refused the login");
+            Err(negative_text(&e))
+        }
+        Err(_) => Err(unreachable("login")),
+    }
+}
+
+/// The `-ERR` text of a refusal, with its RFC 2449 response code.
+pub(crate) fn negative_text(e: &ClientError) -> String {
+    match e {
+        ClientError::Negative { code, text } => match code {
+            Some(code) => format!("[{}] {text}", code.as_str()),
+            None => text.clone(),
+        },
+        other => format!("[SYS/TEMP] {other}"),
+    }
+}
