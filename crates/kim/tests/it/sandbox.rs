@@ -191,7 +191,10 @@ fn sandbox_serve_writes_sandbox_json_and_keeps_state_across_restarts() {
             sandbox.s("/fachdienst/client_p12"),
             sandbox.s("/fachdienst/client_p12_password")
         ))
-        .arg(sandbox.s("/fachdienst/service_information_url"))
+        .arg(format!(
+            "{}/serviceinfo",
+            sandbox.s("/fachdienst/service_information_url")
+        ))
         .output()
         .unwrap();
     let body = String::from_utf8_lossy(&out.stdout);
