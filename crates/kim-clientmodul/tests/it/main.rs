@@ -9,5 +9,6 @@
 )]
 
 mod harness;
+mod receive;
 mod refusals;
 mod send;
