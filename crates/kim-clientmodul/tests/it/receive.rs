@@ -473,3 +473,66 @@ async fn curl_retrieves_a_decrypted_mail() {
     recv.shutdown().await;
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetchmail_retrieves_and_deletes_over_the_tls_proxy() {
+    use std::os::unix::fs::PermissionsExt;
+    let chain = Chain::start(|_| {}).await;
+    let recv = start_recv(&chain, |c| {
+        c.proxy_tls = kim_clientmodul::ProxyTls::Tls {
+            identity: identity("fachdienst"),
+        };
+    })
+    .await;
+    let plain = start_recv(&chain, |_| {}).await;
+    let sealed = seal(&chain, &plain, &client_mail("fm", "Per fetchmail.")).await;
+    deposit(&chain, &plain, &sealed).await;
+    deposit(&chain, &plain, &client_mail("fm2", "Nicht verschlüsselt.")).await;
+
+    let home = chain.dir.path().join("fetchmail");
+    std::fs::create_dir_all(&home).unwrap();
+    let ca = home.join("ca.pem");
+    std::fs::write(&ca, crate::harness::pki().ca_bundle_pem().unwrap()).unwrap();
+    let rc = home.join("fetchmailrc");
+    let poll = format!(
+        "poll localhost protocol pop3 port {}\n  user \"{}\" password \"{PASSWORD}\"\n",
+        recv.pop3_addr.port(),
+        pop3_user(&chain, ARZT)
+    );
+    std::fs::write(&rc, poll).unwrap();
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mbox = home.join("mbox");
+    let mda = format!("cat >> {}", mbox.display());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("fetchmail")
+            .env("FETCHMAILHOME", &home)
+            .arg("--fetchmailrc")
+            .arg(&rc)
+            .args(["--nodetach", "--ssl", "--sslcertck", "--sslcertfile"])
+            .arg(&ca)
+            // fetchmail fetches with `TOP n <many>` unless told to take all messages; the
+            // proxy answers TOP with the header only (KOM-LE-A_2041), so RETR is forced.
+            .args(["--all", "--auth", "password", "--mda", &mda])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("fetchmail does not run ({e}); apt-get install -y fetchmail"));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let delivered = std::fs::read_to_string(&mbox).unwrap();
+    assert!(
+        delivered.contains("X-KIM-DecryptionResult: 00"),
+        "{delivered}"
+    );
+    assert!(delivered.contains("Per fetchmail."), "{delivered}");
+    assert!(delivered.contains("Subject: Befund fm2"), "{delivered}");
+    assert!(chain.fetch(ARZT).await.is_empty(), "not deleted upstream");
+    recv.shutdown().await;
+    plain.shutdown().await;
+    chain.stop().await;
+}
