@@ -10,5 +10,6 @@
 
 mod harness;
 mod receive;
+mod receive_kas;
 mod refusals;
 mod send;
