@@ -59,7 +59,7 @@ pub fn pop3_user(chain: &Chain, address: &str) -> String {
 /// Runs `script` with `recv_port`, `user` (ARZT's POP3 user name) and `b64(x)` defined.
 async fn py(chain: &Chain, recv: &RunningPop3, script: &str) -> String {
     let prelude = format!(
-        "recv_port = {}\nuser = {:?}\nfd_smtp_port = {}\n\
+        "recv_port = {}\nuser = {:?}\nfd_smtp_port = {}\nctx_ca = {:?}\n\
          def b64(x): return base64.b64encode(x).decode()\n\
          import time\n\
          def proxy():\n    for _ in range(100):\n        \
@@ -71,6 +71,7 @@ async fn py(chain: &Chain, recv: &RunningPop3, script: &str) -> String {
         recv.pop3_addr.port(),
         pop3_user(chain, ARZT),
         chain.fd.as_ref().unwrap().smtp_addr.port(),
+        chain.dir.path().join("ca.pem"),
     );
     chain.python(&format!("{prelude}{script}")).await
 }
@@ -534,5 +535,53 @@ async fn fetchmail_retrieves_and_deletes_over_the_tls_proxy() {
     assert!(chain.fetch(ARZT).await.is_empty(), "not deleted upstream");
     recv.shutdown().await;
     plain.shutdown().await;
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconclusive_certificate_status_is_delivered_with_07() {
+    let chain = Chain::start(|_| {}).await;
+    let recv = start_recv(&chain, |_| {}).await;
+    let sealed = seal(&chain, &recv, &client_mail("ocsp", "OCSP weg.")).await;
+    deposit(&chain, &recv, &sealed).await;
+    let sim = chain.konnektor.as_ref().unwrap();
+    sim.konnektor().set_ocsp_unavailable(true);
+    let got = retr_all(&chain, &recv).await;
+    let body = text(&got[0]);
+    assert!(body.contains("X-KIM-IntegrityCheckResult: 07"), "{body}");
+    assert!(body.contains("OCSP weg."), "{body}");
+    assert!(
+        body.contains("Die Signatur wurde erfolgreich geprüft."),
+        "{body}"
+    );
+    recv.shutdown().await;
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_client_certificate_admits_only_clients_with_a_certificate() {
+    let chain = Chain::start(|_| {}).await;
+    let recv = start_recv(&chain, |c| {
+        c.proxy_tls = kim_clientmodul::ProxyTls::TlsClientCertificate {
+            identity: identity("fachdienst"),
+            client_cas: trust(),
+        };
+    })
+    .await;
+    let out = py(
+        &chain,
+        &recv,
+        "p = poplib.POP3_SSL('localhost', recv_port, context=ctx())\n\
+         p.user(user); p.pass_(password); print('stat', p.stat()); p.quit()\n\
+         bare = ssl.create_default_context(cafile=ctx_ca)\n\
+         try:\n    p = poplib.POP3_SSL('localhost', recv_port, context=bare)\n    \
+         p.user(user); p.pass_(password); print('admitted without certificate')\n\
+         except (ssl.SSLError, OSError, poplib.error_proto) as e: print('refused')\n",
+    )
+    .await;
+    assert!(out.contains("stat (0, 0)"), "{out}");
+    assert!(out.contains("refused"), "{out}");
+    assert!(!out.contains("admitted"), "{out}");
+    recv.shutdown().await;
     chain.stop().await;
 }
