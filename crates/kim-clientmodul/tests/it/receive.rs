@@ -585,3 +585,32 @@ async fn tls_with_client_certificate_admits_only_clients_with_a_certificate() {
     recv.shutdown().await;
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_settings_are_refused_naming_the_key() {
+    let chain = Chain::start(|_| {}).await;
+    let mut config = ReceiveConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "cm.praxis.test",
+        FachdienstTls {
+            identity: identity("clientmodul"),
+            trust: trust(),
+            danger_accept_any_hostname: false,
+        },
+    );
+    config.konnektor_timeout = std::time::Duration::ZERO;
+    let err = kim_clientmodul::start_pop3(
+        config,
+        chain.konnektor_client.clone(),
+        chain.vzd_client.clone(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("clientmodul.core.konnektor.receive.timeout"),
+        "{err}"
+    );
+    chain.stop().await;
+}
