@@ -370,7 +370,13 @@ impl CallError {
     fn is_unavailable(&self) -> bool {
         match self {
             CallError::Timeout(_) => true,
-            CallError::Client(_, e) => !matches!(e, ClientError::Fault { .. }) || e.is_transient(),
+            CallError::Client(_, e) => {
+                e.is_transient()
+                    || matches!(
+                        e,
+                        ClientError::Tls { .. } | ClientError::Unauthorized { .. }
+                    )
+            }
         }
     }
 
