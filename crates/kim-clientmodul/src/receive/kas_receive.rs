@@ -20,16 +20,17 @@ use super::process::Recipient;
 const MAX_RESTORED: u64 = crate::DEFAULT_MAX_MAIL_SIZE;
 
 /// Replaces `delivered` (a positively checked message with a KIM-Attachment) by the
-/// restored Client-Mail or the matching error mail; `received` is the KOM-LE message as
-/// fetched (attached to E3/E4).
+/// restored Client-Mail or the matching error mail; `inner` is the decrypted Client-Mail
+/// before the Vermerke, `received` the KOM-LE message as fetched (attached to E3/E4).
 pub(crate) async fn restore(
     delivered: Vec<u8>,
+    inner: &[u8],
     received: &[u8],
     recipient: &Recipient,
     kas: &Arc<dyn KasDownload>,
     vzd: &kim_vzd::VzdClient,
 ) -> Vec<u8> {
-    match try_restore(&delivered, received, recipient, kas, vzd).await {
+    match try_restore(&delivered, inner, received, recipient, kas, vzd).await {
         Ok(message) => message,
         Err(e) => {
             tracing::warn!(error = %e, "KAS message could not be restored; delivered as decrypted");
@@ -40,6 +41,7 @@ pub(crate) async fn restore(
 
 async fn try_restore(
     delivered: &[u8],
+    inner: &[u8],
     received: &[u8],
     recipient: &Recipient,
     kas: &Arc<dyn KasDownload>,
@@ -53,7 +55,7 @@ async fn try_restore(
         return error_mail(&ErrorMailKind::LargeMessagesDisabled, received, recipient)
             .map_err(|e| e.to_string());
     }
-    let attachments = match find_attachments(delivered) {
+    let attachments = match find_attachments(inner) {
         Ok(list) if list.len() == 1 => list,
         _ => return kas_failure(KasFailure::Ambiguous, delivered).map_err(|e| e.to_string()),
     };

@@ -35,29 +35,35 @@ struct FoundCard {
     crypt: Crypt,
 }
 
+/// Cache key: the receiver address (lower case) and the certificate's issuer and serial.
+type CacheKey = (String, String);
+
+/// Cache value: ICCSN, key algorithm, when it was found.
+type CacheEntry = (String, Crypt, Instant);
+
 /// Remembers which card (ICCSN, key algorithm) decrypts for an address and certificate,
 /// for TTL_EMAIL_ICCSN.
 #[derive(Debug)]
 struct IccsnCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(String, String), (String, Crypt, Instant)>>,
+    entries: Mutex<HashMap<CacheKey, CacheEntry>>,
 }
 
 impl IccsnCache {
-    fn get(&self, key: &(String, String)) -> Option<(String, Crypt)> {
+    fn get(&self, key: &CacheKey) -> Option<(String, Crypt)> {
         let map = self.entries.lock().ok()?;
         let (iccsn, crypt, at) = map.get(key)?;
         (at.elapsed() < self.ttl).then(|| (iccsn.clone(), *crypt))
     }
 
-    fn put(&self, key: (String, String), iccsn: String, crypt: Crypt) {
+    fn put(&self, key: CacheKey, iccsn: String, crypt: Crypt) {
         if let Ok(mut map) = self.entries.lock() {
             map.retain(|_, (_, _, at)| at.elapsed() < self.ttl);
             map.insert(key, (iccsn, crypt, Instant::now()));
         }
     }
 
-    fn forget(&self, key: &(String, String)) {
+    fn forget(&self, key: &CacheKey) {
         if let Ok(mut map) = self.entries.lock() {
             map.remove(key);
         }
@@ -165,7 +171,7 @@ impl<K: Konnektor> ReceiveKonnektor<K> {
         &self,
         receiver: &Receiver,
         entries: &[RecipientEmail],
-    ) -> Result<(FoundCard, (String, String)), DecryptError> {
+    ) -> Result<(FoundCard, CacheKey), DecryptError> {
         let cards = self.cards(receiver).await?;
         for entry in entries {
             let key = (entry.email.to_ascii_lowercase(), entry.rid.to_string());
@@ -364,7 +370,13 @@ impl CallError {
     fn is_unavailable(&self) -> bool {
         match self {
             CallError::Timeout(_) => true,
-            CallError::Client(_, e) => !matches!(e, ClientError::Fault { .. }) || e.is_transient(),
+            CallError::Client(_, e) => {
+                e.is_transient()
+                    || matches!(
+                        e,
+                        ClientError::Tls { .. } | ClientError::Unauthorized { .. }
+                    )
+            }
         }
     }
 

@@ -82,13 +82,7 @@ pub async fn start_pop3<K: Konnektor + 'static>(
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasDownload>>,
 ) -> Result<RunningPop3, StartError> {
-    if config.max_sessions == 0 {
-        return Err(StartError::Config {
-            key: "clientmodul.proxy.pop3.threads",
-            value: "0".into(),
-            reason: "at least 1",
-        });
-    }
+    validate(&config)?;
     let fd = &config.fachdienst_tls;
     if fd.danger_accept_any_hostname {
         tracing::warn!("danger_accept_any_hostname: the Fachdienst's host name is not checked");
@@ -133,6 +127,41 @@ pub async fn start_pop3<K: Konnektor + 'static>(
         shutdown,
         task,
     })
+}
+
+/// Every value in its range, the error naming the `cm.properties` key.
+fn validate(config: &ReceiveConfig) -> Result<(), StartError> {
+    if config.max_sessions == 0 {
+        return Err(StartError::Config {
+            key: "clientmodul.proxy.pop3.threads",
+            value: "0".into(),
+            reason: "at least 1",
+        });
+    }
+    let timeouts = [
+        (
+            "clientmodul.proxy.pop3.timeout.server",
+            config.timeout_server,
+        ),
+        (
+            "clientmodul.proxy.pop3.timeout.client",
+            config.timeout_client,
+        ),
+        (
+            "clientmodul.core.konnektor.receive.timeout",
+            config.konnektor_timeout,
+        ),
+    ];
+    for (key, value) in timeouts {
+        if value.is_zero() {
+            return Err(StartError::Config {
+                key,
+                value: "0".into(),
+                reason: "at least 1 second",
+            });
+        }
+    }
+    Ok(())
 }
 
 fn acceptor(tls: &ProxyTls) -> Result<Option<TlsAcceptor>, StartError> {

@@ -60,7 +60,10 @@ pub(crate) async fn process<K: Konnektor + 'static>(
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || run_open(&received, &recipient, konnektor, handle))
     };
-    let result = task.await;
+    let (result, kas_inner) = match task.await {
+        Ok((result, inner)) => (Ok(result), inner),
+        Err(e) => (Err(e), None),
+    };
     let take = |received: Arc<Vec<u8>>| Arc::try_unwrap(received).unwrap_or_else(|a| (*a).clone());
     match result {
         Ok(Ok(Opened::PassThrough)) => (take(received), Outcome::PassThrough),
@@ -73,10 +76,10 @@ pub(crate) async fn process<K: Konnektor + 'static>(
                 ids: integrity_ids,
                 positive,
             };
-            match kas {
-                Some(kas) if positive && kim_message::kas::contains_kas_part(&message) => {
+            match (kas, kas_inner) {
+                (Some(kas), Some(inner)) if positive => {
                     let message =
-                        kas_receive::restore(message, &received, recipient, kas, vzd).await;
+                        kas_receive::restore(message, &inner, &received, recipient, kas, vzd).await;
                     (message, outcome)
                 }
                 _ => (message, outcome),
@@ -100,12 +103,14 @@ pub(crate) async fn process<K: Konnektor + 'static>(
     }
 }
 
+/// Runs `open`; also returns the decrypted Client-Mail when it carries a KIM-Attachment
+/// part (found before the Vermerke change its text part).
 fn run_open<K: Konnektor + 'static>(
     received: &[u8],
     recipient: &Recipient,
     konnektor: Arc<ReceiveKonnektor<K>>,
     handle: Handle,
-) -> Result<Opened, mime::MimeError> {
+) -> (Result<Opened, mime::MimeError>, Option<Vec<u8>>) {
     let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), recipient.hostname);
     let date = kim_types::time::rfc5322_date(unix_now());
     let ctx = OpenContext {
@@ -114,13 +119,16 @@ fn run_open<K: Konnektor + 'static>(
         date: &date,
     };
     let plaintext = Mutex::new(None);
+    let kas_inner = Mutex::new(None);
     let adapter = Adapter {
         konnektor,
         receiver: &recipient.konnektor,
         handle,
         plaintext: &plaintext,
+        kas_inner: &kas_inner,
     };
-    open::open(received, &ctx, &adapter, &adapter)
+    let opened = open::open(received, &ctx, &adapter, &adapter);
+    (opened, kas_inner.into_inner().ok().flatten())
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -137,6 +145,7 @@ struct Adapter<'a, K> {
     receiver: &'a Receiver,
     handle: Handle,
     plaintext: &'a Mutex<Option<Vec<u8>>>,
+    kas_inner: &'a Mutex<Option<Vec<u8>>>,
 }
 
 impl<K: Konnektor + 'static> Decryptor for Adapter<'_, K> {
@@ -158,7 +167,15 @@ impl<K: Konnektor + 'static> Decryptor for Adapter<'_, K> {
 }
 
 impl<K: Konnektor + 'static> SignatureCheck for Adapter<'_, K> {
-    fn check(&self, _signed: &SignedData) -> SignatureOutcome {
+    fn check(&self, signed: &SignedData) -> SignatureOutcome {
+        let inner = signed
+            .econtent
+            .as_deref()
+            .and_then(|e| mime::unwrap_rfc822(e).ok())
+            .filter(|inner| kim_message::kas::contains_kas_part(inner));
+        if let (Some(inner), Ok(mut slot)) = (inner, self.kas_inner.lock()) {
+            *slot = Some(inner.to_vec());
+        }
         let plaintext = self.plaintext.lock().ok().and_then(|mut s| s.take());
         let der = plaintext
             .as_deref()

@@ -9,5 +9,7 @@
 )]
 
 mod harness;
+mod receive;
+mod receive_kas;
 mod refusals;
 mod send;
