@@ -9,6 +9,7 @@
 )]
 
 mod harness;
+mod load;
 mod receive;
 mod receive_kas;
 mod refusals;
