@@ -60,6 +60,8 @@ async fn serve(args: &SandboxArgs) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("kim-sandbox"));
     let ports = Ports::from_base(args.base_port.unwrap_or(18400))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _logs = init_logging(Some(&dir.join("log")))?;
     let system = System::start(&dir, ports).await?;
     let info = SandboxInfo::collect(&system)?;
     info.write(&system.dir)?;
@@ -105,6 +107,7 @@ async fn demo(args: &SandboxArgs) -> anyhow::Result<Outcome> {
         Some(base) => Ports::from_base(base)?,
         None => Ports::default(),
     };
+    let _logs = init_logging(None)?;
     let started = Instant::now();
     let system = System::start(&dir, ports).await?;
     eprintln!(
@@ -185,6 +188,38 @@ async fn exchange(system: &System) -> anyhow::Result<Vec<u8>> {
         t.elapsed()
     );
     Ok(delivered)
+}
+
+/// Console log on stderr (`KIM_LOG`, default `warn`) and, with `files`, the Clientmodul's
+/// operation and performance log files there (manual §4.6); keep the guard until the end.
+fn init_logging(files: Option<&std::path::Path>) -> anyhow::Result<Option<kim_logs::LogGuard>> {
+    use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _};
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let console_filter = || {
+        EnvFilter::try_from_env("KIM_LOG").unwrap_or_else(|_| EnvFilter::new("warn,kim_perf=off"))
+    };
+    let Some(dir) = files else {
+        let console = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(console_filter());
+        let _ = tracing_subscriber::registry().with(console).try_init();
+        return Ok(None);
+    };
+    let mut config = kim_logs::LogConfig::new(dir);
+    config.level = kim_logs::LogConfig::operation_level(true);
+    config.performance = true;
+    let (file_layer, guard) =
+        kim_logs::layer(&config, std::sync::Arc::new(kim_logs::SystemClock))
+            .context("setting up the log files")?;
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(console_filter());
+    tracing_subscriber::registry()
+        .with(file_layer)
+        .with(console)
+        .try_init()
+        .context("installing the logger")?;
+    Ok(Some(guard))
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
