@@ -23,6 +23,7 @@
 
 mod config;
 mod error;
+pub mod kas;
 pub mod receive;
 pub mod send;
 
@@ -36,7 +37,9 @@ use kim_vzd::VzdClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, ProxyTls, SendConfig};
+pub use config::{
+    DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, KasSettings, ProxyTls, SendConfig,
+};
 pub use error::{SendFailure, StartError};
 use send::{KasUpload, SendBackend};
 
