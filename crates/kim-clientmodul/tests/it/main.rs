@@ -9,5 +9,7 @@
 )]
 
 mod harness;
+mod kas;
+mod kas_env;
 mod refusals;
 mod send;
