@@ -58,7 +58,7 @@ fn attachment_in(delivered: &[u8]) -> KimAttachment {
         .replace("=3D", "=");
     let start = text.find("{\"link\"").expect("no KIM-Attachment");
     let end = start + text[start..].find('}').unwrap() + 1;
-    KimAttachment::parse_json(text[start..end].as_bytes()).unwrap()
+    KimAttachment::parse_json(&text.as_bytes()[start..end]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
