@@ -254,3 +254,20 @@ async fn a_recipient_without_consent_to_large_mails_is_dropped_with_4001() {
     drop(kas);
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_mail_that_already_carries_a_kas_part_is_refused_with_451() {
+    let (chain, kas) = kas_chain(true).await;
+    let sent = chain.dir.path().join("sent.eml");
+    // A_22341, found in the spool file beyond the first MiB.
+    let script = big_mail_script(&sent, &chain.user(PRAXIS), &[ARZT]).replace(
+        "\\r\\n\\r\\n\" + body)",
+        "\\r\\n\\r\\n\" + body + b\"--b\\r\\nContent-Disposition: x-kas\\r\\n\\r\\n{}\\r\\n\")",
+    );
+    assert!(script.contains("x-kas"), "{script}");
+    let out = chain.python(&script).await;
+    assert!(out.contains("error: 451"), "{out}");
+    assert!(chain.fetch(ARZT).await.is_empty());
+    drop(kas);
+    chain.stop().await;
+}
