@@ -271,3 +271,20 @@ async fn a_large_mail_that_already_carries_a_kas_part_is_refused_with_451() {
     drop(kas);
     chain.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kas_object_is_deleted_when_the_mta_refuses_the_mail() {
+    let (chain, kas) = kas_chain(true).await;
+    // In the directory with 1.5+, but without a mailbox at the Fachdienst: the MTA
+    // refuses the recipient after the upload.
+    crate::kas_env::allow_large_messages(&chain, &[PRAXIS, ARZT, HBA]);
+    let sent = chain.dir.path().join("sent.eml");
+    let out = chain
+        .python(&big_mail_script(&sent, &chain.user(PRAXIS), &[HBA]))
+        .await;
+    assert!(out.contains("error: 5"), "{out}");
+    let stored = chain.fd_state.meta.owner_usage(PRAXIS).await.unwrap();
+    assert_eq!(stored, 0, "the KAS object was not deleted");
+    drop(kas);
+    chain.stop().await;
+}
