@@ -85,6 +85,41 @@ pub struct SendConfig {
     pub pt_version: Option<String>,
     /// `dataTimeToLive` in days for `Expires` (A_22417-01) when AccountLimit is not asked.
     pub data_time_to_live_days: u32,
+    /// Client-Mails above this many bytes are spooled to an unnamed temporary file
+    /// instead of memory while DATA is received (4 MiB by default); large mails then
+    /// stream from that file to the KAS.
+    pub spool_memory_limit: u64,
+}
+
+/// Settings of the KAS client (upload on the send side, download on the receive side).
+#[derive(Debug, Clone)]
+pub struct KasSettings {
+    /// Origin (plus base path) of the Fachdienst's REST services, e.g.
+    /// `https://kas.example.kim.telematik:8443`: found by DNS-SD (A_19361-01) or taken
+    /// from the host of the user name. `/attachments/v2.4/attachment/` and
+    /// `/AccountLimit/v1.1/limit` are appended.
+    pub base_url: String,
+    /// `CM_KAS_TIMEOUT` (default 30 s): inactivity timeout of a KAS connection
+    /// (connect, and between two reads).
+    pub timeout: Duration,
+    /// Ask AccountLimit `getLimits` before an upload (A_22416) for `maxMailSize`,
+    /// `remainQuota` and `dataTimeToLive`; without it the [`SendConfig`] values are used.
+    pub account_limit: bool,
+    /// `dataTimeToLive` in days used for the upload's `expires` when AccountLimit is not
+    /// asked.
+    pub data_time_to_live_days: u32,
+}
+
+impl KasSettings {
+    /// Defaults: 30 s `CM_KAS_TIMEOUT`, AccountLimit asked, 90 days time to live.
+    pub fn new(base_url: impl Into<String>) -> KasSettings {
+        KasSettings {
+            base_url: base_url.into(),
+            timeout: Duration::from_secs(30),
+            account_limit: true,
+            data_time_to_live_days: 90,
+        }
+    }
 }
 
 impl SendConfig {
@@ -110,6 +145,7 @@ impl SendConfig {
             cm_version: Some(concat!("KIMRS_", env!("CARGO_PKG_VERSION")).to_string()),
             pt_version: Some("1.5.2-3".to_string()),
             data_time_to_live_days: 90,
+            spool_memory_limit: 4 * 1024 * 1024,
         }
     }
 }

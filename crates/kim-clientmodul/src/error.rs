@@ -46,6 +46,13 @@ pub enum SendFailure {
     /// Above the KAS threshold and no KAS is available (A_19363-03).
     #[error("large message and no KAS available: {0}")]
     KasUnavailable(String),
+    /// The KAS upload failed; the reply was chosen by the uploader (`451`, `521` on an
+    /// exhausted quota, `552` above `maxMailSize`).
+    #[error("KAS upload: {0}")]
+    Kas(Reply),
+    /// The spool file of a large mail could not be read.
+    #[error("spool file: {0}")]
+    Spool(String),
     /// The sender has no usable encryption certificate or no unique directory entry
     /// (FAQ: 553 and abort).
     #[error("sender {address}: {reason}")]
@@ -97,6 +104,8 @@ impl SendFailure {
                 (4, 3, 0),
                 "Message too large without the KIM Attachment Service",
             ),
+            SendFailure::Kas(reply) => reply.clone(),
+            SendFailure::Spool(_) => Reply::new(451, (4, 3, 0), "Local error in processing: spool"),
             SendFailure::Sender { address, reason } => Reply::new(
                 553,
                 (5, 7, 1),

@@ -11,6 +11,9 @@
 //!   relay to the MTA, DSNs with `X-KIM-Fehlermeldung`).
 //! - [`send::KasUpload`]: the seam for Client-Mails above 15 MiB (KAS); without an
 //!   implementation such mails are answered with `451`.
+//! - [`kas::HttpKas`] (with [`KasSettings`]): the KAS client behind both seams,
+//!   [`send::KasUpload`] (getLimits, streamed AES-256-GCM upload) and
+//!   [`receive::kas::KasDownload`] (streamed download and decryption into an unnamed file).
 //! - [`start`] → [`Running`]: the listener (plain or implicit TLS towards the practice
 //!   software, `clientmodul.proxy.tls`).
 //! - Receive side ([`receive`]): [`ReceiveConfig`] and [`start_pop3`] → [`RunningPop3`],
@@ -21,11 +24,16 @@
 //! - Nothing is sent to the MTA before the end of DATA; the MTA sees MAIL FROM with the
 //!   size of the KOM-LE message and only recipients the message was encrypted for.
 //! - Keys stay in the Konnektor: this crate never signs or decrypts itself.
-//! - Message content is held in memory only for the transaction (KOM-LE-A_2005) and never
-//!   logged, nor are passwords.
+//! - Message content is held only for the transaction (KOM-LE-A_2005): in memory up to
+//!   [`SendConfig::spool_memory_limit`], beyond it in an unnamed temporary file that
+//!   vanishes with its handle; it is never logged, nor are passwords or KAS keys.
+//! - A large mail never sits in memory as a whole: it streams from the spool file through
+//!   the encryption into the upload, and from the download through the decryption into a
+//!   file (peak RSS for 500 MiB: see the `large_mail` bench).
 
 mod config;
 mod error;
+pub mod kas;
 pub mod receive;
 pub mod send;
 
@@ -40,7 +48,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{
-    DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, ProxyTls, ReceiveConfig, SendConfig,
+    DEFAULT_MAX_MAIL_SIZE, FachdienstTls, KAS_THRESHOLD, KasSettings, ProxyTls, ReceiveConfig,
+    SendConfig,
 };
 pub use error::{SendFailure, StartError};
 pub use receive::{RunningPop3, start_pop3};

@@ -19,24 +19,27 @@ mod dsn;
 mod headers;
 pub mod kas;
 mod konnektor;
+mod large;
 mod mta;
 mod process;
+mod spool;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use kim_konnektor::client::Konnektor;
-use kim_smtp::server::{DataSpool, SessionInfo, SmtpBackend};
+use kim_smtp::server::{SessionInfo, SmtpBackend};
 use kim_smtp::{Envelope, MailFrom, RcptTo, Reply};
 use kim_tls::rustls;
 use kim_types::{Secret, SmtpUserName};
 use kim_vzd::VzdClient;
 
 pub use dsn::rfc5322_date;
-pub use kas::{KasClientMail, KasUpload};
+pub use kas::{KasClientMail, KasInput, KasUpload};
 use konnektor::CardCache;
 use mta::{MtaClient, MtaTarget};
+pub use spool::Spool;
 
 use crate::config::SendConfig;
 use crate::error::SendFailure;
@@ -157,26 +160,6 @@ impl<K: Konnektor + 'static> SendBackend<K> {
     }
 }
 
-/// The content of one message, held until the end of DATA (at most the KAS threshold
-/// when no KAS is configured, otherwise at most `maxMailSize`).
-#[derive(Debug)]
-pub struct Spool {
-    content: Vec<u8>,
-    limit: u64,
-    over_limit: Reply,
-}
-
-impl DataSpool for Spool {
-    async fn write(&mut self, chunk: &[u8]) -> Result<(), Reply> {
-        if (self.content.len() + chunk.len()) as u64 > self.limit {
-            self.content = Vec::new();
-            return Err(self.over_limit.clone());
-        }
-        self.content.extend_from_slice(chunk);
-        Ok(())
-    }
-}
-
 impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
     type Spool = Spool;
 
@@ -232,18 +215,21 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             } else {
                 (config.max_mail_size, too_big())
             };
-        Ok(Spool {
-            content: Vec::new(),
-            limit,
-            over_limit,
-        })
+        Ok(Spool::new(limit, over_limit, config.spool_memory_limit))
     }
 
     async fn data_end(&self, info: &SessionInfo, envelope: Envelope, spool: Spool) -> Reply {
         let Some(mut session) = self.take(info.peer) else {
             return SendFailure::NoSession.reply();
         };
-        let result = process::process(&self.shared, &mut session, &envelope, spool.content).await;
+        let mail = match spool.finish().await {
+            Ok(mail) => mail,
+            Err(reply) => {
+                self.put(info.peer, session);
+                return reply;
+            }
+        };
+        let result = process::process(&self.shared, &mut session, &envelope, mail).await;
         match result {
             Ok(reply) => {
                 self.put(info.peer, session);
@@ -252,6 +238,12 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             Err(SendFailure::Mta(reason)) => {
                 tracing::warn!(%reason, "MTA session lost");
                 SendFailure::NoSession.reply()
+            }
+            Err(failure @ SendFailure::Kas(Reply { code: 521, .. })) => {
+                // A_22419-01: 521 and the connection to the MTA is closed.
+                tracing::info!(%failure, "message not sent");
+                let _ = session.mta.quit().await;
+                failure.reply()
             }
             Err(failure) => {
                 tracing::info!(%failure, "message not sent");

@@ -14,18 +14,41 @@ use kim_smtp::{Envelope, RcptTo, Reply};
 
 use super::directory::{self, Lookup, Resolved};
 use super::mta::MtaClient;
-use super::{Session, Shared, dsn, headers, konnektor};
+use super::spool::{MailData, MailFile};
+use super::{Session, Shared, dsn, headers, konnektor, large};
 use crate::error::SendFailure;
 
 /// A recipient that passed the directory checks, with the client's RCPT parameters.
-struct Target {
-    rcpt: RcptTo,
-    resolved: Resolved,
+pub(super) struct Target {
+    pub(super) rcpt: RcptTo,
+    pub(super) resolved: Resolved,
 }
 
 /// Runs the send algorithm. `Ok` is the reply to relay (the MTA's, or ours after a
-/// self-forward); `Err` is a failure before anything reached the MTA.
+/// self-forward); `Err` is a failure before anything reached the MTA. Mails above the
+/// KAS threshold take the streaming path of the `large` module.
 pub(super) async fn process<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &mut Session,
+    envelope: &Envelope,
+    mail: MailData,
+) -> Result<Reply, SendFailure> {
+    match mail {
+        MailData::Memory(bytes) if bytes.len() as u64 <= shared.config.kas_threshold => {
+            process_small(shared, session, envelope, bytes).await
+        }
+        MailData::Memory(bytes) => {
+            let file = MailFile::from_bytes(bytes)
+                .await
+                .map_err(|e| SendFailure::Spool(e.to_string()))?;
+            large::process(shared, session, envelope, file).await
+        }
+        MailData::File(file) => large::process(shared, session, envelope, file).await,
+    }
+}
+
+/// The send algorithm for a Client-Mail in memory.
+async fn process_small<K: Konnektor>(
     shared: &Shared<K>,
     session: &mut Session,
     envelope: &Envelope,
@@ -54,25 +77,19 @@ pub(super) async fn process<K: Konnektor>(
     let prepared =
         prepare_client_mail(&mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
     drop(mail);
+    if prepared.bytes.len() as u64 > shared.config.kas_threshold {
+        // Line ends made CRLF pushed it over the threshold.
+        let file = MailFile::from_bytes(prepared.bytes)
+            .await
+            .map_err(|e| SendFailure::Spool(e.to_string()))?;
+        return large::process(shared, session, envelope, file).await;
+    }
     let ecc = shared.konnektor.ecc_capable().await.unwrap_or(false);
     let mut affected = Vec::new();
     let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
     let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
-    let large = prepared.bytes.len() as u64 > shared.config.kas_threshold;
-    if large {
-        gate_large(&mut targets, &mut affected);
-    }
     let mut to_seal = filter_headers(&prepared.bytes, &targets)?;
     drop(prepared);
-    let mut kas_size = None;
-    if large {
-        if targets.is_empty() {
-            return Err(SendFailure::NoRecipient(dropped_list(&affected)));
-        }
-        let uploaded = kas_step(shared, session, &sender, &targets, &to_seal).await?;
-        to_seal = uploaded.mail;
-        kas_size = Some(uploaded.size);
-    }
     if targets.is_empty() {
         return Err(SendFailure::NoRecipient(dropped_list(&affected)));
     }
@@ -83,19 +100,37 @@ pub(super) async fn process<K: Konnektor>(
         &mut targets,
         &mut affected,
         &mut to_seal,
-        (kas_size, ecc),
+        (None, ecc),
     )
     .await?;
+    finish(
+        shared, session, envelope, targets, &affected, &outer, &to_seal,
+    )
+    .await
+}
+
+/// Steps 12 and 13: the KOM-LE message to the MTA, then the sender DSN if the MTA
+/// accepted it.
+pub(super) async fn finish<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &mut Session,
+    envelope: &Envelope,
+    targets: Vec<Target>,
+    affected: &[DsnRecipient],
+    outer: &[u8],
+    sealed: &[u8],
+) -> Result<Reply, SendFailure> {
+    let sender = &envelope.mail_from.address;
     let rcpts = targets.into_iter().map(|t| t.rcpt).collect();
-    let reply = relay(&mut session.mta, envelope, rcpts, &outer).await?;
+    let reply = relay(&mut session.mta, envelope, rcpts, outer).await?;
     if reply.is_positive() {
         let now = directory::now();
-        let header = dsn::header_of(&to_seal);
+        let header = dsn::header_of(sealed);
         dsn::send(
             &mut session.mta,
             &shared.config.hostname,
-            &sender,
-            &affected,
+            sender,
+            affected,
             header,
             now,
         )
@@ -106,7 +141,7 @@ pub(super) async fn process<K: Konnektor>(
 
 /// Sender checks: usable ENC certificate and unique entry (FAQ: `553`), KIM version
 /// (A_21387-01: 4017 when the directory knows a newer version than this Clientmodul).
-async fn resolve_sender<K: Konnektor>(
+pub(super) async fn resolve_sender<K: Konnektor>(
     shared: &Shared<K>,
     sender: &str,
     ecc: bool,
@@ -131,7 +166,7 @@ async fn resolve_sender<K: Konnektor>(
 }
 
 /// Recipient checks; dropped recipients go to the DSN (A_2176-01, A_2192-01).
-async fn resolve_recipients<K: Konnektor>(
+pub(super) async fn resolve_recipients<K: Konnektor>(
     shared: &Shared<K>,
     envelope: &Envelope,
     ecc: bool,
@@ -165,7 +200,7 @@ async fn resolve_recipients<K: Konnektor>(
 
 /// Steps 8–11, and once more with fresh directory data if the encryption failed: the
 /// certificates may have come from a stale cache (3.4 step 10).
-async fn seal_with_retry<K: Konnektor>(
+pub(super) async fn seal_with_retry<K: Konnektor>(
     shared: &Shared<K>,
     session: &Session,
     (sender, me): (&str, Resolved),
@@ -190,26 +225,8 @@ async fn seal_with_retry<K: Konnektor>(
     }
 }
 
-/// Step 7: the Client-Mail goes to the KAS (if one is configured, A_19363-03).
-async fn kas_step<K: Konnektor>(
-    shared: &Shared<K>,
-    session: &Session,
-    sender: &str,
-    targets: &[Target],
-    mail: &[u8],
-) -> Result<super::KasClientMail, SendFailure> {
-    let kas = shared
-        .kas
-        .as_ref()
-        .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
-    let addresses: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
-    kas.upload(sender, session.password.expose_secret(), &addresses, mail)
-        .await
-        .map_err(|reply| SendFailure::KasUnavailable(reply.to_string()))
-}
-
 /// Re-resolves every target (fresh certificates); those no longer usable go to the DSN.
-async fn refresh<K: Konnektor>(
+pub(super) async fn refresh<K: Konnektor>(
     shared: &Shared<K>,
     targets: &mut Vec<Target>,
     ecc: bool,
@@ -234,13 +251,13 @@ async fn refresh<K: Konnektor>(
 }
 
 /// To/Cc/Bcc reduced to the targets (A_23174, KOM-LE-A_2028).
-fn filter_headers(mail: &[u8], targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
+pub(super) fn filter_headers(mail: &[u8], targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
     let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
     headers::filter_recipients(mail, &kept).map_err(|e| SendFailure::ClientMail(e.to_string()))
 }
 
 /// A_19356-06: only recipients with `1.5+` receive large messages; the others get 4001.
-fn gate_large(targets: &mut Vec<Target>, affected: &mut Vec<DsnRecipient>) {
+pub(super) fn gate_large(targets: &mut Vec<Target>, affected: &mut Vec<DsnRecipient>) {
     targets.retain(|t| {
         let ok = t.resolved.version.supports_large_messages();
         if !ok {
@@ -334,7 +351,7 @@ async fn relay(
 }
 
 /// A_22341: a Client-Mail with a `Content-Disposition: x-kas` part was already processed.
-fn has_kas_part(mail: &[u8]) -> bool {
+pub(super) fn has_kas_part(mail: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"content-disposition: x-kas";
     mail.split(|b| *b == b'\n').any(|line| {
         line.get(..NEEDLE.len())
@@ -342,7 +359,7 @@ fn has_kas_part(mail: &[u8]) -> bool {
     })
 }
 
-fn dropped_list(affected: &[DsnRecipient]) -> String {
+pub(super) fn dropped_list(affected: &[DsnRecipient]) -> String {
     let list: Vec<&str> = affected.iter().map(|r| r.address.as_str()).collect();
     list.join(", ")
 }

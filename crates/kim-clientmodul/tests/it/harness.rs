@@ -42,6 +42,8 @@ pub struct Chain {
     pub konnektor: Option<kim_ti_sim::RunningSim>,
     pub vzd: Option<kim_vzd_sim::RunningVzd>,
     pub fd: Option<kim_fachdienst::server::Running>,
+    /// The Fachdienst's state (accounts, storage), e.g. for a KAS router.
+    pub fd_state: Fachdienst,
     pub cm: Option<Running>,
     pub konnektor_client: Arc<KonnektorClient>,
     pub vzd_client: Arc<kim_vzd::VzdClient>,
@@ -60,7 +62,7 @@ impl Chain {
         })
         .await
         .unwrap();
-        let fd = start_fachdienst(&dir).await;
+        let (fd, fd_state) = start_fachdienst(&dir).await;
         let base = konnektor
             .sds_url()
             .trim_end_matches("/connector.sds")
@@ -79,6 +81,7 @@ impl Chain {
             konnektor: Some(konnektor),
             vzd: Some(vzd),
             fd: Some(fd),
+            fd_state,
             cm: None,
             konnektor_client,
             vzd_client,
@@ -89,6 +92,15 @@ impl Chain {
 
     /// A (further) Clientmodul on the same Konnektor, VZD and Fachdienst.
     pub async fn start_cm(&self, adjust: impl FnOnce(&mut SendConfig)) -> Running {
+        self.start_cm_with(adjust, None).await
+    }
+
+    /// A (further) Clientmodul with a KAS uploader.
+    pub async fn start_cm_with(
+        &self,
+        adjust: impl FnOnce(&mut SendConfig),
+        kas: Option<Arc<dyn kim_clientmodul::send::KasUpload>>,
+    ) -> Running {
         let mut config = SendConfig::new(
             "127.0.0.1:0".parse().unwrap(),
             "cm.praxis.test",
@@ -103,7 +115,7 @@ impl Chain {
             config,
             self.konnektor_client.clone(),
             self.vzd_client.clone(),
-            None,
+            kas,
         )
         .await
         .unwrap()
@@ -186,7 +198,9 @@ impl Chain {
     }
 }
 
-async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Running {
+async fn start_fachdienst(
+    dir: &tempfile::TempDir,
+) -> (kim_fachdienst::server::Running, Fachdienst) {
     let meta = SqliteStore::open(&dir.path().join("fd.sqlite")).unwrap();
     let blobs = FileBlobStore::open(dir.path().join("blobs"), true)
         .await
@@ -211,8 +225,8 @@ async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Ru
     );
     let issued = identity("fachdienst");
     let tls = kim_tls::server_config(&issued, ClientAuth::Required(trust())).unwrap();
-    start(
-        fd,
+    let running = start(
+        fd.clone(),
         Listeners {
             smtp: "127.0.0.1:0".parse().unwrap(),
             pop3: "127.0.0.1:0".parse().unwrap(),
@@ -221,5 +235,6 @@ async fn start_fachdienst(dir: &tempfile::TempDir) -> kim_fachdienst::server::Ru
         },
     )
     .await
-    .unwrap()
+    .unwrap();
+    (running, fd)
 }

@@ -9,6 +9,8 @@
 )]
 
 mod harness;
+mod kas;
+mod kas_env;
 mod load;
 mod receive;
 mod receive_kas;

@@ -193,8 +193,8 @@ async fn exchange(system: &System) -> anyhow::Result<Vec<u8>> {
 /// Console log on stderr (`KIM_LOG`, default `warn`) and, with `files`, the Clientmodul's
 /// operation and performance log files there (manual §4.6); keep the guard until the end.
 fn init_logging(files: Option<&std::path::Path>) -> anyhow::Result<Option<kim_logs::LogGuard>> {
-    use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _};
     use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _};
     let console_filter = || {
         EnvFilter::try_from_env("KIM_LOG").unwrap_or_else(|_| EnvFilter::new("warn,kim_perf=off"))
     };
@@ -208,9 +208,8 @@ fn init_logging(files: Option<&std::path::Path>) -> anyhow::Result<Option<kim_lo
     let mut config = kim_logs::LogConfig::new(dir);
     config.level = kim_logs::LogConfig::operation_level(true);
     config.performance = true;
-    let (file_layer, guard) =
-        kim_logs::layer(&config, std::sync::Arc::new(kim_logs::SystemClock))
-            .context("setting up the log files")?;
+    let (file_layer, guard) = kim_logs::layer(&config, std::sync::Arc::new(kim_logs::SystemClock))
+        .context("setting up the log files")?;
     let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(console_filter());

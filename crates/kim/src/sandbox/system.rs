@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use kim_clientmodul::{FachdienstTls, ProxyTls, ReceiveConfig, SendConfig};
+use kim_clientmodul::{FachdienstTls, KasSettings, ProxyTls, ReceiveConfig, SendConfig};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_store::{Account, Contract};
 use kim_testkit::pki::TestPki;
@@ -155,7 +155,13 @@ impl System {
                 .with_context(|| format!("writing the test PKI to {}", pki_dir.display()))?;
         }
         let konnektor_config = konnektor_config(pki, ports.konnektor)?;
-        let seeds = crate::ti::vzd_seeds(&konnektor_config)?;
+        let mut seeds = crate::ti::vzd_seeds(&konnektor_config)?;
+        // The sandbox practices have consented to large messages (A_23505): `1.5+`.
+        for seed in &mut seeds {
+            for (_, version) in &mut seed.addresses {
+                *version = kim_types::KimVersion::V1_5Plus;
+            }
+        }
         let konnektor = kim_ti_sim::KonnektorSim::start(konnektor_config)
             .await
             .context("starting the Konnektor")?;
@@ -192,18 +198,29 @@ impl System {
             trust,
             danger_accept_any_hostname: false,
         };
+        let kas = kim_clientmodul::kas::HttpKas::new(
+            KasSettings::new(format!("https://localhost:{}", ports.fd_https)),
+            &fd_tls,
+        )
+        .context("the Clientmodul's KAS client")?;
+        let (kas_upload, kas_download) = kas.into_seams();
         // Plain towards the practice software: it runs on the same host (KOM-LE-A_2067).
         let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
         send.proxy_tls = ProxyTls::None;
-        let cm_smtp =
-            kim_clientmodul::start(send, konnektor_client.clone(), vzd_client.clone(), None)
-                .await
-                .context("starting the Clientmodul's SMTP proxy")?;
+        let cm_smtp = kim_clientmodul::start(
+            send,
+            konnektor_client.clone(),
+            vzd_client.clone(),
+            Some(kas_upload),
+        )
+        .await
+        .context("starting the Clientmodul's SMTP proxy")?;
         let mut receive = ReceiveConfig::new(local(ports.cm_pop3), "localhost", fd_tls);
         receive.proxy_tls = ProxyTls::None;
-        let cm_pop3 = kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, None)
-            .await
-            .context("starting the Clientmodul's POP3 proxy")?;
+        let cm_pop3 =
+            kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, Some(kas_download))
+                .await
+                .context("starting the Clientmodul's POP3 proxy")?;
         Ok(System {
             dir,
             ports,

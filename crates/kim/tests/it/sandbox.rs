@@ -111,6 +111,28 @@ fn free_base_port() -> u16 {
     panic!("no eight consecutive free ports");
 }
 
+/// Sends a 20 MiB mail through the Clientmodul (KAS) and fetches it; prints whether the
+/// result headers are 00/01 and whether the body arrived unchanged.
+const LARGE_MAIL_PY: &str = r#"
+import poplib, smtplib, os, base64
+data = base64.encodebytes(os.urandom(15 * 1024 * 1024)).replace(b'\n', b'\r\n')
+mail = (b'From: FROM\r\nTo: TO\r\nSubject: Roentgenbilder\r\n'
+        b'Message-ID: <gross@praxis.test>\r\nDate: Fri, 04 Dec 2026 10:00:00 +0100\r\n'
+        b'MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n'
+        b'Content-Transfer-Encoding: base64\r\n\r\n' + data)
+s = smtplib.SMTP('127.0.0.1', SMTP_PORT, timeout=300)
+s.login('SMTP_USER', 'SMTP_PASSWORD')
+s.sendmail('FROM', ['TO'], mail)
+s.quit()
+p = poplib.POP3('127.0.0.1', POP3_PORT, timeout=300)
+p.user('POP3_USER'); p.pass_('POP3_PASSWORD')
+msg = b'\r\n'.join(p.retr(1)[1])
+p.dele(1); p.quit()
+head, _, body = msg.partition(b'\r\n\r\n')
+print(b'X-KIM-DecryptionResult: 00' in head, b'X-KIM-IntegrityCheckResult: 01' in head,
+      data.rstrip(b'\r\n') in body)
+"#;
+
 fn python(program: &str) -> String {
     kim_testkit::peers::python(program)
 }
@@ -257,6 +279,19 @@ fn sandbox_serve_writes_sandbox_json_and_keeps_state_across_restarts() {
         out.contains("Die Signatur wurde erfolgreich geprüft."),
         "{out}"
     );
+
+    // A 20 MiB mail goes through the KAS and arrives byte-exact.
+    let program = LARGE_MAIL_PY
+        .replace("FROM", &sandbox.s("/mailboxes/0/address"))
+        .replace("TO", &sandbox.s("/mailboxes/1/address"))
+        .replace("SMTP_PORT", &sandbox.s("/mailboxes/0/smtp_port"))
+        .replace("SMTP_USER", &sandbox.s("/mailboxes/0/smtp_user"))
+        .replace("SMTP_PASSWORD", &sandbox.s("/mailboxes/0/password"))
+        .replace("POP3_PORT", &port)
+        .replace("POP3_USER", &user)
+        .replace("POP3_PASSWORD", &password);
+    let out = python(&program);
+    assert_eq!(out.trim(), "True True True", "{out}");
     sandbox.stop();
 }
 

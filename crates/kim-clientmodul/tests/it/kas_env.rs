@@ -1,0 +1,120 @@
+//! The Fachdienst's KAS and AccountLimit routers on an HTTPS listener with mutual TLS
+//! (C.FD.TLS-S towards C.CM.TLS-CS), over the same storage as the chain's Fachdienst;
+//! the directory entries of the Praxis and the Zahnarztpraxis with version `1.5+`.
+
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use kim_clientmodul::kas::HttpKas;
+use kim_clientmodul::{FachdienstTls, KasSettings};
+use kim_fachdienst::Fachdienst;
+use kim_kas::{
+    AccountLimitConfig, KasConfig, KasState, LimitState, account_limit_router, kas_router,
+};
+use kim_tls::ClientAuth;
+use kim_tls::tokio_rustls::TlsAcceptor;
+use kim_types::KimVersion;
+
+use crate::harness::{ARZT, Chain, PRAXIS, identity, pki, trust};
+
+/// Downloads per recipient and object before `429`.
+pub const DOWNLOADS: u32 = 3;
+
+pub struct KasServer {
+    pub base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for KasServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves KAS + AccountLimit of `fd` at `https://localhost:<port>`.
+pub async fn start_kas(fd: Fachdienst) -> KasServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base_url = format!("https://localhost:{}", addr.port());
+    let mut config = KasConfig::new(&base_url).unwrap();
+    config.download_limit = DOWNLOADS;
+    let router = kas_router(KasState::new(fd.clone(), config).unwrap()).merge(
+        account_limit_router(LimitState::new(fd, AccountLimitConfig::default()).unwrap()),
+    );
+    let tls =
+        kim_tls::server_config(&identity("fachdienst"), ClientAuth::Required(trust())).unwrap();
+    let acceptor = TlsAcceptor::from(tls);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, router) = (acceptor.clone(), router.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                    .await;
+            });
+        }
+    });
+    KasServer { base_url, task }
+}
+
+/// The Clientmodul's KAS client for `base_url`.
+pub fn http_kas(base_url: &str, account_limit: bool) -> HttpKas {
+    let mut settings = KasSettings::new(base_url);
+    settings.account_limit = account_limit;
+    HttpKas::new(
+        settings,
+        &FachdienstTls {
+            identity: identity("clientmodul"),
+            trust: trust(),
+            danger_accept_any_hostname: false,
+        },
+    )
+    .unwrap()
+}
+
+/// Gives `addresses` the version `1.5+` in the directory (consent to large messages).
+pub fn allow_large_messages(chain: &Chain, addresses: &[&str]) {
+    let vzd = chain.vzd.as_ref().unwrap();
+    for mut seed in kim_vzd_sim::seeds_from_test_pki(pki()).unwrap() {
+        let mut changed = false;
+        for (address, version) in &mut seed.addresses {
+            if addresses
+                .iter()
+                .any(|a| address.to_string().eq_ignore_ascii_case(a))
+            {
+                *version = KimVersion::V1_5Plus;
+                changed = true;
+            }
+        }
+        if changed {
+            vzd.seed(seed).unwrap();
+        }
+    }
+    chain.vzd_client.clear_cache();
+}
+
+/// The chain with the KAS running and a Clientmodul that uploads to it; Praxis and
+/// Zahnarztpraxis have `1.5+`.
+pub async fn kas_chain(account_limit: bool) -> (Chain, KasServer) {
+    let mut chain = Chain::start(|_| {}).await;
+    let kas = start_kas(chain.fd_state.clone()).await;
+    allow_large_messages(&chain, &[PRAXIS, ARZT]);
+    let (upload, _) = http_kas(&kas.base_url, account_limit).into_seams();
+    let cm = chain.start_cm_with(|_| {}, Some(upload)).await;
+    if let Some(old) = chain.cm.replace(cm) {
+        old.shutdown().await;
+    }
+    (chain, kas)
+}
+
+/// Sets the quota of `address` at the Fachdienst.
+pub async fn set_quota(fd: &Fachdienst, address: &str, quota: i64) {
+    let mut account = fd.meta.account(address).await.unwrap().unwrap();
+    account.quota = quota;
+    fd.meta.update_account(&account).await.unwrap();
+}
