@@ -37,8 +37,8 @@ pub enum KeytoolCommand {
         partner: String,
         /// The file is PKCS#12; its password is prompted (or read from stdin). Without it
         /// the file is PEM with the certificate chain and a PKCS#8 key.
-        #[arg(short = 'p', long = "private-key-password", num_args = 0..=1, default_missing_value = "")]
-        password: Option<String>,
+        #[arg(short = 'p', long = "private-key-password")]
+        password: bool,
         /// The key file.
         file: PathBuf,
     },
@@ -150,12 +150,11 @@ pub fn run(cmd: KeytoolCommand) -> anyhow::Result<Outcome> {
             password,
             file,
         } => {
-            refuse_argument("-p/--private-key-password", password.as_ref())?;
             let partner = Partner::parse(&partner)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let what = file.display().to_string();
-            let pair = if password.is_some() {
+            let pair = if password {
                 let secret = read_secret("PKCS#12 password")?;
                 KeyPair::from_pkcs12(&what, &bytes, &secret)?
             } else {
