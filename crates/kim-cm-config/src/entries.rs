@@ -555,3 +555,94 @@ impl TrustStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn pki() -> &'static kim_testkit::pki::TestPki {
+        kim_testkit::pki::TestPki::shared_default().unwrap()
+    }
+
+    #[test]
+    fn partners_and_aliases() {
+        assert_eq!(Partner::parse("KON").unwrap().keypair_alias(), "KON_CERTIFICATE-pk");
+        assert_eq!(Partner::parse("FD").unwrap().password_alias(), "FD_PASSWORD-cred");
+        assert_eq!(
+            Partner::parse("KON.Konn_2").unwrap(),
+            Partner::Konnektor(Some("Konn_2".into()))
+        );
+        for bad in ["kon", "KON.", "FACHDIENST", ""] {
+            let err = Partner::parse(bad).unwrap_err();
+            assert!(err.to_string().contains("KON, KON.<KonnektorId>, FD, CLIENT"), "{err}");
+        }
+    }
+
+    #[test]
+    fn pem_key_pairs_and_certificate_files() {
+        let issued = &pki().tls_entity("clientmodul").unwrap().issued;
+        let pem = format!(
+            "{}{}",
+            issued.certificate_pem().unwrap(),
+            issued.private_key_pem().unwrap().as_str()
+        );
+        let pair = KeyPair::from_pem("cm.pem", pem.as_bytes()).unwrap();
+        assert_eq!(pair.chain[0], issued.certificate_der);
+        assert_eq!(pair.pkcs8().as_slice(), issued.private_key_pkcs8_der.as_slice());
+        assert!(!format!("{pair:?}").contains(&format!("{:?}", &pair.pkcs8[..4])));
+        let err = KeyPair::from_pem("c.pem", issued.certificate_pem().unwrap().as_bytes())
+            .unwrap_err();
+        assert!(err.to_string().contains("no PRIVATE KEY"), "{err}");
+
+        let bundle = pki().ca_bundle_pem().unwrap();
+        let certs = read_certificates("bundle", bundle.as_bytes()).unwrap();
+        assert!(certs.len() > 1);
+        let der = read_certificates("der", &issued.certificate_der).unwrap();
+        assert_eq!(der.len(), 1);
+        assert!(read_certificates("junk", b"not a certificate").is_err());
+        let summary = CertSummary::parse(&issued.certificate_der).unwrap();
+        assert!(summary.subject.contains("CN=clientmodul.test"), "{summary:?}");
+    }
+
+    #[test]
+    fn stores_round_trip_and_trust_is_per_partner() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = StorePassword::load_or_create(&dir.path().join("pw")).unwrap();
+        let (ks_path, ts_path) = (dir.path().join("ks"), dir.path().join("ts"));
+        let issued = &pki().tls_entity("clientmodul").unwrap().issued;
+
+        let mut ks = KeyStore::open(&ks_path, &pw).unwrap();
+        ks.set_keypair(
+            &Partner::Fachdienst,
+            KeyPair {
+                chain: vec![issued.certificate_der.clone()],
+                pkcs8: issued.private_key_pkcs8_der.to_vec(),
+            },
+        );
+        ks.set_credentials(
+            &Partner::Konnektor(None),
+            Credentials {
+                user: "u".into(),
+                password: "p".into(),
+            },
+        );
+        ks.save(&pw).unwrap();
+        let ks = KeyStore::open(&ks_path, &pw).unwrap();
+        assert!(ks.keypair(&Partner::Fachdienst).is_some());
+        assert!(ks.keypair(&Partner::Client).is_none());
+        assert_eq!(ks.credentials(&Partner::Konnektor(None)).unwrap().user, "u");
+        assert!(!format!("{:?}", ks.credentials(&Partner::Konnektor(None))).contains("\"p\""));
+
+        let mut ts = TrustStore::open(&ts_path, &pw).unwrap();
+        ts.set("all", None, &[b"A".to_vec()]);
+        ts.set("fd", Some(&Partner::Fachdienst), &[b"F".to_vec()]);
+        ts.save(&pw).unwrap();
+        let ts = TrustStore::open(&ts_path, &pw).unwrap();
+        assert_eq!(ts.anchors_for(&Partner::Fachdienst).unwrap().len(), 2);
+        assert_eq!(ts.anchors_for(&Partner::Konnektor(None)).unwrap(), vec![b"A".to_vec()]);
+
+        let err = TrustStore::open(&ks_path, &pw).unwrap_err();
+        assert!(err.to_string().contains("not a store of this kind"), "{err}");
+    }
+}
