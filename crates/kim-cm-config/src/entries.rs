@@ -567,15 +567,25 @@ mod tests {
 
     #[test]
     fn partners_and_aliases() {
-        assert_eq!(Partner::parse("KON").unwrap().keypair_alias(), "KON_CERTIFICATE-pk");
-        assert_eq!(Partner::parse("FD").unwrap().password_alias(), "FD_PASSWORD-cred");
+        assert_eq!(
+            Partner::parse("KON").unwrap().keypair_alias(),
+            "KON_CERTIFICATE-pk"
+        );
+        assert_eq!(
+            Partner::parse("FD").unwrap().password_alias(),
+            "FD_PASSWORD-cred"
+        );
         assert_eq!(
             Partner::parse("KON.Konn_2").unwrap(),
             Partner::Konnektor(Some("Konn_2".into()))
         );
         for bad in ["kon", "KON.", "FACHDIENST", ""] {
             let err = Partner::parse(bad).unwrap_err();
-            assert!(err.to_string().contains("KON, KON.<KonnektorId>, FD, CLIENT"), "{err}");
+            assert!(
+                err.to_string()
+                    .contains("KON, KON.<KonnektorId>, FD, CLIENT"),
+                "{err}"
+            );
         }
     }
 
@@ -589,10 +599,13 @@ mod tests {
         );
         let pair = KeyPair::from_pem("cm.pem", pem.as_bytes()).unwrap();
         assert_eq!(pair.chain[0], issued.certificate_der);
-        assert_eq!(pair.pkcs8().as_slice(), issued.private_key_pkcs8_der.as_slice());
+        assert_eq!(
+            pair.pkcs8().as_slice(),
+            issued.private_key_pkcs8_der.as_slice()
+        );
         assert!(!format!("{pair:?}").contains(&format!("{:?}", &pair.pkcs8[..4])));
-        let err = KeyPair::from_pem("c.pem", issued.certificate_pem().unwrap().as_bytes())
-            .unwrap_err();
+        let err =
+            KeyPair::from_pem("c.pem", issued.certificate_pem().unwrap().as_bytes()).unwrap_err();
         assert!(err.to_string().contains("no PRIVATE KEY"), "{err}");
 
         let bundle = pki().ca_bundle_pem().unwrap();
@@ -602,7 +615,10 @@ mod tests {
         assert_eq!(der.len(), 1);
         assert!(read_certificates("junk", b"not a certificate").is_err());
         let summary = CertSummary::parse(&issued.certificate_der).unwrap();
-        assert!(summary.subject.contains("CN=clientmodul.test"), "{summary:?}");
+        assert!(
+            summary.subject.contains("CN=clientmodul.test"),
+            "{summary:?}"
+        );
     }
 
     #[test]
@@ -640,9 +656,15 @@ mod tests {
         ts.save(&pw).unwrap();
         let ts = TrustStore::open(&ts_path, &pw).unwrap();
         assert_eq!(ts.anchors_for(&Partner::Fachdienst).unwrap().len(), 2);
-        assert_eq!(ts.anchors_for(&Partner::Konnektor(None)).unwrap(), vec![b"A".to_vec()]);
+        assert_eq!(
+            ts.anchors_for(&Partner::Konnektor(None)).unwrap(),
+            vec![b"A".to_vec()]
+        );
 
         let err = TrustStore::open(&ks_path, &pw).unwrap_err();
-        assert!(err.to_string().contains("not a store of this kind"), "{err}");
+        assert!(
+            err.to_string().contains("not a store of this kind"),
+            "{err}"
+        );
     }
 }

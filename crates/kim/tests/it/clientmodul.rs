@@ -303,8 +303,9 @@ fn start_ti(data: &Path) -> (Daemon, String, String) {
     (Daemon(child), field("Konnektor"), field("VZD (LDAP)"))
 }
 
-/// `kim fachdienst serve` with the two practices' accounts: (daemon, SMTPS port).
-async fn start_fachdienst(dir: &Path, pki: &Path) -> (Daemon, u16) {
+/// `kim fachdienst serve` with the two practices' accounts: (daemon, SMTPS port, POP3S
+/// port).
+async fn start_fachdienst(dir: &Path, pki: &Path) -> (Daemon, u16, u16) {
     let config = format!(
         "hostname = \"fd.test.kim.telematik\"\ndomains = [\"test.kim.telematik\"]\n\
          data_dir = \"data\"\n[tls]\nchain_pem = \"{p}/tls/fachdienst.crt.pem\"\n\
@@ -344,12 +345,10 @@ async fn start_fachdienst(dir: &Path, pki: &Path) -> (Daemon, u16) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let smtp = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_else(|| panic!("{line:?}"));
-    let port = smtp.rsplit_once(':').unwrap().1.parse().unwrap();
-    (Daemon(child), port)
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"smtps"), "{line:?}");
+    let port = |word: &str| word.rsplit_once(':').unwrap().1.parse().unwrap();
+    (Daemon(child), port(words[1]), port(words[3]))
 }
 
 fn free_port() -> u16 {
@@ -431,6 +430,22 @@ fn swaks(cm_port: u16, fd_port: u16) -> Output {
         .expect("swaks is not installed: apt-get install -y swaks")
 }
 
+/// The headers and body of the messages in `address`'s mailbox at the Fachdienst (POP3S
+/// with the Clientmodul's certificate, python poplib).
+fn fetch_sealed(pki: &Path, pop3_port: u16, address: &str) -> String {
+    let p = pki.display();
+    kim_testkit::peers::python(&format!(
+        "import poplib, ssl\n\
+         c = ssl.create_default_context(cafile='{p}/ca-bundle.pem')\n\
+         c.load_cert_chain('{p}/tls/clientmodul.crt.pem', '{p}/tls/clientmodul.key.pem')\n\
+         s = poplib.POP3_SSL('localhost', {pop3_port}, context=c)\n\
+         s.user('{address}'); s.pass_('{PASSWORD}')\n\
+         for i in range(len(s.list()[1])):\n    \
+         print(b'\\r\\n'.join(s.retr(i + 1)[1]).decode())\n\
+         s.quit()\n"
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
     let dir = tempfile::tempdir().unwrap();
@@ -438,7 +453,7 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
     let pki = dir.path().join("ti/pki");
     let fd_dir = dir.path().join("fd");
     std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port) = start_fachdienst(&fd_dir, &pki).await;
+    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
     let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
     let config = config.to_str().unwrap();
 
@@ -507,6 +522,13 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
         String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as"),
         "{}",
         text(&out)
+    );
+    let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
+    assert!(inbox.contains("Subject: KOM-LE-Nachricht"), "{inbox}");
+    assert!(inbox.contains("X-KOM-LE-Version:"), "{inbox}");
+    assert!(
+        !inbox.contains("Guten Tag."),
+        "the Fachdienst only sees the sealed mail"
     );
     let status = Command::new("kill")
         .arg(serve.0.id().to_string())
