@@ -275,9 +275,14 @@ impl Drop for Daemon {
 
 /// `kim ti serve` on system-chosen ports: (daemon, SDS URL, LDAP URL).
 fn start_ti(data: &Path) -> (Daemon, String, String) {
+    start_ti_with(data, &[])
+}
+
+fn start_ti_with(data: &Path, extra: &[&str]) -> (Daemon, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
         .args(["ti", "serve", "--seconds", "600", "--data"])
         .arg(data)
+        .args(extra)
         .args(["--konnektor", "127.0.0.1:0", "--ldap", "127.0.0.1:0"])
         .args(["--ldaps", "127.0.0.1:0", "--vzd-api", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -550,4 +555,82 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
         "{}",
         text(&out)
     );
+}
+
+/// `kim ti serve` whose Konnektor demands HTTP Basic (`cm` / `Konnektor-Geheim-1`).
+fn start_ti_with_basic_auth(data: &Path) -> (Daemon, String, String) {
+    std::fs::create_dir_all(data).unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../kim-ti-sim/examples/konnektor.toml");
+    let config = std::fs::read_to_string(example)
+        .unwrap()
+        .replace(
+            "listen = \"127.0.0.1:8443\"",
+            &format!("listen = \"127.0.0.1:{}\"", free_port()),
+        )
+        .replace(
+            "plain_listen = \"127.0.0.1:8080\"",
+            &format!("plain_listen = \"127.0.0.1:{}\"", free_port()),
+        )
+        .replace(
+            "mode = \"none\"",
+            "mode = \"basic\"\nuser = \"cm\"\npassword = \"Konnektor-Geheim-1\"",
+        );
+    let path = data.join("konnektor.toml");
+    std::fs::write(&path, config).unwrap();
+    start_ti_with(data, &["--konnektor-config", path.to_str().unwrap()])
+}
+
+#[test]
+fn doctor_authenticates_to_the_konnektor_with_stored_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, sds, ldap) = start_ti_with_basic_auth(&dir.path().join("ti"));
+    let pki = dir.path().join("ti/pki");
+    let (config, _) = practice(dir.path(), &pki, &sds, &ldap, free_port());
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of.replace("tlsAuth = NONE", "tlsAuth = PASSWORD"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let ks = dir.path().join("keyStore");
+    let ks = ks.to_str().unwrap();
+
+    // No credentials in the key store yet: the doctor names the keytool command.
+    let out = cm(&["doctor", "-c", config], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("keytool add-client-password -o KON"),
+        "{}",
+        text(&out)
+    );
+
+    for (password, ok) in [("falsch", false), ("Konnektor-Geheim-1", true)] {
+        let add = cm(
+            &[
+                "keytool",
+                "add-client-password",
+                "-k",
+                ks,
+                "-o",
+                "KON",
+                "-u",
+                "-p",
+            ],
+            &format!("cm\n{password}\n"),
+        );
+        assert!(add.status.success(), "{}", text(&add));
+        let report = text(&cm(&["doctor", "-c", config], ""));
+        assert_eq!(
+            report.contains("OK    konnektor (default) cards"),
+            ok,
+            "{report}"
+        );
+        assert_eq!(
+            report.contains("FAIL  konnektor (default)"),
+            !ok,
+            "{report}"
+        );
+    }
 }
