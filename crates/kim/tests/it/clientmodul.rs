@@ -557,8 +557,8 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
     );
 }
 
-/// `kim ti serve` whose Konnektor demands HTTP Basic (`cm` / `Konnektor-Geheim-1`).
-fn start_ti_with_basic_auth(data: &Path) -> (Daemon, String, String) {
+/// `kim ti serve` whose Konnektor demands client authentication (`[client_auth]` lines).
+fn start_ti_with_auth(data: &Path, client_auth: &str) -> (Daemon, String, String) {
     std::fs::create_dir_all(data).unwrap();
     let example =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../kim-ti-sim/examples/konnektor.toml");
@@ -572,10 +572,7 @@ fn start_ti_with_basic_auth(data: &Path) -> (Daemon, String, String) {
             "plain_listen = \"127.0.0.1:8080\"",
             &format!("plain_listen = \"127.0.0.1:{}\"", free_port()),
         )
-        .replace(
-            "mode = \"none\"",
-            "mode = \"basic\"\nuser = \"cm\"\npassword = \"Konnektor-Geheim-1\"",
-        );
+        .replace("mode = \"none\"", client_auth);
     let path = data.join("konnektor.toml");
     std::fs::write(&path, config).unwrap();
     start_ti_with(data, &["--konnektor-config", path.to_str().unwrap()])
@@ -584,7 +581,10 @@ fn start_ti_with_basic_auth(data: &Path) -> (Daemon, String, String) {
 #[test]
 fn doctor_authenticates_to_the_konnektor_with_stored_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let (_ti, sds, ldap) = start_ti_with_basic_auth(&dir.path().join("ti"));
+    let (_ti, sds, ldap) = start_ti_with_auth(
+        &dir.path().join("ti"),
+        "mode = \"basic\"\nuser = \"cm\"\npassword = \"Konnektor-Geheim-1\"",
+    );
     let pki = dir.path().join("ti/pki");
     let (config, _) = practice(dir.path(), &pki, &sds, &ldap, free_port());
     let text_of = std::fs::read_to_string(&config).unwrap();
@@ -633,4 +633,49 @@ fn doctor_authenticates_to_the_konnektor_with_stored_credentials() {
             "{report}"
         );
     }
+}
+
+#[test]
+fn doctor_authenticates_to_the_konnektor_with_the_stored_key_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, sds, ldap) = start_ti_with_auth(
+        &dir.path().join("ti"),
+        "mode = \"certificate\"\ntrusted_client_cas = \"pki/ca-bundle.pem\"",
+    );
+    let pki = dir.path().join("ti/pki");
+    let (config, _) = practice(dir.path(), &pki, &sds, &ldap, free_port());
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of.replace("tlsAuth = NONE", "tlsAuth = CERTIFICATE"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    let report = text(&cm(&["doctor", "-c", config], ""));
+    assert!(
+        report.contains("keytool add-client-keypair -o KON"),
+        "{report}"
+    );
+    let ks = dir.path().join("keyStore");
+    let p12 = pki.join("tls/clientmodul.p12");
+    let add = cm(
+        &[
+            "keytool",
+            "add-client-keypair",
+            "-k",
+            ks.to_str().unwrap(),
+            "-o",
+            "KON",
+            "-p",
+            p12.to_str().unwrap(),
+        ],
+        "00\n",
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let report = text(&cm(&["doctor", "-c", config], ""));
+    assert!(
+        report.contains("OK    konnektor (default) cards"),
+        "{report}"
+    );
 }
