@@ -411,8 +411,13 @@ fn practice(dir: &Path, pki: &Path, sds: &str, ldap: &str, fd_port: u16) -> (Pat
 }
 
 fn swaks(cm_port: u16, fd_port: u16) -> Output {
+    swaks_with(cm_port, fd_port, &[])
+}
+
+fn swaks_with(cm_port: u16, fd_port: u16, extra: &[&str]) -> Output {
     let user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");
     Command::new("swaks")
+        .args(extra)
         .args(["--server", "127.0.0.1", "--port", &cm_port.to_string()])
         .args([
             "--auth",
@@ -677,5 +682,73 @@ fn doctor_authenticates_to_the_konnektor_with_the_stored_key_pair() {
     assert!(
         report.contains("OK    konnektor (default) cards"),
         "{report}"
+    );
+}
+
+/// Starts `kim clientmodul serve`; returns the daemon once it printed its address.
+fn start_serve(config: &str) -> Daemon {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_kim"))
+        .args(["clientmodul", "serve", "-c", config])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("smtp 127.0.0.1:"), "{line:?}");
+    Daemon(serve)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_implicit_tls_towards_the_practice_software() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
+    let pki = dir.path().join("ti/pki");
+    let fd_dir = dir.path().join("fd");
+    std::fs::create_dir(&fd_dir).unwrap();
+    let (_fd, fd_port, _) = start_fachdienst(&fd_dir, &pki).await;
+    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of.replace("proxy.tls = NONE", "proxy.tls = TLS"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    // Without the CLIENT key pair the daemon refuses to start and says what is missing.
+    let out = cm(&["serve", "-c", config], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("CLIENT_CERTIFICATE-pk"),
+        "{}",
+        text(&out)
+    );
+
+    let ks = dir.path().join("keyStore");
+    let p12 = pki.join("tls/fachdienst.p12");
+    let add = cm(
+        &[
+            "keytool",
+            "add-client-keypair",
+            "-k",
+            ks.to_str().unwrap(),
+            "-o",
+            "CLIENT",
+            "-p",
+            p12.to_str().unwrap(),
+        ],
+        "00\n",
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let _serve = start_serve(config);
+    let out = swaks_with(smtp_port, fd_port, &["--tlsc"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<~  250 2.0.0 Ok: queued as"),
+        "{}",
+        text(&out)
     );
 }
