@@ -21,7 +21,7 @@ pub enum KeytoolCommand {
         /// The alias of the entry (freely chosen).
         #[arg(short = 'a', long = "alias")]
         alias: String,
-        /// Trust the certificates only for this partner (KON, KON.<KonnektorId>, FD,
+        /// Trust the certificates only for this partner (KON, KON.ID for KonnektorId ID, FD,
         /// CLIENT); default: for every partner.
         #[arg(short = 'o', long = "other-partner")]
         partner: Option<String>,
@@ -32,7 +32,7 @@ pub enum KeytoolCommand {
     AddClientKeypair {
         #[command(flatten)]
         store: KeyStoreArg,
-        /// KON, KON.<KonnektorId>, FD or CLIENT (alias `<partner>_CERTIFICATE-pk`).
+        /// KON, KON.ID (the Konnektor with KonnektorId ID), FD or CLIENT (alias `<partner>_CERTIFICATE-pk`).
         #[arg(short = 'o', long = "other-partner")]
         partner: String,
         /// The file is PKCS#12; its password is prompted (or read from stdin). Without it
@@ -47,7 +47,7 @@ pub enum KeytoolCommand {
     AddClientPassword {
         #[command(flatten)]
         store: KeyStoreArg,
-        /// KON, KON.<KonnektorId>, FD or CLIENT (alias `<partner>_PASSWORD-cred`).
+        /// KON, KON.ID (the Konnektor with KonnektorId ID), FD or CLIENT (alias `<partner>_PASSWORD-cred`).
         #[arg(short = 'o', long = "other-partner")]
         partner: String,
         /// Prompt for the user name.
@@ -79,7 +79,7 @@ pub enum KeytoolCommand {
     RemoveClientKeypair {
         #[command(flatten)]
         store: KeyStoreArg,
-        /// KON, KON.<KonnektorId>, FD or CLIENT.
+        /// KON, KON.ID (the Konnektor with KonnektorId ID), FD or CLIENT.
         #[arg(short = 'o', long = "other-partner")]
         partner: String,
     },
@@ -87,7 +87,7 @@ pub enum KeytoolCommand {
     RemoveClientPassword {
         #[command(flatten)]
         store: KeyStoreArg,
-        /// KON, KON.<KonnektorId>, FD or CLIENT.
+        /// KON, KON.ID (the Konnektor with KonnektorId ID), FD or CLIENT.
         #[arg(short = 'o', long = "other-partner")]
         partner: String,
     },
