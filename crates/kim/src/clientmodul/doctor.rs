@@ -326,7 +326,16 @@ async fn fachdienst_session(
 
 /// The SMTP and POP3 user names per configured context (A_21519-02, A_21518-02).
 fn print_user_names(config: &CmConfig, address: Option<&str>) {
-    let address = address.unwrap_or("<kim-address>");
+    for (which, smtp, pop3) in user_names(config, address.unwrap_or("<kim-address>")) {
+        println!("USER  smtp user name (konnektor {which}): {smtp}");
+        println!("USER  pop3 user name (konnektor {which}): {pop3}");
+    }
+}
+
+/// (Konnektor, SMTP user name, POP3 user name) per configured Konnektor: the KonnektorId
+/// goes to position 5 of the SMTP name and position 6 of the POP3 name (UserId, or `*`,
+/// before it).
+fn user_names(config: &CmConfig, address: &str) -> Vec<(String, String, String)> {
     let server = |s: &Option<(String, u16)>| {
         s.as_ref()
             .map_or("<fachdienst-host:port>".to_owned(), |(h, p)| {
@@ -337,6 +346,7 @@ fn print_user_names(config: &CmConfig, address: Option<&str>) {
         server(&config.fachdienst.smtp),
         server(&config.fachdienst.pop3),
     );
+    let mut out = Vec::new();
     for k in &config.konnektors {
         let c = &k.context;
         let base = format!("{}#{}#{}", c.mandant_id, c.client_system_id, c.workplace_id);
@@ -351,8 +361,50 @@ fn print_user_names(config: &CmConfig, address: Option<&str>) {
         if let Some(id) = &k.id {
             smtp.push_str(&format!("#{id}"));
         }
-        let which = k.id.as_deref().unwrap_or("(default)");
-        println!("USER  smtp user name (konnektor {which}): {smtp}");
-        println!("USER  pop3 user name (konnektor {which}): {pop3}");
+        out.push((
+            k.id.clone().unwrap_or_else(|| "(default)".into()),
+            smtp,
+            pop3,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_per_konnektor_context() {
+        let text = "clientmodul.core.konnektor.uri=https://k/connector.sds\n\
+            clientmodul.core.konnektor.context.mandantId=M1\n\
+            clientmodul.core.konnektor.context.clientSystemId=C1\n\
+            clientmodul.core.konnektor.context.workplaceId=W1\n\
+            clientmodul.konnektor.Konn_2.uri=https://k2/connector.sds\n\
+            clientmodul.konnektor.Konn_2.context.mandantId=M2\n\
+            clientmodul.konnektor.Konn_2.context.clientSystemId=C2\n\
+            clientmodul.konnektor.Konn_2.context.workplaceId=W2\n\
+            clientmodul.konnektor.Konn_2.context.userId=U2\n\
+            clientmodul.fachdienst.smtp=fd.example:465\n\
+            clientmodul.fachdienst.pop3=fd.example:995\n";
+        let config = CmConfig::parse(text, std::path::Path::new(".")).unwrap();
+        let names = user_names(&config, "a@x.kim.telematik");
+        assert_eq!(
+            names[0],
+            (
+                "(default)".into(),
+                "a@x.kim.telematik#fd.example:465#M1#C1#W1".into(),
+                "a@x.kim.telematik#fd.example:995#M1#C1#W1".into()
+            )
+        );
+        assert_eq!(
+            names[1].1,
+            "a@x.kim.telematik#fd.example:465#M2#C2#W2#Konn_2"
+        );
+        assert_eq!(
+            names[1].2,
+            "a@x.kim.telematik#fd.example:995#M2#C2#W2#U2#Konn_2"
+        );
     }
 }
