@@ -4,6 +4,7 @@
 //! positive integrity result 01 or 07), 1 a negative finding (`message open`: delivered
 //! with a negative integrity result, or the spec's error mail), 2 usage or I/O error.
 
+mod clientmodul;
 mod fachdienst;
 mod message;
 mod pki;
@@ -26,6 +27,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The Clientmodul (practice side): daemon, configuration check, keytool, doctor.
+    #[command(subcommand)]
+    Clientmodul(clientmodul::ClientmodulCommand),
     /// The Fachdienst (KIM provider) daemon and its administration commands.
     #[command(subcommand)]
     Fachdienst(fachdienst::FachdienstCommand),
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Clientmodul(cmd) => clientmodul::run(cmd),
         Command::Fachdienst(cmd) => fachdienst::run(cmd),
         Command::Message(cmd) => message::run(cmd),
         Command::Pki(cmd) => pki::run(cmd),

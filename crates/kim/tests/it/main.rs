@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod clientmodul;
 mod fachdienst;
 mod message;
 mod sandbox;

@@ -1,0 +1,92 @@
+//! `kim clientmodul serve`: the SMTP and POP3 proxies from `cm.properties` until
+//! SIGTERM/SIGINT, with the operation and performance log files of manual §4.6.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+use super::setup::{self, Stores};
+use super::{ConfigArg, load};
+use crate::Outcome;
+
+pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
+    let config = load(&args.config)?;
+    let _logs = init_logging(&config)?;
+    if !config.proxy.enabled {
+        bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
+    }
+    let stores = Stores::open(&config)?;
+    let mut konnektors = setup::konnektor_clients(&config, &stores)?;
+    if konnektors.len() > 1 {
+        tracing::warn!(
+            count = konnektors.len(),
+            "several Konnektors configured; the send side uses the default one"
+        );
+    }
+    let (_, konnektor) = konnektors.swap_remove(0);
+    let vzd = Arc::new(setup::vzd_client(&config, &stores)?);
+    let send = setup::send_config(&config, &stores)?;
+    let receive = setup::receive_config(&config, &send);
+    let (upload, download) = match setup::kas(&config, &send)? {
+        Some(kas) => {
+            let (upload, download) = kas.into_seams();
+            (Some(upload), Some(download))
+        }
+        None => (None, None),
+    };
+    let running = kim_clientmodul::start(send, konnektor.clone(), vzd.clone(), upload)
+        .await
+        .context("starting the SMTP proxy")?;
+    let pop3 = kim_clientmodul::start_pop3(receive, konnektor, vzd, download)
+        .await
+        .context("starting the POP3 proxy")?;
+    tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
+    // One line for scripts (the ports may have been chosen by the system).
+    println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
+    wait_for_signal().await?;
+    tracing::info!("stopping");
+    running.shutdown().await;
+    pop3.shutdown().await;
+    Ok(Outcome::Success)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// Console log on stderr (`KIM_LOG` overrides the filter) and the log files in
+/// `KIM_CM_LOG_DIR` (default `$HOME/kimCm/log`): the performance log with
+/// `clientmodul.core.log.performance`, the operation log with
+/// `clientmodul.core.log.operation`, both kept `clientmodul.core.log.retainDays`.
+fn init_logging(config: &kim_cm_config::CmConfig) -> anyhow::Result<kim_logs::LogGuard> {
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _};
+    let log = &config.auth_log;
+    let dir = std::env::var_os("KIM_CM_LOG_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(kim_logs::default_dir);
+    let mut files = kim_logs::LogConfig::new(dir);
+    files.level = kim_logs::LogConfig::operation_level(log.log_operation);
+    files.performance = log.log_performance;
+    files.retain_days = log.log_retain_days;
+    let (file_layer, guard) = kim_logs::layer(&files, Arc::new(kim_logs::SystemClock))
+        .context("setting up the log files")?;
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(
+            EnvFilter::try_from_env("KIM_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,kim_perf=off")),
+        );
+    tracing_subscriber::registry()
+        .with(file_layer)
+        .with(console)
+        .try_init()
+        .context("installing the logger")?;
+    Ok(guard)
+}
