@@ -34,6 +34,7 @@
 mod config;
 mod error;
 pub mod kas;
+mod perf;
 pub mod receive;
 pub mod send;
 

@@ -35,6 +35,49 @@ struct Mailbox {
     pop3_user: String,
 }
 
+/// Every performance-log line so far (files in `dir/log`).
+fn perf_lines(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("log"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p: &std::path::PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("performance"))
+    });
+    names.sort();
+    names
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Sum of the step durations (µs where logged, else ms) in `lines`, per step.
+fn step_sums(lines: &[String]) -> std::collections::BTreeMap<String, f64> {
+    let mut sums = std::collections::BTreeMap::new();
+    for line in lines {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_string)
+        };
+        let Some(step) = field("step=") else { continue };
+        let secs = match (field("us="), field("ms=")) {
+            (Some(us), _) => us.parse::<f64>().unwrap_or(0.0) / 1e6,
+            (None, Some(ms)) => ms.parse::<f64>().unwrap_or(0.0) / 1e3,
+            _ => continue,
+        };
+        *sums.entry(step).or_insert(0.0) += secs;
+    }
+    sums
+}
+
 fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with(field)).unwrap();
@@ -167,6 +210,7 @@ fn main() {
     let (a, b) = (&boxes[0], &boxes[1]);
     rt.block_on(async {
         for size in &sizes {
+            let before = perf_lines(dir.path()).len();
             let content = mail(&a.address, &b.address, *size, 0);
             let t = Instant::now();
             send(a, &b.address, &content).await;
@@ -184,6 +228,24 @@ fn main() {
                 (sent + fetched).as_secs_f64(),
                 mib / (sent + fetched).as_secs_f64(),
                 status_kib(pid, "VmHWM:")
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let lines = perf_lines(dir.path());
+            let sums = step_sums(lines.get(before..).unwrap_or_default());
+            let total = (sent + fetched).as_secs_f64();
+            let konnektor: f64 = ["sign", "encrypt", "decrypt", "verify"]
+                .iter()
+                .filter_map(|s| sums.get(*s))
+                .sum();
+            let steps: Vec<String> = sums
+                .iter()
+                .map(|(k, v)| format!("{k} {:.3} s", v))
+                .collect();
+            println!(
+                "            steps: {}; Konnektor calls {:.0} %, everything else {:.0} %",
+                steps.join(", "),
+                100.0 * konnektor / total,
+                100.0 * (total - konnektor) / total
             );
         }
         // Small mails: 8 concurrent senders, then one fetch of everything.

@@ -33,6 +33,7 @@ pub enum Lookup {
 /// Looks `address` up and applies the checks. `Err` only if the directory could not be
 /// asked.
 pub async fn resolve(vzd: &VzdClient, address: &str, ecc: bool) -> Result<Lookup, SendFailure> {
+    let _timer = crate::perf::timer("vzd");
     let Ok(parsed) = KimAddress::parse(address) else {
         return Ok(Lookup::Dropped(
             SendErrorCode::NotEncryptableForAll,

@@ -156,6 +156,7 @@ pub async fn sign<K: Konnektor>(
     recipient_emails: &[u8],
     ecc: bool,
 ) -> Result<Vec<u8>, SendFailure> {
+    let _timer = crate::perf::timer("sign");
     let handle = select_card(konnektor, cache, ctx, sender_telematik_id).await?;
     let key = (format!("{ctx:?}"), sender_telematik_id.to_string());
     if let Err(e) = ensure_pin(konnektor, ctx, &handle).await {
@@ -207,6 +208,7 @@ pub async fn encrypt<K: Konnektor>(
     entity: Vec<u8>,
     recipient_emails: &[u8],
 ) -> Result<Vec<u8>, SendFailure> {
+    let _timer = crate::perf::timer("encrypt");
     let request = EncryptDocument {
         context: ctx.clone(),
         recipient_keys: RecipientKeys {

@@ -334,6 +334,7 @@ async fn relay(
     rcpts: Vec<RcptTo>,
     message: &[u8],
 ) -> Result<Reply, SendFailure> {
+    let _timer = crate::perf::timer("mta");
     let mut mail_from = envelope.mail_from.clone();
     mail_from.size = Some(message.len() as u64);
     match mta.send(&mail_from, &rcpts, message).await {
