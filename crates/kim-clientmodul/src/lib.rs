@@ -179,5 +179,7 @@ fn server_config(config: &SendConfig) -> ServerConfig {
     server.command_timeout = config.timeout_client;
     server.data_timeout = config.timeout_client;
     server.dsn = true;
+    // Tab_SMTP_Ant_Init: anything else is answered `502 5.5.1`.
+    server.unknown_command_code = 502;
     server
 }

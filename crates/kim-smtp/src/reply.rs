@@ -121,8 +121,8 @@ pub(crate) mod canned {
     pub fn bad_sequence(text: &str) -> Reply {
         Reply::new(503, (5, 5, 1), text)
     }
-    pub fn unknown_command() -> Reply {
-        Reply::new(500, (5, 5, 1), "Command unrecognized")
+    pub fn unknown_command(code: u16) -> Reply {
+        Reply::new(code, (5, 5, 1), "Command unrecognized")
     }
     pub fn line_too_long() -> Reply {
         Reply::new(500, (5, 5, 2), "Line too long")

@@ -20,6 +20,7 @@ print('RCPT', s.docmd('RCPT', 'TO:<{ARZT}>'))
 print('DATA', s.docmd('DATA'))
 print('NOOP', s.docmd('NOOP'))
 print('RSET', s.docmd('RSET'))
+print('UNKNOWN', s.docmd('FROBNICATE'))
 print('CRAM', s.docmd('AUTH', 'CRAM-MD5'))
 print('FEW', auth('{PRAXIS}#{fd_port}#Mandant1'))
 print('ADDR', auth('kein-kim@#{fd_port}#Mandant1#ClientID1#Workplace1'))
@@ -39,6 +40,8 @@ print('QUIT', s.docmd('QUIT'))
             .to_string()
     };
     assert!(line("MAIL").contains("(530, b'5.7.0"), "{out}");
+    // Tab_SMTP_Ant_Init: anything else is `502 5.5.1`.
+    assert!(line("UNKNOWN").contains("(502, b'5.5.1"), "{out}");
     assert!(
         line("RCPT").starts_with("RCPT (503") || line("RCPT").contains("(530"),
         "{out}"

@@ -98,7 +98,9 @@ where
     pub(super) async fn auth_line(&mut self, line: &[u8]) {
         let State::Auth { helo, step } = std::mem::replace(&mut self.state, State::Connected)
         else {
-            self.reply(crate::reply::canned::unknown_command());
+            self.reply(crate::reply::canned::unknown_command(
+                self.cfg.unknown_command_code,
+            ));
             return;
         };
         let finished = State::Greeted { helo: helo.clone() };

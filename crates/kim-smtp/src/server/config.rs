@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub data_timeout: Duration,
     /// Offer DSN (RFC 3461) and accept its parameters.
     pub dsn: bool,
+    /// Reply code for a command the engine does not know: RFC 5321 says `500`; the
+    /// KOM-LE Clientmodul's table (Tab_SMTP_Ant_Init) says `502`.
+    pub unknown_command_code: u16,
 }
 
 impl ServerConfig {
@@ -63,6 +66,7 @@ impl ServerConfig {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(600),
             dsn: true,
+            unknown_command_code: 500,
         }
     }
 }

@@ -165,7 +165,10 @@ where
     async fn handle(&mut self, event: Event) -> Flow {
         match event {
             Event::Command(Ok(request)) => return self.command(request).await,
-            Event::Command(Err(error)) => self.reply(parse_error_reply(&error)),
+            Event::Command(Err(error)) => {
+                let reply = parse_error_reply(&error, self.cfg.unknown_command_code);
+                self.reply(reply);
+            }
             Event::LineTooLong => {
                 if matches!(self.state, State::Auth { .. }) {
                     self.state = self.state_after_transaction();
@@ -209,7 +212,9 @@ where
                 self.reply(Reply::new(221, (2, 0, 0), "Bye"));
                 return Flow::Quit;
             }
-            Request::Lhlo { .. } => self.reply(canned::unknown_command()),
+            Request::Lhlo { .. } => {
+                self.reply(canned::unknown_command(self.cfg.unknown_command_code))
+            }
             other => self.reply(canned::not_implemented(other.name())),
         }
         Flow::Continue
@@ -262,10 +267,10 @@ where
 }
 
 /// The reply for a command `smtp-proto` could not parse.
-fn parse_error_reply(error: &smtp_proto::Error) -> Reply {
+fn parse_error_reply(error: &smtp_proto::Error, unknown_code: u16) -> Reply {
     use smtp_proto::Error as E;
     match error {
-        E::UnknownCommand => canned::unknown_command(),
+        E::UnknownCommand => canned::unknown_command(unknown_code),
         E::InvalidSenderAddress => Reply::new(501, (5, 1, 7), "Invalid sender address"),
         E::InvalidRecipientAddress => Reply::new(501, (5, 1, 3), "Invalid recipient address"),
         E::SyntaxError { syntax } => canned::syntax(&format!("Syntax: {syntax}")),
