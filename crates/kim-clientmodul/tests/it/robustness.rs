@@ -447,6 +447,36 @@ async fn a_fachdienst_cut_off_gives_4xx_and_no_dsn_and_its_return_heals() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_fachdienst_gives_421_after_the_server_timeout_and_delivers_nothing() {
+    let chain = Chain::start(|_| {}).await;
+    let cm = chain
+        .start_cm(|c| c.timeout_server = Duration::from_secs(3))
+        .await;
+    let relay = Relay::start(chain.fd.as_ref().unwrap().smtp_addr).await;
+    let pauses = Pauses::new(&chain);
+    let user = smtp_user(PRAXIS, relay.addr.port());
+    let script = format!(
+        "{}{}",
+        pauses.python(),
+        data_interrupted(cm.smtp_addr.port(), &user)
+    );
+    let (out, ()) = tokio::join!(chain.python(&script), async {
+        pauses.reached("mid").await;
+        relay.stall(true);
+        pauses.release("mid");
+    });
+    // SMTP_TIMEOUT_SERVER (KOM-LE-A_2016/2017): 421 and the connection closes.
+    assert!(line(&out, "MID").starts_with("MID 421 4.4.2"), "{out}");
+    // What the relay held back arrives now: an envelope without the end of DATA.
+    relay.stall(false);
+    assert!(message_ids(&chain, ARZT).await.is_empty(), "sent half");
+    assert!(message_ids(&chain, PRAXIS).await.is_empty(), "DSN sent");
+    cm.shutdown().await;
+    relay.kill().await;
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pop3_with_the_fachdienst_down_or_cut_during_retr_keeps_the_message_upstream() {
     let chain = Chain::start(|_| {}).await;
     let recv = start_recv(&chain, |_| {}).await;
