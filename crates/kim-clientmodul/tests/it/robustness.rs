@@ -545,6 +545,49 @@ async fn pop3_with_the_fachdienst_down_or_cut_during_retr_keeps_the_message_upst
     chain.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_konnektor_cut_off_before_retr_gives_e2_03_and_the_same_session_retries() {
+    let chain = Chain::start(|_| {}).await;
+    let relay = Relay::start(chain.konnektor.as_ref().unwrap().addr()).await;
+    let konnektor = konnektor_client(format!("https://{}", relay.addr), Duration::from_secs(60));
+    let recv = crate::receive::start_recv_with(&chain, konnektor, |_| {}).await;
+    let pauses = Pauses::new(&chain);
+    let praxis = chain.user(PRAXIS);
+    chain
+        .python(&format!(
+            "s = smtplib.SMTP('127.0.0.1', cm_port)\ns.login({praxis:?}, password)\n\
+             assert s.sendmail({PRAXIS:?}, [{ARZT:?}], b'From: <{PRAXIS}>\\r\\nTo: <{ARZT}>\\r\\n\
+             Subject: Wiederholt\\r\\nMessage-ID: <again@praxis.test>\\r\\n\\r\\nNochmal.\\r\\n') == {{}}\n\
+             s.quit()\n"
+        ))
+        .await;
+    let script = format!(
+        "{}p = poplib.POP3('127.0.0.1', {})\np.user({:?}); p.pass_(password)\n\
+         pause('down')\nm = b'\\r\\n'.join(p.retr(1)[1])\n\
+         print('DOWN', b'X-KIM-DecryptionResult: 03' in m, b'weil der Konnektor nicht antwortet' in m)\n\
+         pause('back')\nm = b'\\r\\n'.join(p.retr(1)[1])\n\
+         print('BACK', b'X-KIM-DecryptionResult: 00' in m, b'Nochmal.' in m)\np.quit()\n",
+        pauses.python(),
+        recv.pop3_addr.port(),
+        crate::receive::pop3_user(&chain, ARZT)
+    );
+    let (out, ()) = tokio::join!(chain.python(&script), async {
+        pauses.reached("down").await;
+        relay.kill().await;
+        pauses.release("down");
+        pauses.reached("back").await;
+        relay.restart().await;
+        pauses.release("back");
+    });
+    // Tab_Fehlertext_Entschl ID 03; the message stays upstream and decrypts on retry.
+    assert_eq!(line(&out, "DOWN"), "DOWN True True", "{out}");
+    assert_eq!(line(&out, "BACK"), "BACK True True", "{out}");
+    assert_eq!(message_ids(&chain, ARZT).await, ["again"]);
+    recv.shutdown().await;
+    relay.kill().await;
+    chain.stop().await;
+}
+
 /// ICCSN of the Praxis Schmidt's SMC-B.
 fn praxis_iccsn() -> String {
     pki().card("1-2.58.00000040").unwrap().spec.iccsn.clone()
