@@ -8,6 +8,7 @@
     reason = "tests"
 )]
 
+mod errors_e2e;
 mod harness;
 mod kas;
 mod kas_env;
@@ -15,4 +16,5 @@ mod load;
 mod receive;
 mod receive_kas;
 mod refusals;
+mod robustness;
 mod send;
