@@ -8,6 +8,7 @@
     reason = "tests"
 )]
 
+mod fd_cert;
 mod harness;
 mod kas;
 mod kas_env;
