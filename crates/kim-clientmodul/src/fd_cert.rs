@@ -252,3 +252,62 @@ impl<K: Konnektor> CertGate<'_, K> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(max_ttl: Duration) -> FachdienstCertCheck {
+        FachdienstCertCheck::new(FdCertSettings {
+            enabled: true,
+            max_ttl,
+        })
+    }
+
+    #[test]
+    fn an_entry_lives_until_max_ttl_at_most() {
+        let c = check(Duration::from_secs(60));
+        let now = Instant::now();
+        c.remember([1; 32], unix_now() + 3600, now);
+        assert!(c.cached(&[1; 32], now + Duration::from_secs(59)));
+        assert!(!c.cached(&[1; 32], now + Duration::from_secs(61)));
+        assert!(!c.cached(&[2; 32], now));
+    }
+
+    #[test]
+    fn an_entry_never_outlives_the_certificate() {
+        let c = check(Duration::from_secs(3600));
+        let now = Instant::now();
+        c.remember([1; 32], unix_now() + 10, now);
+        assert!(c.cached(&[1; 32], now));
+        assert!(!c.cached(&[1; 32], now + Duration::from_secs(20)));
+        c.remember([3; 32], unix_now() - 10, now);
+        assert!(!c.cached(&[3; 32], now));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let c = check(Duration::from_secs(3600));
+        let now = Instant::now();
+        for i in 0..=MAX_ENTRIES {
+            let mut fp = [0; 32];
+            fp[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            c.remember(fp, unix_now() + 3600, now);
+        }
+        let len = c.valid_until.lock().map(|m| m.len()).unwrap_or(usize::MAX);
+        assert!(len <= MAX_ENTRIES, "{len}");
+    }
+
+    #[test]
+    fn replies_name_the_reason_and_are_temporary() {
+        let invalid = CertCheckError::Invalid { code: Some(4206) };
+        let reply = invalid.smtp_reply();
+        assert_eq!(reply.code, 454);
+        assert!(reply.to_string().contains("INVALID"), "{reply}");
+        let down = CertCheckError::Konnektor("refused".into());
+        assert!(
+            down.pop3_text()
+                .starts_with("[SYS/TEMP] Konnektor not available")
+        );
+    }
+}
