@@ -242,14 +242,22 @@ pub struct CertGate<'a, K> {
 }
 
 impl<K: Konnektor> CertGate<'_, K> {
-    /// [`FachdienstCertCheck::check_stream`] with this gate's Konnektor and context.
+    /// [`FachdienstCertCheck::check_stream`] with this gate's Konnektor and context; a
+    /// Konnektor that takes longer than `timeout` counts as not available.
     ///
     /// # Errors
     /// [`CertCheckError`]: the connection must be closed without sending credentials.
-    pub async fn pass<IO>(&self, stream: &TlsStream<IO>) -> Result<(), CertCheckError> {
-        self.check
-            .check_stream(self.konnektor, self.context, stream)
+    pub async fn pass<IO>(
+        &self,
+        stream: &TlsStream<IO>,
+        timeout: Duration,
+    ) -> Result<(), CertCheckError> {
+        let check = self
+            .check
+            .check_stream(self.konnektor, self.context, stream);
+        tokio::time::timeout(timeout, check)
             .await
+            .map_err(|_| CertCheckError::Konnektor("no answer in time".into()))?
     }
 }
 

@@ -52,7 +52,7 @@ pub(crate) async fn connect<K: Konnektor>(
         .await
         .map_err(|_| unreachable("TLS handshake timeout"))?
         .map_err(|_| unreachable("TLS handshake"))?;
-    gate.pass(&stream).await.map_err(|e| {
+    gate.pass(&stream, timeout).await.map_err(|e| {
         tracing::warn!(host = %target.host, port = target.port, problem = %e, "POP3 server not used");
         e.pop3_text()
     })?;

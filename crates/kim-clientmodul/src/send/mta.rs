@@ -56,7 +56,7 @@ pub async fn connect<K: Konnektor>(
         .await
         .map_err(|_| unreachable("TLS handshake timeout"))?
         .map_err(|_| unreachable("TLS handshake"))?;
-    gate.pass(&stream).await.map_err(|e| {
+    gate.pass(&stream, timeout).await.map_err(|e| {
         tracing::warn!(host = %target.host, port = target.port, problem = %e, "MTA not used");
         e.smtp_reply()
     })?;
