@@ -5,10 +5,13 @@
 //! struct is what it will be validated into.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kim_tls::{Identity, TrustAnchors};
 use kim_types::KimVersion;
+
+use crate::fd_cert::FachdienstCertCheck;
 
 /// Client-Mails above this size go through the KAS (gemSpec_CM_KOMLE 3.2.1: 15 MiB).
 pub const KAS_THRESHOLD: u64 = 15 * 1024 * 1024;
@@ -89,6 +92,9 @@ pub struct SendConfig {
     /// instead of memory while DATA is received (4 MiB by default); large mails then
     /// stream from that file to the KAS.
     pub spool_memory_limit: u64,
+    /// The check of the MTA's server certificate at the Konnektor (KOM-LE-A_2075-01),
+    /// on by default; share one instance with the receive side so both use one cache.
+    pub fachdienst_cert_check: Arc<FachdienstCertCheck>,
 }
 
 /// Settings of the KAS client (upload on the send side, download on the receive side).
@@ -146,6 +152,7 @@ impl SendConfig {
             pt_version: Some("1.5.2-3".to_string()),
             data_time_to_live_days: 90,
             spool_memory_limit: 4 * 1024 * 1024,
+            fachdienst_cert_check: Arc::default(),
         }
     }
 }
@@ -178,6 +185,9 @@ pub struct ReceiveConfig {
     pub default_pop3: Option<(String, u16)>,
     /// TLS towards the Fachdienst (C.CM.TLS-CS, mutual).
     pub fachdienst_tls: FachdienstTls,
+    /// The check of the POP3 server's certificate at the Konnektor (KOM-LE-A_2075-01),
+    /// on by default; share one instance with the send side so both use one cache.
+    pub fachdienst_cert_check: Arc<FachdienstCertCheck>,
 }
 
 impl ReceiveConfig {
@@ -199,6 +209,7 @@ impl ReceiveConfig {
             max_sessions: 64,
             default_pop3: None,
             fachdienst_tls,
+            fachdienst_cert_check: Arc::default(),
         }
     }
 }

@@ -14,6 +14,9 @@
 //! - [`kas::HttpKas`] (with [`KasSettings`]): the KAS client behind both seams,
 //!   [`send::KasUpload`] (getLimits, streamed AES-256-GCM upload) and
 //!   [`receive::kas::KasDownload`] (streamed download and decryption into an unnamed file).
+//! - [`fd_cert::FachdienstCertCheck`]: the Fachdienst's server certificate checked with
+//!   the Konnektor's `VerifyCertificate` before credentials are sent (KOM-LE-A_2075-01),
+//!   VALID results cached by fingerprint (A_22348).
 //! - [`start`] → [`Running`]: the listener (plain or implicit TLS towards the practice
 //!   software, `clientmodul.proxy.tls`).
 //! - Receive side ([`receive`]): [`ReceiveConfig`] and [`start_pop3`] → [`RunningPop3`],
@@ -33,6 +36,7 @@
 
 mod config;
 mod error;
+pub mod fd_cert;
 pub mod kas;
 mod perf;
 pub mod receive;

@@ -12,6 +12,7 @@ use super::Shared;
 use super::konnektor::Receiver;
 use super::process::Recipient;
 use super::upstream::{self, Target, Upstream};
+use crate::fd_cert::CertGate;
 
 /// Konnektor fault codes that mean the user name's context is wrong.
 const CONTEXT_FAULTS: [u32; 3] = [4004, 4005, 4006];
@@ -33,8 +34,14 @@ pub(crate) async fn login<K: Konnektor + 'static>(
     check_context(shared, &receiver).await?;
     let target = target(shared, &name)?;
     let address = name.address().to_string();
+    let gate = CertGate {
+        check: &shared.config.fachdienst_cert_check,
+        konnektor: shared.raw_konnektor.as_ref(),
+        context: &receiver.context,
+    };
     let upstream = upstream::connect(
         &target,
+        gate,
         &shared.fachdienst_tls,
         shared.config.timeout_server,
         &address,

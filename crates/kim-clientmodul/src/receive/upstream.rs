@@ -1,16 +1,20 @@
 //! The connection to the Fachdienst's POP3 server: implicit TLS right after TCP connect,
 //! mutual TLS with C.CM.TLS-CS (KOM-LE-A_2074, KOM-LE-A_2182-01), login with the bare KIM
 //! address by USER/PASS (A_2034/2035). Every failure is one `-ERR` line for the client
-//! (Tab_POP3_Verbindung, KOM-LE-A_2037-01).
+//! (Tab_POP3_Verbindung, KOM-LE-A_2037-01). The server certificate is checked at the
+//! Konnektor before anything is sent (KOM-LE-A_2075-01, [`crate::fd_cert`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use kim_konnektor::client::Konnektor;
 use kim_pop3::{ClientError, Pop3Client};
 use kim_tls::rustls;
 use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
+
+use crate::fd_cert::CertGate;
 
 /// An authenticated POP3 session with the Fachdienst.
 pub(crate) type Upstream = Pop3Client<TlsStream<TcpStream>>;
@@ -23,8 +27,9 @@ pub(crate) struct Target {
 }
 
 /// Opens and logs in; the error is the text of the `-ERR` for the client.
-pub(crate) async fn connect(
+pub(crate) async fn connect<K: Konnektor>(
     target: &Target,
+    gate: CertGate<'_, K>,
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
     address: &str,
@@ -47,6 +52,10 @@ pub(crate) async fn connect(
         .await
         .map_err(|_| unreachable("TLS handshake timeout"))?
         .map_err(|_| unreachable("TLS handshake"))?;
+    gate.pass(&stream, timeout).await.map_err(|e| {
+        tracing::warn!(host = %target.host, port = target.port, problem = %e, "POP3 server not used");
+        e.pop3_text()
+    })?;
     let mut client = Pop3Client::connect(stream, timeout)
         .await
         .map_err(|_| unreachable("greeting"))?;

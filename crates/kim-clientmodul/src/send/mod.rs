@@ -43,6 +43,7 @@ pub use spool::Spool;
 
 use crate::config::SendConfig;
 use crate::error::SendFailure;
+use crate::fd_cert::CertGate;
 
 /// Konnektor fault codes that mean the user name's context is wrong (Tab_SMTP_Verbindung).
 const CONTEXT_FAULTS: [u32; 3] = [4004, 4005, 4006];
@@ -176,8 +177,16 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
         self.check_context(&user).await?;
         let target = self.mta_target(&user)?;
         let config = &self.shared.config;
+        let context = konnektor::context(user.context())
+            .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
+        let gate = CertGate {
+            check: &config.fachdienst_cert_check,
+            konnektor: self.shared.konnektor.as_ref(),
+            context: &context,
+        };
         let mta = mta::connect(
             &target,
+            gate,
             &self.shared.fachdienst_tls,
             &config.hostname,
             config.timeout_server,

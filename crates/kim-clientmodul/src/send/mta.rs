@@ -1,16 +1,21 @@
 //! The connection to the Fachdienst MTA: implicit TLS right after TCP connect, mutual TLS
 //! with C.CM.TLS-CS (KOM-LE-A_2074, KOM-LE-A_2182-01), EHLO, AUTH with the bare KIM
-//! address (A_2012/A_2013), results per Tab_SMTP_Verbindung (KOM-LE-A_2015-01).
+//! address (A_2012/A_2013), results per Tab_SMTP_Verbindung (KOM-LE-A_2015-01). The
+//! server certificate is checked at the Konnektor before anything is sent
+//! (KOM-LE-A_2075-01, [`crate::fd_cert`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use kim_konnektor::client::Konnektor;
 use kim_smtp::Reply;
 use kim_smtp::client::{ClientError, SmtpClient};
 use kim_tls::rustls;
 use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
+
+use crate::fd_cert::CertGate;
 
 /// An authenticated SMTP session with the MTA.
 pub type MtaClient = SmtpClient<TlsStream<TcpStream>>;
@@ -25,8 +30,9 @@ pub struct MtaTarget {
 }
 
 /// Opens, greets and authenticates; the error is the reply for the practice software.
-pub async fn connect(
+pub async fn connect<K: Konnektor>(
     target: &MtaTarget,
+    gate: CertGate<'_, K>,
     tls: &Arc<rustls::ClientConfig>,
     ehlo_name: &str,
     timeout: Duration,
@@ -50,6 +56,10 @@ pub async fn connect(
         .await
         .map_err(|_| unreachable("TLS handshake timeout"))?
         .map_err(|_| unreachable("TLS handshake"))?;
+    gate.pass(&stream, timeout).await.map_err(|e| {
+        tracing::warn!(host = %target.host, port = target.port, problem = %e, "MTA not used");
+        e.smtp_reply()
+    })?;
     let (mut client, _greeting) = SmtpClient::connect(stream, timeout)
         .await
         .map_err(|_| unreachable("greeting"))?;

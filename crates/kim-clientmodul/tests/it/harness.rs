@@ -201,6 +201,14 @@ impl Chain {
 async fn start_fachdienst(
     dir: &tempfile::TempDir,
 ) -> (kim_fachdienst::server::Running, Fachdienst) {
+    start_fachdienst_as(dir, identity("fachdienst")).await
+}
+
+/// A Fachdienst with the accounts of the chain, serving `issued` as its TLS certificate.
+pub async fn start_fachdienst_as(
+    dir: &tempfile::TempDir,
+    issued: Identity,
+) -> (kim_fachdienst::server::Running, Fachdienst) {
     let meta = SqliteStore::open(&dir.path().join("fd.sqlite")).unwrap();
     let blobs = FileBlobStore::open(dir.path().join("blobs"), true)
         .await
@@ -223,7 +231,6 @@ async fn start_fachdienst(
         Arc::new(blobs),
         Policy::new("fd.test.kim.telematik", vec!["test.kim.telematik".into()]),
     );
-    let issued = identity("fachdienst");
     let tls = kim_tls::server_config(&issued, ClientAuth::Required(trust())).unwrap();
     let running = start(
         fd.clone(),

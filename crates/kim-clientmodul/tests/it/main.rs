@@ -9,6 +9,7 @@
 )]
 
 mod errors_e2e;
+mod fd_cert;
 mod harness;
 mod kas;
 mod kas_env;

@@ -331,7 +331,12 @@ async fn a_removed_card_gives_01() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_konnektor_gives_03() {
     let mut chain = Chain::start(|_| {}).await;
-    let probe = start_recv(&chain, |_| {}).await;
+    // One login while the Konnektor runs: the Fachdienst's certificate is then cached as
+    // VALID (A_22348) and later logins need no Konnektor.
+    let check = Arc::new(kim_clientmodul::fd_cert::FachdienstCertCheck::default());
+    let shared = check.clone();
+    let probe = start_recv(&chain, |c| c.fachdienst_cert_check = shared).await;
+    assert!(retr_all(&chain, &probe).await.is_empty());
     let sealed = seal(&chain, &probe, &client_mail("down", "Inhalt.")).await;
     deposit(&chain, &probe, &sealed).await;
     probe.shutdown().await;
@@ -340,7 +345,7 @@ async fn a_stopped_konnektor_gives_03() {
     sim.shutdown().await;
     // A client that has no kept-alive connection to the stopped Konnektor.
     let fresh = Arc::new(KonnektorClient::new(KonnektorConfig::new(base, trust())).unwrap());
-    let recv = start_recv_with(&chain, fresh, |_| {}).await;
+    let recv = start_recv_with(&chain, fresh, |c| c.fachdienst_cert_check = check).await;
     let got = retr_all(&chain, &recv).await;
     let e2 = text(&got[0]);
     assert!(e2.contains("X-KIM-DecryptionResult: 03"), "{e2}");

@@ -164,6 +164,8 @@ pub fn receive_config(config: &CmConfig, send: &SendConfig) -> ReceiveConfig {
         send.fachdienst_tls.clone(),
     );
     receive.proxy_tls = send.proxy_tls.clone();
+    // One cache of VerifyCertificate results for both sides (A_22348).
+    receive.fachdienst_cert_check = send.fachdienst_cert_check.clone();
     receive.timeout_server = p.pop3_timeout_server;
     receive.timeout_client = p.pop3_timeout_client;
     receive.konnektor_timeout = config.core.receive_timeout;

@@ -207,6 +207,7 @@ impl System {
         // Plain towards the practice software: it runs on the same host (KOM-LE-A_2067).
         let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
         send.proxy_tls = ProxyTls::None;
+        let cm_smtp_check = send.fachdienst_cert_check.clone();
         let cm_smtp = kim_clientmodul::start(
             send,
             konnektor_client.clone(),
@@ -217,6 +218,7 @@ impl System {
         .context("starting the Clientmodul's SMTP proxy")?;
         let mut receive = ReceiveConfig::new(local(ports.cm_pop3), "localhost", fd_tls);
         receive.proxy_tls = ProxyTls::None;
+        receive.fachdienst_cert_check = cm_smtp_check;
         let cm_pop3 =
             kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, Some(kas_download))
                 .await
