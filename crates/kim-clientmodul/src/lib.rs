@@ -14,6 +14,8 @@
 //! - [`kas::HttpKas`] (with [`KasSettings`]): the KAS client behind both seams,
 //!   [`send::KasUpload`] (getLimits, streamed AES-256-GCM upload) and
 //!   [`receive::kas::KasDownload`] (streamed download and decryption into an unnamed file).
+//! - [`Konnektors`]: the default Konnektor and further ones by KonnektorId; the user
+//!   name's KonnektorId selects one for both proxies, each with its own card caches.
 //! - [`start`] → [`Running`]: the listener (plain or implicit TLS towards the practice
 //!   software, `clientmodul.proxy.tls`).
 //! - Receive side ([`receive`]): [`ReceiveConfig`] and [`start_pop3`] → [`RunningPop3`],
@@ -34,6 +36,7 @@
 mod config;
 mod error;
 pub mod kas;
+mod konnektors;
 pub mod receive;
 pub mod send;
 
@@ -52,6 +55,7 @@ pub use config::{
     SendConfig,
 };
 pub use error::{SendFailure, StartError};
+pub use konnektors::Konnektors;
 pub use receive::{RunningPop3, start_pop3};
 use send::{KasUpload, SendBackend};
 
@@ -76,12 +80,14 @@ impl Running {
 }
 
 /// Binds `config.listen` and serves the practice software until [`Running::shutdown`].
+/// The user name's KonnektorId selects one of `konnektors` (an unknown one is refused at
+/// AUTH with `501 5.5.4`).
 ///
 /// # Errors
 /// [`StartError`] if a TLS configuration cannot be built or the address cannot be bound.
 pub async fn start<K: Konnektor + 'static>(
     config: SendConfig,
-    konnektor: Arc<K>,
+    konnektors: Konnektors<K>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasUpload>>,
 ) -> Result<Running, StartError> {
@@ -112,7 +118,7 @@ pub async fn start<K: Konnektor + 'static>(
     })?;
     let backend = Arc::new(SendBackend::new(
         config,
-        konnektor,
+        konnektors,
         vzd,
         kas,
         fachdienst_tls,

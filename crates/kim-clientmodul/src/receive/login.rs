@@ -1,7 +1,8 @@
 //! Login of the practice software (gemSpec_CM_KOMLE 3.4.2.2; A_21518-02, KOM-LE-A_2037-01):
-//! the user name is parsed (`-ERR` naming the broken field), the Konnektor context is
-//! checked (faults 4004–4006 → `-ERR`), and the Fachdienst's POP3 server is logged in to
-//! with the bare KIM address.
+//! the user name is parsed (`-ERR` naming the broken field), its KonnektorId must name a
+//! configured Konnektor (`-ERR` naming the id), the Konnektor context is checked (faults
+//! 4004–4006 → `-ERR`), and the Fachdienst's POP3 server is logged in to with the bare KIM
+//! address.
 
 use kim_konnektor::client::Konnektor;
 use kim_konnektor::model::{CardType, Context};
@@ -67,6 +68,7 @@ fn receiver(name: &Pop3UserName) -> Result<Receiver, String> {
             .map_err(|e| format!("invalid user name: field 5 (UserId): {e}"))?;
     }
     Ok(Receiver {
+        konnektor_id: name.konnektor_id().cloned(),
         context,
         hba: ctx.user_id.is_some(),
     })
@@ -85,7 +87,18 @@ async fn check_context<K: Konnektor>(
         slot_id: None,
         card_type: Some(CardType::SmcB),
     };
-    let check = shared.raw_konnektor.get_cards(&request);
+    let Some(selected) = shared.konnektors.get(receiver.konnektor_id.as_ref()) else {
+        let id = receiver.konnektor_id.as_ref().map(|i| i.as_str());
+        tracing::info!(
+            konnektor_id = id,
+            "POP3 user name names an unknown Konnektor"
+        );
+        return Err(format!(
+            "invalid user name: field 6 (KonnektorId): no Konnektor {} configured",
+            id.unwrap_or_default()
+        ));
+    };
+    let check = selected.raw().get_cards(&request);
     match tokio::time::timeout(shared.config.konnektor_timeout, check).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(format!(

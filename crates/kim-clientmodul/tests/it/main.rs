@@ -11,6 +11,7 @@
 mod harness;
 mod kas;
 mod kas_env;
+mod konnektors;
 mod load;
 mod receive;
 mod receive_kas;

@@ -207,9 +207,10 @@ impl System {
         // Plain towards the practice software: it runs on the same host (KOM-LE-A_2067).
         let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
         send.proxy_tls = ProxyTls::None;
+        let konnektors = kim_clientmodul::Konnektors::single(konnektor_client);
         let cm_smtp = kim_clientmodul::start(
             send,
-            konnektor_client.clone(),
+            konnektors.clone(),
             vzd_client.clone(),
             Some(kas_upload),
         )
@@ -218,7 +219,7 @@ impl System {
         let mut receive = ReceiveConfig::new(local(ports.cm_pop3), "localhost", fd_tls);
         receive.proxy_tls = ProxyTls::None;
         let cm_pop3 =
-            kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, Some(kas_download))
+            kim_clientmodul::start_pop3(receive, konnektors, vzd_client, Some(kas_download))
                 .await
                 .context("starting the Clientmodul's POP3 proxy")?;
         Ok(System {
