@@ -206,7 +206,8 @@ async fn clientmodul() {
         .unwrap()
         .into_seams();
     let config = SendConfig::new("127.0.0.1:0".parse().unwrap(), "cm.bench", fd_tls);
-    let cm = kim_clientmodul::start(config, konnektor, vzd, Some(upload))
+    let konnektors = kim_clientmodul::Konnektors::single(konnektor);
+    let cm = kim_clientmodul::start(config, konnektors, vzd, Some(upload))
         .await
         .unwrap();
     let user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");

@@ -17,6 +17,8 @@
 //! - [`fd_cert::FachdienstCertCheck`]: the Fachdienst's server certificate checked with
 //!   the Konnektor's `VerifyCertificate` before credentials are sent (KOM-LE-A_2075-01),
 //!   VALID results cached by fingerprint (A_22348).
+//! - [`Konnektors`]: the default Konnektor and further ones by KonnektorId; the user
+//!   name's KonnektorId selects one for both proxies, each with its own card caches.
 //! - [`start`] → [`Running`]: the listener (plain or implicit TLS towards the practice
 //!   software, `clientmodul.proxy.tls`).
 //! - Receive side ([`receive`]): [`ReceiveConfig`] and [`start_pop3`] → [`RunningPop3`],
@@ -38,6 +40,7 @@ mod config;
 mod error;
 pub mod fd_cert;
 pub mod kas;
+mod konnektors;
 mod perf;
 pub mod receive;
 pub mod send;
@@ -57,6 +60,7 @@ pub use config::{
     SendConfig,
 };
 pub use error::{SendFailure, StartError};
+pub use konnektors::Konnektors;
 pub use receive::{RunningPop3, start_pop3};
 use send::{KasUpload, SendBackend};
 
@@ -81,12 +85,14 @@ impl Running {
 }
 
 /// Binds `config.listen` and serves the practice software until [`Running::shutdown`].
+/// The user name's KonnektorId selects one of `konnektors` (an unknown one is refused at
+/// AUTH with `501 5.5.4`).
 ///
 /// # Errors
 /// [`StartError`] if a TLS configuration cannot be built or the address cannot be bound.
 pub async fn start<K: Konnektor + 'static>(
     config: SendConfig,
-    konnektor: Arc<K>,
+    konnektors: Konnektors<K>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasUpload>>,
 ) -> Result<Running, StartError> {
@@ -117,7 +123,7 @@ pub async fn start<K: Konnektor + 'static>(
     })?;
     let backend = Arc::new(SendBackend::new(
         config,
-        konnektor,
+        konnektors,
         vzd,
         kas,
         fachdienst_tls,

@@ -78,9 +78,19 @@ pub(crate) struct ReceiveKonnektor<K> {
     cache: IccsnCache,
 }
 
-/// Who decrypts: the Konnektor context of the user name and whether an HBA may be used.
+impl<K> ReceiveKonnektor<K> {
+    /// The Konnektor itself (for calls outside decryption, e.g. VerifyCertificate).
+    pub(crate) fn konnektor(&self) -> &K {
+        &self.konnektor
+    }
+}
+
+/// Who decrypts: the Konnektor (by KonnektorId), the context of the user name and whether
+/// an HBA may be used.
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
+    /// The user name's KonnektorId (`None`: the default Konnektor).
+    pub konnektor_id: Option<kim_types::KonnektorId>,
     pub context: Context,
     /// The user name carries a UserId: HBAs of the context are candidates too.
     pub hba: bool,
@@ -115,6 +125,11 @@ impl<K: Konnektor> ReceiveKonnektor<K> {
                 entries: Mutex::new(HashMap::new()),
             },
         }
+    }
+
+    /// The Konnektor client itself (for the context check at login).
+    pub(crate) fn raw(&self) -> &K {
+        &self.konnektor
     }
 
     /// Runs one Konnektor call within KONNEKTOR_TIMEOUT.

@@ -1,7 +1,8 @@
 //! Login of the practice software (gemSpec_CM_KOMLE 3.4.2.2; A_21518-02, KOM-LE-A_2037-01):
-//! the user name is parsed (`-ERR` naming the broken field), the Konnektor context is
-//! checked (faults 4004–4006 → `-ERR`), and the Fachdienst's POP3 server is logged in to
-//! with the bare KIM address.
+//! the user name is parsed (`-ERR` naming the broken field), its KonnektorId must name a
+//! configured Konnektor (`-ERR` naming the id), the Konnektor context is checked (faults
+//! 4004–4006 → `-ERR`), and the Fachdienst's POP3 server is logged in to with the bare KIM
+//! address.
 
 use kim_konnektor::client::Konnektor;
 use kim_konnektor::model::{CardType, Context};
@@ -34,9 +35,13 @@ pub(crate) async fn login<K: Konnektor + 'static>(
     check_context(shared, &receiver).await?;
     let target = target(shared, &name)?;
     let address = name.address().to_string();
+    let selected = shared
+        .konnektors
+        .get(receiver.konnektor_id.as_ref())
+        .ok_or_else(|| "invalid user name: field 6 (KonnektorId): not configured".to_string())?;
     let gate = CertGate {
         check: &shared.config.fachdienst_cert_check,
-        konnektor: shared.raw_konnektor.as_ref(),
+        konnektor: selected.konnektor(),
         context: &receiver.context,
     };
     let upstream = upstream::connect(
@@ -74,6 +79,7 @@ fn receiver(name: &Pop3UserName) -> Result<Receiver, String> {
             .map_err(|e| format!("invalid user name: field 5 (UserId): {e}"))?;
     }
     Ok(Receiver {
+        konnektor_id: name.konnektor_id().cloned(),
         context,
         hba: ctx.user_id.is_some(),
     })
@@ -92,7 +98,18 @@ async fn check_context<K: Konnektor>(
         slot_id: None,
         card_type: Some(CardType::SmcB),
     };
-    let check = shared.raw_konnektor.get_cards(&request);
+    let Some(selected) = shared.konnektors.get(receiver.konnektor_id.as_ref()) else {
+        let id = receiver.konnektor_id.as_ref().map(|i| i.as_str());
+        tracing::info!(
+            konnektor_id = id,
+            "POP3 user name names an unknown Konnektor"
+        );
+        return Err(format!(
+            "invalid user name: field 6 (KonnektorId): no Konnektor {} configured",
+            id.unwrap_or_default()
+        ));
+    };
+    let check = selected.raw().get_cards(&request);
     match tokio::time::timeout(shared.config.konnektor_timeout, check).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(format!(

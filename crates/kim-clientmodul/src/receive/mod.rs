@@ -3,8 +3,8 @@
 //!
 //! - [`start_pop3`] → [`RunningPop3`]: the listener (plain, implicit TLS, or TLS with
 //!   client certificate towards the practice software, `clientmodul.proxy.tls`).
-//! - `session`: the dialogue (Tab_POP3_Ant_Init, PROXY state), `login`: user name and the
-//!   Fachdienst login, `process`: RETR through `kim_message::open::open` with the
+//! - `session`: the dialogue (Tab_POP3_Ant_Init, PROXY state), `login`: user name (its
+//!   KonnektorId selects one of the [`Konnektors`]) and the Fachdienst login, `process`: RETR through `kim_message::open::open` with the
 //!   Konnektor (`konnektor`: card selection, DecryptDocument, VerifyDocument),
 //!   `kas_receive`: KIM-Attachments through a [`kas::KasDownload`].
 //!
@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ProxyTls, ReceiveConfig};
 use crate::error::StartError;
+use crate::konnektors::Konnektors;
 use conn::Conn;
 use kas::KasDownload;
 use konnektor::ReceiveKonnektor;
@@ -48,8 +49,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 struct Shared<K> {
     config: ReceiveConfig,
     fachdienst_tls: Arc<rustls::ClientConfig>,
-    raw_konnektor: Arc<K>,
-    konnektor: Arc<ReceiveKonnektor<K>>,
+    /// Every Konnektor with its own ICCSN cache.
+    konnektors: Konnektors<ReceiveKonnektor<K>>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasDownload>>,
 }
@@ -72,13 +73,15 @@ impl RunningPop3 {
 }
 
 /// Binds `config.listen` and serves the practice software until [`RunningPop3::shutdown`].
+/// The user name's KonnektorId selects one of `konnektors` (an unknown one is refused at
+/// login with `-ERR`).
 ///
 /// # Errors
 /// [`StartError`] if a TLS configuration cannot be built, a value is out of range or the
 /// address cannot be bound.
 pub async fn start_pop3<K: Konnektor + 'static>(
     config: ReceiveConfig,
-    konnektor: Arc<K>,
+    konnektors: Konnektors<K>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasDownload>>,
 ) -> Result<RunningPop3, StartError> {
@@ -108,12 +111,9 @@ pub async fn start_pop3<K: Konnektor + 'static>(
         source,
     })?;
     let shared = Arc::new(Shared {
-        konnektor: Arc::new(ReceiveKonnektor::new(
-            konnektor.clone(),
-            config.konnektor_timeout,
-            config.ttl_email_iccsn,
-        )),
-        raw_konnektor: konnektor,
+        konnektors: konnektors.map(|k| {
+            ReceiveKonnektor::new(k.clone(), config.konnektor_timeout, config.ttl_email_iccsn)
+        }),
         config,
         fachdienst_tls,
         vzd,

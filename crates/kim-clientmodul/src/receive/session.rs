@@ -306,10 +306,17 @@ where
         Ok(r) => r,
         Err(e) => return Reply::from(e),
     };
+    let Some(konnektor) = shared
+        .konnektors
+        .get(recipient.konnektor.konnektor_id.as_ref())
+    else {
+        // Checked at login; a message is never processed at another Konnektor.
+        return Reply::Err("the user name's KonnektorId is not configured".into());
+    };
     let (message, outcome) = process::process(
         received,
         recipient,
-        &shared.konnektor,
+        konnektor,
         shared.kas.as_ref(),
         &shared.vzd,
     )

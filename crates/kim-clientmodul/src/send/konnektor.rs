@@ -29,6 +29,23 @@ pub fn context(ctx: &KonnektorContext) -> Result<Context, String> {
     .map_err(|e| e.to_string())
 }
 
+/// One Konnektor of the send side with its own card cache (card handles are only valid at
+/// the Konnektor that issued them).
+#[derive(Debug)]
+pub(crate) struct SendKonnektor<K> {
+    pub konnektor: std::sync::Arc<K>,
+    pub cards: CardCache,
+}
+
+impl<K> SendKonnektor<K> {
+    pub fn new(konnektor: std::sync::Arc<K>) -> SendKonnektor<K> {
+        SendKonnektor {
+            konnektor,
+            cards: CardCache::default(),
+        }
+    }
+}
+
 /// Remembers which SMC-B serves a Telematik-ID in a context (TTL_EMAIL_ICCSN; the
 /// handle is dropped again when the Konnektor no longer knows it).
 #[derive(Debug, Default)]

@@ -50,7 +50,12 @@ pub(super) async fn process<K: Konnektor>(
         .kas
         .clone()
         .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
-    let ecc = shared.konnektor.ecc_capable().await.unwrap_or(false);
+    let ecc = shared
+        .konnektor(&session.user)?
+        .konnektor
+        .ecc_capable()
+        .await
+        .unwrap_or(false);
     let mut affected = Vec::new();
     let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
     let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;

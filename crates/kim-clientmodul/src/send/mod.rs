@@ -5,7 +5,8 @@
 //!   greeting with `ESMTP`, EHLO keywords SIZE/AUTH/8BITMIME/ENHANCEDSTATUSCODES/DSN,
 //!   `504 5.7.4` for other SASL mechanisms, `530 5.7.0` for MAIL/RCPT/DATA.
 //! - AUTH ([`SendBackend::authenticate`]): the user name is parsed (`501 5.5.4` naming the
-//!   field, A_21519-02); the context is checked at the Konnektor (4004–4006 → `501`);
+//!   field, A_21519-02); its KonnektorId selects the Konnektor (an id that is not configured
+//!   is `501 5.5.4` naming it); the context is checked at the Konnektor (4004–4006 → `501`);
 //!   the MTA session is opened with mutual TLS and authenticated with the bare address
 //!   (`235`, `454 4.7.0`, `535 5.7.8`; KOM-LE-A_2015-01).
 //! - MAIL and RCPT are answered locally and buffered with the content until the end of
@@ -37,13 +38,14 @@ use kim_vzd::VzdClient;
 
 pub use dsn::rfc5322_date;
 pub use kas::{KasClientMail, KasInput, KasUpload};
-use konnektor::CardCache;
+use konnektor::SendKonnektor;
 use mta::{MtaClient, MtaTarget};
 pub use spool::Spool;
 
 use crate::config::SendConfig;
 use crate::error::SendFailure;
 use crate::fd_cert::CertGate;
+use crate::konnektors::Konnektors;
 
 /// Konnektor fault codes that mean the user name's context is wrong (Tab_SMTP_Verbindung).
 const CONTEXT_FAULTS: [u32; 3] = [4004, 4005, 4006];
@@ -59,11 +61,23 @@ pub(crate) struct Session {
 /// What every session shares.
 pub(crate) struct Shared<K> {
     config: SendConfig,
-    konnektor: Arc<K>,
+    /// Every Konnektor with its own card cache.
+    konnektors: Konnektors<SendKonnektor<K>>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasUpload>>,
-    cards: CardCache,
     fachdienst_tls: Arc<rustls::ClientConfig>,
+}
+
+impl<K> Shared<K> {
+    /// The Konnektor the user name selects (checked at AUTH already).
+    fn konnektor(&self, user: &SmtpUserName) -> Result<&SendKonnektor<K>, SendFailure> {
+        self.konnektors
+            .get(user.konnektor_id())
+            .map(Arc::as_ref)
+            .ok_or_else(|| {
+                SendFailure::Sign("the user name's KonnektorId is not configured".into())
+            })
+    }
 }
 
 /// The Clientmodul's [`SmtpBackend`].
@@ -81,11 +95,11 @@ impl<K> std::fmt::Debug for SendBackend<K> {
 }
 
 impl<K: Konnektor + 'static> SendBackend<K> {
-    /// A backend for `config`, with the Konnektor, the directory client and optionally a
+    /// A backend for `config`, with the Konnektors, the directory client and optionally a
     /// KAS uploader; `fachdienst_tls` is built from `config.fachdienst_tls`.
     pub fn new(
         config: SendConfig,
-        konnektor: Arc<K>,
+        konnektors: Konnektors<K>,
         vzd: Arc<VzdClient>,
         kas: Option<Arc<dyn KasUpload>>,
         fachdienst_tls: Arc<rustls::ClientConfig>,
@@ -93,10 +107,9 @@ impl<K: Konnektor + 'static> SendBackend<K> {
         SendBackend {
             shared: Arc::new(Shared {
                 config,
-                konnektor,
+                konnektors: konnektors.map(|k| SendKonnektor::new(k.clone())),
                 vzd,
                 kas,
-                cards: CardCache::default(),
                 fachdienst_tls,
             }),
             sessions: Mutex::new(HashMap::new()),
@@ -125,9 +138,21 @@ impl<K: Konnektor + 'static> SendBackend<K> {
     }
 
     async fn check_context(&self, user: &SmtpUserName) -> Result<(), Reply> {
+        let Some(selected) = self.shared.konnektors.get(user.konnektor_id()) else {
+            let id = user.konnektor_id().map(|i| i.as_str()).unwrap_or_default();
+            tracing::info!(
+                konnektor_id = id,
+                "SMTP user name names an unknown Konnektor"
+            );
+            return Err(Reply::new(
+                501,
+                (5, 5, 4),
+                format!("Invalid user name: field 5 (KonnektorId): no Konnektor {id} configured"),
+            ));
+        };
         let ctx = konnektor::context(user.context())
             .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
-        match konnektor::smcb_cards(self.shared.konnektor.as_ref(), &ctx).await {
+        match konnektor::smcb_cards(selected.konnektor.as_ref(), &ctx).await {
             Ok(_) => Ok(()),
             Err(e) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(Reply::new(
                 501,
@@ -179,9 +204,13 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
         let config = &self.shared.config;
         let context = konnektor::context(user.context())
             .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
+        let selected = self
+            .shared
+            .konnektor(&user)
+            .map_err(|e| Reply::new(501, (5, 5, 4), format!("Invalid user name: {e}")))?;
         let gate = CertGate {
             check: &config.fachdienst_cert_check,
-            konnektor: self.shared.konnektor.as_ref(),
+            konnektor: selected.konnektor.as_ref(),
             context: &context,
         };
         let mta = mta::connect(

@@ -84,7 +84,12 @@ async fn process_small<K: Konnektor>(
             .map_err(|e| SendFailure::Spool(e.to_string()))?;
         return large::process(shared, session, envelope, file).await;
     }
-    let ecc = shared.konnektor.ecc_capable().await.unwrap_or(false);
+    let ecc = shared
+        .konnektor(&session.user)?
+        .konnektor
+        .ecc_capable()
+        .await
+        .unwrap_or(false);
     let mut affected = Vec::new();
     let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
     let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
@@ -297,9 +302,10 @@ async fn seal<K: Konnektor>(
     }
     let attribute = recipient_emails(&certs).to_attribute_der();
     let ctx = konnektor::context(session.user.context()).map_err(SendFailure::Sign)?;
+    let selected = shared.konnektor(&session.user)?;
     let signed = konnektor::sign(
-        shared.konnektor.as_ref(),
-        &shared.cards,
+        selected.konnektor.as_ref(),
+        &selected.cards,
         &ctx,
         &me.telematik_id,
         rfc822_wrap(mail),
@@ -311,7 +317,7 @@ async fn seal<K: Konnektor>(
     drop(signed);
     let ders = certs.into_iter().map(|c| c.cert.der).collect();
     let enveloped =
-        konnektor::encrypt(shared.konnektor.as_ref(), &ctx, ders, entity, &attribute).await?;
+        konnektor::encrypt(selected.konnektor.as_ref(), &ctx, ders, entity, &attribute).await?;
     let now = directory::now();
     let ttl = i64::from(shared.config.data_time_to_live_days) * 86_400;
     let params = OuterParams {

@@ -52,7 +52,7 @@ impl KasChain {
         );
         let recv = kim_clientmodul::start_pop3(
             config,
-            chain.konnektor_client.clone(),
+            kim_clientmodul::Konnektors::single(chain.konnektor_client.clone()),
             chain.vzd_client.clone(),
             Some(download),
         )

@@ -113,7 +113,7 @@ impl Chain {
         adjust(&mut config);
         kim_clientmodul::start(
             config,
-            self.konnektor_client.clone(),
+            kim_clientmodul::Konnektors::single(self.konnektor_client.clone()),
             self.vzd_client.clone(),
             kas,
         )

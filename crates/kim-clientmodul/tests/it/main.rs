@@ -13,6 +13,7 @@ mod fd_cert;
 mod harness;
 mod kas;
 mod kas_env;
+mod konnektors;
 mod load;
 mod receive;
 mod receive_kas;

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 
-use kim_clientmodul::{FachdienstTls, ReceiveConfig, RunningPop3};
+use kim_clientmodul::{FachdienstTls, Konnektors, ReceiveConfig, RunningPop3};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_ti_sim::knobs::{Knob, Operation};
 
@@ -43,9 +43,14 @@ pub async fn start_recv_with(
         },
     );
     adjust(&mut config);
-    kim_clientmodul::start_pop3(config, konnektor, chain.vzd_client.clone(), None)
-        .await
-        .unwrap()
+    kim_clientmodul::start_pop3(
+        config,
+        Konnektors::single(konnektor),
+        chain.vzd_client.clone(),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 /// The POP3 user name of `address` at the proxy.
@@ -606,7 +611,7 @@ async fn out_of_range_settings_are_refused_naming_the_key() {
     config.konnektor_timeout = std::time::Duration::ZERO;
     let err = kim_clientmodul::start_pop3(
         config,
-        chain.konnektor_client.clone(),
+        Konnektors::single(chain.konnektor_client.clone()),
         chain.vzd_client.clone(),
         None,
     )

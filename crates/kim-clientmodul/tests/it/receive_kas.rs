@@ -128,7 +128,7 @@ async fn start(chain: &Chain, kas: Arc<StandInKas>) -> kim_clientmodul::RunningP
     );
     kim_clientmodul::start_pop3(
         config,
-        chain.konnektor_client.clone(),
+        kim_clientmodul::Konnektors::single(chain.konnektor_client.clone()),
         chain.vzd_client.clone(),
         Some(kas),
     )

@@ -190,9 +190,14 @@ async fn start_cm_on(
         },
     );
     adjust(&mut config);
-    kim_clientmodul::start(config, konnektor, vzd, None)
-        .await
-        .unwrap()
+    kim_clientmodul::start(
+        config,
+        kim_clientmodul::Konnektors::single(konnektor),
+        vzd,
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 /// A Konnektor client for `base` with `request_timeout`; endpoints rewritten to `base`.

@@ -16,14 +16,12 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
     }
     let stores = Stores::open(&config)?;
-    let mut konnektors = setup::konnektor_clients(&config, &stores)?;
-    if konnektors.len() > 1 {
-        tracing::warn!(
-            count = konnektors.len(),
-            "several Konnektors configured; the send side uses the default one"
-        );
-    }
-    let (_, konnektor) = konnektors.swap_remove(0);
+    let konnektors = setup::konnektors(&config, &stores)?;
+    tracing::info!(
+        count = konnektors.len(),
+        ids = ?konnektors.ids().collect::<Vec<_>>(),
+        "Konnektors configured"
+    );
     let vzd = Arc::new(setup::vzd_client(&config, &stores)?);
     let send = setup::send_config(&config, &stores)?;
     let receive = setup::receive_config(&config, &send);
@@ -34,10 +32,10 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         }
         None => (None, None),
     };
-    let running = kim_clientmodul::start(send, konnektor.clone(), vzd.clone(), upload)
+    let running = kim_clientmodul::start(send, konnektors.clone(), vzd.clone(), upload)
         .await
         .context("starting the SMTP proxy")?;
-    let pop3 = kim_clientmodul::start_pop3(receive, konnektor, vzd, download)
+    let pop3 = kim_clientmodul::start_pop3(receive, konnektors, vzd, download)
         .await
         .context("starting the POP3 proxy")?;
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");

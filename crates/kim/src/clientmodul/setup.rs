@@ -188,6 +188,28 @@ pub fn kas(
         .context("clientmodul.fachdienst.kas")
 }
 
+/// Every configured Konnektor as the proxies take them: the default one for user names
+/// without KonnektorId, the others by their `clientmodul.konnektor.<KonnektorId>` section.
+pub fn konnektors(
+    config: &CmConfig,
+    stores: &Stores,
+) -> anyhow::Result<kim_clientmodul::Konnektors<KonnektorClient>> {
+    let mut clients = konnektor_clients(config, stores)?.into_iter();
+    let Some((None, default)) = clients.next() else {
+        bail!("no default Konnektor configured (clientmodul.konnektor.*)");
+    };
+    let mut set = kim_clientmodul::Konnektors::single(default);
+    for (id, client) in clients {
+        let id = id.context("a further Konnektor without KonnektorId")?;
+        let id = kim_types::KonnektorId::parse(&id)
+            .with_context(|| format!("clientmodul.konnektor.{id}: invalid KonnektorId"))?;
+        if set.insert(id.clone(), client).is_some() {
+            bail!("KonnektorId {} configured twice", id.as_str());
+        }
+    }
+    Ok(set)
+}
+
 /// Every Konnektor client by KonnektorId (`None`: the default one).
 pub fn konnektor_clients(
     config: &CmConfig,

@@ -208,9 +208,10 @@ impl System {
         let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
         send.proxy_tls = ProxyTls::None;
         let cm_smtp_check = send.fachdienst_cert_check.clone();
+        let konnektors = kim_clientmodul::Konnektors::single(konnektor_client);
         let cm_smtp = kim_clientmodul::start(
             send,
-            konnektor_client.clone(),
+            konnektors.clone(),
             vzd_client.clone(),
             Some(kas_upload),
         )
@@ -220,7 +221,7 @@ impl System {
         receive.proxy_tls = ProxyTls::None;
         receive.fachdienst_cert_check = cm_smtp_check;
         let cm_pop3 =
-            kim_clientmodul::start_pop3(receive, konnektor_client, vzd_client, Some(kas_download))
+            kim_clientmodul::start_pop3(receive, konnektors, vzd_client, Some(kas_download))
                 .await
                 .context("starting the Clientmodul's POP3 proxy")?;
         Ok(System {
@@ -246,25 +247,31 @@ impl System {
         self.cm_pop3.pop3_addr
     }
 
-    /// The Clientmodul user name of `practice` (SMTP and POP3 share the form).
-    pub fn user_name(&self, practice: &Practice, port: u16) -> String {
-        let mut user = format!(
+    /// The Clientmodul user name of `practice` up to the WorkplaceId.
+    fn user_name(&self, practice: &Practice, port: u16) -> String {
+        format!(
             "{}#localhost:{port}#{}#{}#{}",
             practice.address, practice.mandant, practice.client_system, practice.workplace
-        );
-        if let Some(id) = practice.user_id {
-            user.push('#');
-            user.push_str(id);
-        }
-        user
+        )
     }
 
+    /// SMTP user name: the UserId is field 6, after the KonnektorId (`*`: the default
+    /// Konnektor; kim-spec §3.1).
     pub fn smtp_user(&self, practice: &Practice) -> String {
-        self.user_name(practice, self.ports.fd_smtp)
+        let user = self.user_name(practice, self.ports.fd_smtp);
+        match practice.user_id {
+            Some(id) => format!("{user}#*#{id}"),
+            None => user,
+        }
     }
 
+    /// POP3 user name: the UserId is field 5 (kim-spec §4.1).
     pub fn pop3_user(&self, practice: &Practice) -> String {
-        self.user_name(practice, self.ports.fd_pop3)
+        let user = self.user_name(practice, self.ports.fd_pop3);
+        match practice.user_id {
+            Some(id) => format!("{user}#{id}"),
+            None => user,
+        }
     }
 
     pub fn https_base(&self) -> String {
