@@ -41,21 +41,11 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
     // One line for scripts (the ports may have been chosen by the system).
     println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
-    wait_for_signal().await?;
+    crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
     running.shutdown().await;
     pop3.shutdown().await;
     Ok(Outcome::Success)
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }
 
 /// Console log on stderr (`KIM_LOG` overrides the filter) and the log files in
