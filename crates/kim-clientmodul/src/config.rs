@@ -53,6 +53,30 @@ pub struct FachdienstTls {
     pub danger_accept_any_hostname: bool,
 }
 
+impl FachdienstTls {
+    /// The rustls client configuration for the MTA and the POP3 server (mutual TLS with the
+    /// Clientmodul's identity); warns once when host names are not checked.
+    ///
+    /// # Errors
+    /// [`crate::StartError::Tls`] if the identity or trust anchors are unusable.
+    pub(crate) fn client_config(
+        &self,
+    ) -> Result<Arc<kim_tls::rustls::ClientConfig>, crate::StartError> {
+        if self.danger_accept_any_hostname {
+            tracing::warn!("danger_accept_any_hostname: the Fachdienst's host name is not checked");
+        }
+        kim_tls::client_config(kim_tls::ClientOptions {
+            trust: self.trust.clone(),
+            identity: Some(self.identity.clone()),
+            danger_accept_any_hostname: self.danger_accept_any_hostname,
+        })
+        .map_err(|source| crate::StartError::Tls {
+            what: "fachdienst",
+            source,
+        })
+    }
+}
+
 /// Settings of the send side.
 #[derive(Debug, Clone)]
 pub struct SendConfig {

@@ -261,6 +261,43 @@ impl<K: Konnektor> CertGate<'_, K> {
     }
 }
 
+/// Why a checked connection to the Fachdienst was not made.
+#[derive(Debug)]
+pub(crate) enum ConnectFailure {
+    /// TCP, TLS or the host name failed (`what` names the step, for the log).
+    Unreachable(&'static str),
+    /// The certificate check refused the server.
+    Refused(CertCheckError),
+}
+
+/// TCP connect, TLS handshake and the certificate check of [`CertGate::pass`], each bounded
+/// by `timeout`: the start of every connection to the Fachdienst's MTA and POP3 server.
+pub(crate) async fn connect_checked<K: Konnektor>(
+    host: &str,
+    port: u16,
+    tls: &std::sync::Arc<kim_tls::rustls::ClientConfig>,
+    gate: &CertGate<'_, K>,
+    timeout: Duration,
+) -> Result<TlsStream<tokio::net::TcpStream>, ConnectFailure> {
+    use ConnectFailure::Unreachable;
+    let name = rustls_pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| Unreachable("host name"))?;
+    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| Unreachable("connect timeout"))?
+        .map_err(|_| Unreachable("connect"))?;
+    let _ = tcp.set_nodelay(true);
+    let connector = kim_tls::tokio_rustls::TlsConnector::from(tls.clone());
+    let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
+        .await
+        .map_err(|_| Unreachable("TLS handshake timeout"))?
+        .map_err(|_| Unreachable("TLS handshake"))?;
+    gate.pass(&stream, timeout)
+        .await
+        .map_err(ConnectFailure::Refused)?;
+    Ok(stream)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ use std::sync::Arc;
 
 use kim_konnektor::client::Konnektor;
 use kim_smtp::server::{AuthMechanism, ListenerConfig, ServerConfig, accept_loop};
-use kim_tls::{ClientAuth, ClientOptions};
+use kim_tls::ClientAuth;
 use kim_vzd::VzdClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -96,19 +96,7 @@ pub async fn start<K: Konnektor + 'static>(
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasUpload>>,
 ) -> Result<Running, StartError> {
-    if config.fachdienst_tls.danger_accept_any_hostname {
-        tracing::warn!("danger_accept_any_hostname: the Fachdienst's host name is not checked");
-    }
-    let fd = &config.fachdienst_tls;
-    let fachdienst_tls = kim_tls::client_config(ClientOptions {
-        trust: fd.trust.clone(),
-        identity: Some(fd.identity.clone()),
-        danger_accept_any_hostname: fd.danger_accept_any_hostname,
-    })
-    .map_err(|source| StartError::Tls {
-        what: "fachdienst",
-        source,
-    })?;
+    let fachdienst_tls = config.fachdienst_tls.client_config()?;
     let listen = listener_config(&config)?;
     let server = server_config(&config);
     let listener = TcpListener::bind(config.listen)

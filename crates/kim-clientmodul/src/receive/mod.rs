@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use kim_konnektor::client::Konnektor;
 use kim_tls::tokio_rustls::TlsAcceptor;
-use kim_tls::{ClientAuth, ClientOptions, rustls};
+use kim_tls::{ClientAuth, rustls};
 use kim_vzd::VzdClient;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -86,19 +86,7 @@ pub async fn start_pop3<K: Konnektor + 'static>(
     kas: Option<Arc<dyn KasDownload>>,
 ) -> Result<RunningPop3, StartError> {
     validate(&config)?;
-    let fd = &config.fachdienst_tls;
-    if fd.danger_accept_any_hostname {
-        tracing::warn!("danger_accept_any_hostname: the Fachdienst's host name is not checked");
-    }
-    let fachdienst_tls = kim_tls::client_config(ClientOptions {
-        trust: fd.trust.clone(),
-        identity: Some(fd.identity.clone()),
-        danger_accept_any_hostname: fd.danger_accept_any_hostname,
-    })
-    .map_err(|source| StartError::Tls {
-        what: "fachdienst",
-        source,
-    })?;
+    let fachdienst_tls = config.fachdienst_tls.client_config()?;
     let acceptor = acceptor(&config.proxy_tls)?;
     let listener = TcpListener::bind(config.listen)
         .await

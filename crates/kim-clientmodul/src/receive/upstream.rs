@@ -10,11 +10,10 @@ use std::time::Duration;
 use kim_konnektor::client::Konnektor;
 use kim_pop3::{ClientError, Pop3Client};
 use kim_tls::rustls;
-use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
-use rustls_pki_types::ServerName;
+use kim_tls::tokio_rustls::client::TlsStream;
 use tokio::net::TcpStream;
 
-use crate::fd_cert::CertGate;
+use crate::fd_cert::{CertGate, ConnectFailure, connect_checked};
 
 /// An authenticated POP3 session with the Fachdienst.
 pub(crate) type Upstream = Pop3Client<TlsStream<TcpStream>>;
@@ -39,23 +38,15 @@ pub(crate) async fn connect<K: Konnektor>(
         tracing::warn!(host = %target.host, port = target.port, problem = what, "POP3 server not reachable");
         "[SYS/TEMP] cannot connect to the KIM mail server".to_string()
     };
-    let name = ServerName::try_from(target.host.clone()).map_err(|_| unreachable("host name"))?;
-    let tcp = tokio::time::timeout(
-        timeout,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| unreachable("connect timeout"))?
-    .map_err(|_| unreachable("connect"))?;
-    let _ = tcp.set_nodelay(true);
-    let stream = tokio::time::timeout(timeout, TlsConnector::from(tls.clone()).connect(name, tcp))
+    let stream = connect_checked(&target.host, target.port, tls, &gate, timeout)
         .await
-        .map_err(|_| unreachable("TLS handshake timeout"))?
-        .map_err(|_| unreachable("TLS handshake"))?;
-    gate.pass(&stream, timeout).await.map_err(|e| {
-        tracing::warn!(host = %target.host, port = target.port, problem = %e, "POP3 server not used");
-        e.pop3_text()
-    })?;
+        .map_err(|failure| match failure {
+            ConnectFailure::Unreachable(what) => unreachable(what),
+            ConnectFailure::Refused(e) => {
+                tracing::warn!(host = %target.host, port = target.port, problem = %e, "POP3 server not used");
+                e.pop3_text()
+            }
+        })?;
     let mut client = Pop3Client::connect(stream, timeout)
         .await
         .map_err(|_| unreachable("greeting"))?;

@@ -11,11 +11,10 @@ use kim_konnektor::client::Konnektor;
 use kim_smtp::Reply;
 use kim_smtp::client::{ClientError, SmtpClient};
 use kim_tls::rustls;
-use kim_tls::tokio_rustls::{TlsConnector, client::TlsStream};
-use rustls_pki_types::ServerName;
+use kim_tls::tokio_rustls::client::TlsStream;
 use tokio::net::TcpStream;
 
-use crate::fd_cert::CertGate;
+use crate::fd_cert::{CertGate, ConnectFailure, connect_checked};
 
 /// An authenticated SMTP session with the MTA.
 pub type MtaClient = SmtpClient<TlsStream<TcpStream>>;
@@ -43,23 +42,15 @@ pub async fn connect<K: Konnektor>(
         tracing::warn!(host = %target.host, port = target.port, problem = what, "MTA not reachable");
         Reply::new(454, (4, 7, 0), "Cannot connect to the KIM mail server")
     };
-    let name = ServerName::try_from(target.host.clone()).map_err(|_| unreachable("host name"))?;
-    let tcp = tokio::time::timeout(
-        timeout,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| unreachable("connect timeout"))?
-    .map_err(|_| unreachable("connect"))?;
-    let _ = tcp.set_nodelay(true);
-    let stream = tokio::time::timeout(timeout, TlsConnector::from(tls.clone()).connect(name, tcp))
+    let stream = connect_checked(&target.host, target.port, tls, &gate, timeout)
         .await
-        .map_err(|_| unreachable("TLS handshake timeout"))?
-        .map_err(|_| unreachable("TLS handshake"))?;
-    gate.pass(&stream, timeout).await.map_err(|e| {
-        tracing::warn!(host = %target.host, port = target.port, problem = %e, "MTA not used");
-        e.smtp_reply()
-    })?;
+        .map_err(|failure| match failure {
+            ConnectFailure::Unreachable(what) => unreachable(what),
+            ConnectFailure::Refused(e) => {
+                tracing::warn!(host = %target.host, port = target.port, problem = %e, "MTA not used");
+                e.smtp_reply()
+            }
+        })?;
     let (mut client, _greeting) = SmtpClient::connect(stream, timeout)
         .await
         .map_err(|_| unreachable("greeting"))?;
