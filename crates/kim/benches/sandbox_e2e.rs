@@ -3,9 +3,10 @@
 //! through its POP3 proxy, as practice software does.
 //!
 //! Reports start-up time and idle memory of the sandbox process, per-size latency of send
-//! and of fetch (10 KiB, 1 MiB, 15 MiB, 100 MiB; 100 MiB goes through the KAS), the peak
-//! resident memory of the process after each size, and the end-to-end rate of small mails
-//! with concurrent senders.
+//! and of fetch (10 KiB, 1 MiB, 15 MiB − 64 KiB just below the KAS threshold, 100 MiB through
+//! the KAS), the time per step from the performance log, the peak resident memory of the
+//! process after each size, and the end-to-end rate of small mails: both practices send to
+//! each other concurrently, then both fetch concurrently.
 //!
 //! `cargo bench -p kim --bench sandbox_e2e` (`SANDBOX_E2E_SIZES_KIB=10,1024` and
 //! `SANDBOX_E2E_SMALL=400` change the run).
@@ -189,7 +190,7 @@ async fn fetch_all(m: &Mailbox) -> Vec<usize> {
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("SANDBOX_E2E_SIZES_KIB")
-        .unwrap_or_else(|_| "10,1024,15360,102400".into())
+        .unwrap_or_else(|_| "10,1024,15296,102400".into())
         .split(',')
         .map(|s| s.trim().parse::<usize>().unwrap() * 1024)
         .collect();
@@ -248,32 +249,26 @@ fn main() {
                 100.0 * (total - konnektor) / total
             );
         }
-        // Small mails: 8 concurrent senders, then one fetch of everything.
-        let content = mail(&a.address, &b.address, 10 * 1024, 1);
+        // Small mails: 8 concurrent senders (half A→B, half B→A), then both fetch at once.
         let t = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         let senders = 8;
         for s in 0..senders {
-            let (a_addr, pw, port, user, to) = (
-                a.address.clone(),
-                a.password.clone(),
-                a.smtp_port,
-                a.smtp_user.clone(),
-                b.address.clone(),
-            );
-            let content = content.clone();
+            let (from, to) = if s % 2 == 0 { (a, b) } else { (b, a) };
+            let from = Mailbox {
+                address: from.address.clone(),
+                password: from.password.clone(),
+                smtp_port: from.smtp_port,
+                smtp_user: from.smtp_user.clone(),
+                pop3_port: 0,
+                pop3_user: String::new(),
+            };
+            let to = to.address.clone();
+            let content = mail(&from.address, &to, 10 * 1024, s);
             let count = small / senders + usize::from(s < small % senders);
             tasks.spawn(async move {
-                let m = Mailbox {
-                    address: a_addr,
-                    password: pw,
-                    smtp_port: port,
-                    smtp_user: user,
-                    pop3_port: 0,
-                    pop3_user: String::new(),
-                };
                 for _ in 0..count {
-                    send(&m, &to, &content).await;
+                    send(&from, &to, &content).await;
                 }
             });
         }
@@ -281,11 +276,12 @@ fn main() {
             r.unwrap();
         }
         let sent = t.elapsed();
-        let got = fetch_all(b).await;
+        let (got_a, got_b) = tokio::join!(fetch_all(a), fetch_all(b));
         let total = t.elapsed();
-        assert_eq!(got.len(), small);
+        assert_eq!(got_a.len() + got_b.len(), small);
         println!(
-            "{small} mails of 10 KiB, {senders} senders: sent in {:.2} s ({:.0}/s), sent + fetched in {:.2} s = {:.0} mails/s end to end",
+            "{small} mails of 10 KiB, {senders} senders in both directions: sent in {:.2} s ({:.0}/s), \
+             sent + fetched (two mailboxes at once) in {:.2} s = {:.0} mails/s end to end",
             sent.as_secs_f64(),
             small as f64 / sent.as_secs_f64(),
             total.as_secs_f64(),

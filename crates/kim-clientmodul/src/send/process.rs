@@ -43,6 +43,14 @@ pub(super) async fn process<K: Konnektor>(
                 .map_err(|e| SendFailure::Spool(e.to_string()))?;
             large::process(shared, session, envelope, file).await
         }
+        // Spilled to the spool file but not above the threshold: sealed whole, no KAS.
+        MailData::File(file) if file.len <= shared.config.kas_threshold => {
+            let bytes = file
+                .head(file.len)
+                .await
+                .map_err(|e| SendFailure::Spool(e.to_string()))?;
+            process_small(shared, session, envelope, bytes).await
+        }
         MailData::File(file) => large::process(shared, session, envelope, file).await,
     }
 }

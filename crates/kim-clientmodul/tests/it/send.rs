@@ -252,3 +252,34 @@ except Exception as e:
     tls.shutdown().await;
     chain.stop().await;
 }
+
+/// A mail between the spool's memory limit (4 MiB) and the KAS threshold (15 MiB) lies in
+/// the spool file but is sealed whole: no KAS (none is configured here) and version 1.0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spooled_mail_below_the_kas_threshold_is_sealed_whole() {
+    let chain = Chain::start(|_| {}).await;
+    let user = chain.user(PRAXIS);
+    let out = chain
+        .python(&format!(
+            r#"
+body = b"Zeile mit Befunddaten 0123456789 abcdefghijklmnopqrstuvwxyz\r\n" * 100000
+msg = (b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nSubject: Sechs MiB\r\n"
+       b"Date: Thu, 03 Dec 2026 10:00:00 +0100\r\nMessage-ID: <gross-1@praxis.test>\r\n\r\n" + body)
+assert 4 * 1024 * 1024 < len(msg) < 15 * 1024 * 1024, len(msg)
+s = smtplib.SMTP('127.0.0.1', cm_port)
+s.login({user:?}, password)
+print('refused:', s.sendmail({PRAXIS:?}, [{ARZT:?}], msg))
+s.quit()
+"#
+        ))
+        .await;
+    assert!(out.contains("refused: {}"), "{out}");
+    let messages = chain.fetch(ARZT).await;
+    assert_eq!(messages.len(), 1);
+    let header = header_block(&messages[0]);
+    assert!(header.contains("X-KOM-LE-Version: 1.0"), "{header}");
+    assert!(!header.contains("X-KIM-KAS-Size"), "{header}");
+    let (delivered, _) = open_as_weber(&messages[0]);
+    assert!(delivered.len() > 6_000_000, "{}", delivered.len());
+    chain.stop().await;
+}
