@@ -242,11 +242,19 @@ fn main() {
                 .iter()
                 .map(|(k, v)| format!("{k} {:.3} s", v))
                 .collect();
+            // The Fachdienst's part as the Clientmodul sees it: relaying to the MTA and
+            // reading the message from the POP3 server.
+            let fachdienst: f64 = ["mta", "fetch", "kas"]
+                .iter()
+                .filter_map(|s| sums.get(*s))
+                .sum();
             println!(
-                "            steps: {}; Konnektor calls {:.0} %, everything else {:.0} %",
+                "            steps: {}; Konnektor calls {:.0} %, Fachdienst {:.0} %, \
+                 the rest (Clientmodul and the test client) {:.0} %",
                 steps.join(", "),
                 100.0 * konnektor / total,
-                100.0 * (total - konnektor) / total
+                100.0 * fachdienst / total,
+                100.0 * (total - konnektor - fachdienst) / total
             );
         }
         // Small mails: 8 concurrent senders (half A→B, half B→A), then both fetch at once.

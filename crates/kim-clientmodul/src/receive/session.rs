@@ -298,10 +298,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     K: Konnektor + 'static,
 {
+    let fetch = crate::perf::timer("fetch");
     let received = match upstream.retr(n).await {
         Ok(reader) => reader.to_vec().await,
         Err(e) => return Reply::from(e),
     };
+    drop(fetch);
     let received = match received {
         Ok(r) => r,
         Err(e) => return Reply::from(e),
