@@ -10,13 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 
 use kim_clientmodul::send::{KasInput, KasUpload};
 use kim_clientmodul::{FachdienstTls, ReceiveConfig, RunningPop3};
-use kim_message::cms::CertInfo;
-use kim_message::cms::soft::{SoftwareKey, SoftwareSigner};
 use kim_message::kas::{KimAttachment, find_attachments, replace_body_with_attachment};
-use kim_message::seal::{RecipientCert, SealOptions, seal};
-use kim_testkit::pki::KeyAlgorithm;
 
-use crate::harness::{ARZT, Chain, PASSWORD, PRAXIS, identity, pki, trust};
+use crate::harness::{ARZT, Chain, PASSWORD, PRAXIS, identity, seal_soft, trust};
 use crate::kas_env::{KasServer, allow_large_messages, http_kas, start_kas};
 use crate::receive::pop3_user;
 
@@ -109,40 +105,6 @@ fn client_mail(id: &str, lines: usize) -> Vec<u8> {
         mail.extend_from_slice(format!("Zeile {i:06} {}\r\n", "x".repeat(66)).as_bytes());
     }
     mail
-}
-
-/// `mail` signed by the Praxis and encrypted for the Zahnarztpraxis and the Praxis with
-/// the test PKI's software keys (the send side refuses Client-Mails with a KAS part).
-fn seal_soft(mail: &[u8]) -> Vec<u8> {
-    let alg = KeyAlgorithm::Rsa2048;
-    let praxis = pki().card("1-2.58.00000040").unwrap();
-    let weber = pki().card("2-2.58.00000041").unwrap();
-    let cert = |der: &[u8]| CertInfo::parse(der).unwrap();
-    let signing = praxis.signing(alg);
-    let signer = SoftwareSigner::new(
-        SoftwareKey::from_pkcs8_der(&signing.private_key_pkcs8_der).unwrap(),
-        cert(&signing.certificate_der),
-    )
-    .unwrap();
-    let recipients = [
-        RecipientCert {
-            address: ARZT.into(),
-            cert: cert(&weber.enc(alg).certificate_der),
-        },
-        RecipientCert {
-            address: PRAXIS.into(),
-            cert: cert(&praxis.enc(alg).certificate_der),
-        },
-    ];
-    seal(
-        mail,
-        &signer,
-        &recipients,
-        &SealOptions::default(),
-        &mut getrandom::SysRng,
-    )
-    .unwrap()
-    .message
 }
 
 /// Flips one byte of the largest file under `dir` (the KAS object).

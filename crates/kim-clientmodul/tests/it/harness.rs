@@ -245,3 +245,38 @@ pub async fn start_fachdienst_as(
     .unwrap();
     (running, fd)
 }
+
+/// `mail` signed by the Praxis and encrypted for the Zahnarztpraxis and the Praxis with
+/// the test PKI's software keys (the send side refuses Client-Mails with a KAS part).
+pub fn seal_soft(mail: &[u8]) -> Vec<u8> {
+    let alg = kim_testkit::pki::KeyAlgorithm::Rsa2048;
+    let praxis = pki().card("1-2.58.00000040").unwrap();
+    let weber = pki().card("2-2.58.00000041").unwrap();
+    let cert = |der: &[u8]| kim_message::cms::CertInfo::parse(der).unwrap();
+    let signing = praxis.signing(alg);
+    let signer = kim_message::cms::soft::SoftwareSigner::new(
+        kim_message::cms::soft::SoftwareKey::from_pkcs8_der(&signing.private_key_pkcs8_der)
+            .unwrap(),
+        cert(&signing.certificate_der),
+    )
+    .unwrap();
+    let recipients = [
+        kim_message::seal::RecipientCert {
+            address: ARZT.into(),
+            cert: cert(&weber.enc(alg).certificate_der),
+        },
+        kim_message::seal::RecipientCert {
+            address: PRAXIS.into(),
+            cert: cert(&praxis.enc(alg).certificate_der),
+        },
+    ];
+    kim_message::seal::seal(
+        mail,
+        &signer,
+        &recipients,
+        &kim_message::seal::SealOptions::default(),
+        &mut getrandom::SysRng,
+    )
+    .unwrap()
+    .message
+}

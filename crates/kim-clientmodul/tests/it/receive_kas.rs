@@ -9,11 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use kim_clientmodul::receive::kas::{DownloadFuture, DownloadedMail, KasDownload, KasFetchError};
 use kim_clientmodul::{FachdienstTls, ReceiveConfig};
-use kim_message::cms::CertInfo;
-use kim_message::cms::soft::{SoftwareKey, SoftwareSigner};
 use kim_message::kas::{KimAttachment, replace_body_with_attachment};
-use kim_message::seal::{RecipientCert, SealOptions, seal};
-use kim_testkit::pki::KeyAlgorithm;
 use kim_types::KimVersion;
 
 use crate::harness::{ARZT, Chain, PRAXIS, identity, pki, trust};
@@ -71,35 +67,7 @@ fn sealed_kas_message() -> Vec<u8> {
         size: 42,
     };
     let mail = replace_body_with_attachment(&client_mail(), &attachment).unwrap();
-    let alg = KeyAlgorithm::Rsa2048;
-    let praxis = pki().card("1-2.58.00000040").unwrap();
-    let weber = pki().card("2-2.58.00000041").unwrap();
-    let cert = |der: &[u8]| CertInfo::parse(der).unwrap();
-    let signing = praxis.signing(alg);
-    let signer = SoftwareSigner::new(
-        SoftwareKey::from_pkcs8_der(&signing.private_key_pkcs8_der).unwrap(),
-        cert(&signing.certificate_der),
-    )
-    .unwrap();
-    let recipients = [
-        RecipientCert {
-            address: ARZT.into(),
-            cert: cert(&weber.enc(alg).certificate_der),
-        },
-        RecipientCert {
-            address: PRAXIS.into(),
-            cert: cert(&praxis.enc(alg).certificate_der),
-        },
-    ];
-    seal(
-        &mail,
-        &signer,
-        &recipients,
-        &SealOptions::default(),
-        &mut getrandom::SysRng,
-    )
-    .unwrap()
-    .message
+    crate::harness::seal_soft(&mail)
 }
 
 /// Gives the Zahnarztpraxis Weber the directory version `1.5+` (large messages enabled).
