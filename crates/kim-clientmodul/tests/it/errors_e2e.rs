@@ -9,10 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use kim_clientmodul::send::{KasInput, KasUpload};
-use kim_clientmodul::{FachdienstTls, ReceiveConfig, RunningPop3};
+use kim_clientmodul::{ReceiveConfig, RunningPop3};
 use kim_message::kas::{KimAttachment, find_attachments, replace_body_with_attachment};
 
-use crate::harness::{ARZT, Chain, PASSWORD, PRAXIS, identity, seal_soft, trust};
+use crate::harness::{ARZT, Chain, PASSWORD, PRAXIS, seal_soft};
 use crate::kas_env::{KasServer, allow_large_messages, http_kas, start_kas};
 use crate::receive::pop3_user;
 
@@ -40,11 +40,7 @@ impl KasChain {
         let config = ReceiveConfig::new(
             "127.0.0.1:0".parse().unwrap(),
             "cm.praxis.test",
-            FachdienstTls {
-                identity: identity("clientmodul"),
-                trust: trust(),
-                danger_accept_any_hostname: false,
-            },
+            crate::harness::fachdienst_tls(),
         );
         let recv = kim_clientmodul::start_pop3(
             config,

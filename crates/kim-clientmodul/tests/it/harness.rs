@@ -104,11 +104,7 @@ impl Chain {
         let mut config = SendConfig::new(
             "127.0.0.1:0".parse().unwrap(),
             "cm.praxis.test",
-            FachdienstTls {
-                identity: identity("clientmodul"),
-                trust: trust(),
-                danger_accept_any_hostname: false,
-            },
+            fachdienst_tls(),
         );
         adjust(&mut config);
         kim_clientmodul::start(
@@ -279,4 +275,13 @@ pub fn seal_soft(mail: &[u8]) -> Vec<u8> {
     )
     .unwrap()
     .message
+}
+
+/// The Clientmodul's mutual TLS towards the test Fachdienst.
+pub fn fachdienst_tls() -> FachdienstTls {
+    FachdienstTls {
+        identity: identity("clientmodul"),
+        trust: trust(),
+        danger_accept_any_hostname: false,
+    }
 }

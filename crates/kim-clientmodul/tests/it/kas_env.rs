@@ -4,8 +4,8 @@
 
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use kim_clientmodul::KasSettings;
 use kim_clientmodul::kas::HttpKas;
-use kim_clientmodul::{FachdienstTls, KasSettings};
 use kim_fachdienst::Fachdienst;
 use kim_kas::{
     AccountLimitConfig, KasConfig, KasState, LimitState, account_limit_router, kas_router,
@@ -66,15 +66,7 @@ pub async fn start_kas(fd: Fachdienst) -> KasServer {
 pub fn http_kas(base_url: &str, account_limit: bool) -> HttpKas {
     let mut settings = KasSettings::new(base_url);
     settings.account_limit = account_limit;
-    HttpKas::new(
-        settings,
-        &FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        },
-    )
-    .unwrap()
+    HttpKas::new(settings, &crate::harness::fachdienst_tls()).unwrap()
 }
 
 /// Gives `addresses` the version `1.5+` in the directory (consent to large messages).

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kim_clientmodul::{FachdienstTls, Konnektors, ReceiveConfig, Running, RunningPop3, SendConfig};
+use kim_clientmodul::{Konnektors, ReceiveConfig, Running, RunningPop3, SendConfig};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_message::cms::CertInfo;
 use kim_message::cms::signed::SignedData;
@@ -20,7 +20,7 @@ use kim_store::{Account, AccountStore};
 use kim_testkit::pki::KeyAlgorithm;
 use kim_ti_sim::RunningSim;
 
-use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS, identity, pki, trust};
+use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS, pki, trust};
 
 const SCHMIDT: &str = "1-2.58.00000040";
 const WEBER: &str = "2-2.58.00000041";
@@ -43,11 +43,7 @@ impl Two {
         let b = sim(&[WEBER]).await;
         let konnektors = Konnektors::single(client(&a))
             .with(kim_types::KonnektorId::parse(KONN_B).unwrap(), client(&b));
-        let fd_tls = FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        };
+        let fd_tls = crate::harness::fachdienst_tls();
         let send = SendConfig::new("127.0.0.1:0".parse().unwrap(), "cm.test", fd_tls.clone());
         let smtp = kim_clientmodul::start(send, konnektors.clone(), chain.vzd_client.clone(), None)
             .await

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 
-use kim_clientmodul::{FachdienstTls, Konnektors, ReceiveConfig, RunningPop3};
+use kim_clientmodul::{Konnektors, ReceiveConfig, RunningPop3};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_ti_sim::knobs::{Knob, Operation};
 
@@ -36,11 +36,7 @@ pub async fn start_recv_with(
     let mut config = ReceiveConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         "cm.praxis.test",
-        FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        },
+        crate::harness::fachdienst_tls(),
     );
     adjust(&mut config);
     kim_clientmodul::start_pop3(
@@ -602,11 +598,7 @@ async fn out_of_range_settings_are_refused_naming_the_key() {
     let mut config = ReceiveConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         "cm.praxis.test",
-        FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        },
+        crate::harness::fachdienst_tls(),
     );
     config.konnektor_timeout = std::time::Duration::ZERO;
     let err = kim_clientmodul::start_pop3(

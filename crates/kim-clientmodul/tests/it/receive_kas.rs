@@ -7,12 +7,12 @@ use std::collections::VecDeque;
 use std::io::{Seek, Write};
 use std::sync::{Arc, Mutex};
 
+use kim_clientmodul::ReceiveConfig;
 use kim_clientmodul::receive::kas::{DownloadFuture, DownloadedMail, KasDownload, KasFetchError};
-use kim_clientmodul::{FachdienstTls, ReceiveConfig};
 use kim_message::kas::{KimAttachment, replace_body_with_attachment};
 use kim_types::KimVersion;
 
-use crate::harness::{ARZT, Chain, PRAXIS, identity, pki, trust};
+use crate::harness::{ARZT, Chain, PRAXIS, pki};
 use crate::receive::pop3_user;
 
 /// Hands out prepared results in order and records who asked.
@@ -88,11 +88,7 @@ async fn start(chain: &Chain, kas: Arc<StandInKas>) -> kim_clientmodul::RunningP
     let config = ReceiveConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         "cm.praxis.test",
-        FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        },
+        crate::harness::fachdienst_tls(),
     );
     kim_clientmodul::start_pop3(
         config,

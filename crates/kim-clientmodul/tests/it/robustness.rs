@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kim_clientmodul::{FachdienstTls, Running, SendConfig};
+use kim_clientmodul::{Running, SendConfig};
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_ti_sim::knobs::{Knob, Operation};
 use kim_vzd::{VzdClient, VzdClientConfig};
@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::harness::{ARZT, Chain, PRAXIS, identity, pki, trust};
+use crate::harness::{ARZT, Chain, PRAXIS, pki, trust};
 use crate::receive::start_recv;
 
 /// A TCP relay on loopback in front of one peer, with a kill switch.
@@ -183,11 +183,7 @@ async fn start_cm_on(
     let mut config = SendConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         "cm.praxis.test",
-        FachdienstTls {
-            identity: identity("clientmodul"),
-            trust: trust(),
-            danger_accept_any_hostname: false,
-        },
+        crate::harness::fachdienst_tls(),
     );
     adjust(&mut config);
     kim_clientmodul::start(
