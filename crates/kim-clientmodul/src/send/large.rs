@@ -18,8 +18,7 @@ use kim_smtp::{Envelope, Reply};
 
 use super::kas::{KasClientMail, KasInput};
 use super::process::{
-    dropped_list, filter_headers, finish, gate_large, refresh, resolve_recipients, resolve_sender,
-    seal_with_retry,
+    dropped_list, filter_headers, finish, gate_large, refresh, resolve_all, seal_with_retry,
 };
 use super::spool::{MailFile, blocking};
 use super::{Session, Shared};
@@ -50,15 +49,8 @@ pub(super) async fn process<K: Konnektor>(
         .kas
         .clone()
         .ok_or_else(|| SendFailure::KasUnavailable("no KAS configured".into()))?;
-    let ecc = shared
-        .konnektor(&session.user)?
-        .konnektor
-        .ecc_capable()
-        .await
-        .unwrap_or(false);
-    let mut affected = Vec::new();
-    let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
-    let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
+    let (ecc, me, mut targets, mut affected) =
+        resolve_all(shared, session, &sender, envelope).await?;
     if targets
         .iter()
         .any(|t| !t.resolved.version.supports_large_messages())

@@ -92,15 +92,8 @@ async fn process_small<K: Konnektor>(
             .map_err(|e| SendFailure::Spool(e.to_string()))?;
         return large::process(shared, session, envelope, file).await;
     }
-    let ecc = shared
-        .konnektor(&session.user)?
-        .konnektor
-        .ecc_capable()
-        .await
-        .unwrap_or(false);
-    let mut affected = Vec::new();
-    let me = resolve_sender(shared, &sender, ecc, &mut affected).await?;
-    let mut targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
+    let (ecc, me, mut targets, mut affected) =
+        resolve_all(shared, session, &sender, envelope).await?;
     let mut to_seal = filter_headers(&prepared.bytes, &targets)?;
     drop(prepared);
     if targets.is_empty() {
@@ -152,9 +145,30 @@ pub(super) async fn finish<K: Konnektor>(
     Ok(reply)
 }
 
+/// The directory part of the send algorithm for sender and recipients, with the
+/// certificate algorithm the session's Konnektor can encrypt for: `(ecc, sender, targets,
+/// recipients dropped so far)`.
+pub(super) async fn resolve_all<K: Konnektor>(
+    shared: &Shared<K>,
+    session: &Session,
+    sender: &str,
+    envelope: &Envelope,
+) -> Result<(bool, Resolved, Vec<Target>, Vec<DsnRecipient>), SendFailure> {
+    let ecc = shared
+        .konnektor(&session.user)?
+        .konnektor
+        .ecc_capable()
+        .await
+        .unwrap_or(false);
+    let mut affected = Vec::new();
+    let me = resolve_sender(shared, sender, ecc, &mut affected).await?;
+    let targets = resolve_recipients(shared, envelope, ecc, &mut affected).await?;
+    Ok((ecc, me, targets, affected))
+}
+
 /// Sender checks: usable ENC certificate and unique entry (FAQ: `553`), KIM version
 /// (A_21387-01: 4017 when the directory knows a newer version than this Clientmodul).
-pub(super) async fn resolve_sender<K: Konnektor>(
+async fn resolve_sender<K: Konnektor>(
     shared: &Shared<K>,
     sender: &str,
     ecc: bool,
@@ -179,7 +193,7 @@ pub(super) async fn resolve_sender<K: Konnektor>(
 }
 
 /// Recipient checks; dropped recipients go to the DSN (A_2176-01, A_2192-01).
-pub(super) async fn resolve_recipients<K: Konnektor>(
+async fn resolve_recipients<K: Konnektor>(
     shared: &Shared<K>,
     envelope: &Envelope,
     ecc: bool,
