@@ -103,26 +103,6 @@ fn client_mail(id: &str, lines: usize) -> Vec<u8> {
     mail
 }
 
-/// Flips one byte of the largest file under `dir` (the KAS object).
-fn tamper_largest_file(dir: &std::path::Path) {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push((std::fs::metadata(&path).unwrap().len(), path));
-            }
-        }
-    }
-    let (_, path) = files.into_iter().max().expect("no blob stored");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[1000] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
-}
-
 fn header(message: &str) -> &str {
     message.split("\r\n\r\n").next().unwrap()
 }
@@ -158,7 +138,7 @@ async fn a_kas_mail_is_restored_through_the_proxy_and_an_altered_blob_gives_4007
     assert!(!restored[0].contains("x-kas"), "not restored: {head}");
 
     // A_19371-04: the stored object no longer decrypts → E5 with 4007.
-    tamper_largest_file(&env.chain.dir.path().join("blobs"));
+    crate::kas_env::tamper_largest_blob(&env.chain.dir.path().join("blobs"), 1000);
     let replaced = env.retr_all().await;
     let head = header(&replaced[0]);
     assert!(head.contains("X-KIM-Fehlermeldung: 4007"), "{head}");

@@ -285,3 +285,36 @@ pub fn fachdienst_tls() -> FachdienstTls {
         danger_accept_any_hostname: false,
     }
 }
+
+/// Software stand-ins for the receiver's Konnektor: the ENC keys (RSA and ECC) of the test
+/// PKI's card `telematik_id`, and a signature check trusting every CA of the test PKI.
+pub fn software_receiver(
+    telematik_id: &str,
+) -> (
+    kim_message::open::software::SoftwareDecryptor,
+    kim_message::open::software::LocalSignatureCheck,
+) {
+    use kim_message::cms::CertInfo;
+    use kim_testkit::pki::KeyAlgorithm;
+    let card = pki().card(telematik_id).unwrap();
+    let keys = [KeyAlgorithm::Rsa2048, KeyAlgorithm::BrainpoolP256r1]
+        .into_iter()
+        .map(|alg| {
+            let issued = card.enc(alg);
+            (
+                kim_message::cms::soft::SoftwareKey::from_pkcs8_der(&issued.private_key_pkcs8_der)
+                    .unwrap(),
+                CertInfo::parse(&issued.certificate_der).unwrap(),
+            )
+        })
+        .collect();
+    let trust = pki()
+        .cas()
+        .iter()
+        .map(|c| CertInfo::parse(&c.certificate_der).unwrap())
+        .collect();
+    (
+        kim_message::open::software::SoftwareDecryptor { keys },
+        kim_message::open::software::LocalSignatureCheck { trust },
+    )
+}

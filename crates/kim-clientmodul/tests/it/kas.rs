@@ -156,7 +156,7 @@ async fn downloads_fail_with_the_code_of_their_cause() {
     assert_eq!(err.code(), 4012);
 
     // Download 3: the stored blob was altered (4007).
-    tamper_largest_blob(&chain.dir.path().join("blobs"));
+    crate::kas_env::tamper_largest_blob(&chain.dir.path().join("blobs"), 100);
     let err = client.download(&att, ARZT, PASSWORD).await.unwrap_err();
     assert!(matches!(err, KasFetchError::Decrypt(_)), "{err:?}");
     assert_eq!(err.code(), 4007);
@@ -167,26 +167,6 @@ async fn downloads_fail_with_the_code_of_their_cause() {
     assert_eq!(err.code(), 4013);
     drop(kas);
     chain.stop().await;
-}
-
-/// Flips one ciphertext byte of the largest file under `dir`.
-fn tamper_largest_blob(dir: &std::path::Path) {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push((std::fs::metadata(&path).unwrap().len(), path));
-            }
-        }
-    }
-    let (_, path) = files.into_iter().max().expect("no blob stored");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[100] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -110,3 +110,24 @@ pub async fn set_quota(fd: &Fachdienst, address: &str, quota: i64) {
     account.quota = quota;
     fd.meta.update_account(&account).await.unwrap();
 }
+
+/// Flips the byte at `offset` of the largest file under `dir` (the stored KAS object: a
+/// ciphertext byte for offsets past the 12-byte IV).
+pub fn tamper_largest_blob(dir: &std::path::Path, offset: usize) {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((std::fs::metadata(&path).unwrap().len(), path));
+            }
+        }
+    }
+    let (_, path) = files.into_iter().max().expect("no blob stored");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+}

@@ -13,11 +13,9 @@ use kim_clientmodul::{Konnektors, ReceiveConfig, Running, RunningPop3, SendConfi
 use kim_konnektor::client::{KonnektorClient, KonnektorConfig};
 use kim_message::cms::CertInfo;
 use kim_message::cms::signed::SignedData;
-use kim_message::cms::soft::SoftwareKey;
-use kim_message::open::software::{LocalSignatureCheck, SoftwareDecryptor};
+use kim_message::open::software::LocalSignatureCheck;
 use kim_message::open::{self, OpenContext, Opened, SignatureCheck, SignatureOutcome};
 use kim_store::{Account, AccountStore};
-use kim_testkit::pki::KeyAlgorithm;
 use kim_ti_sim::RunningSim;
 
 use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS, pki, trust};
@@ -177,24 +175,9 @@ impl SignatureCheck for SignerRecorder {
 /// Opens a KOM-LE message with the software keys of the card `receiver_tid`; returns the
 /// subject line and the signer's Telematik-ID.
 fn subject_and_signer(message: &[u8], receiver: &str, receiver_tid: &str) -> (String, String) {
-    let card = pki().card(receiver_tid).unwrap();
-    let keys = [KeyAlgorithm::Rsa2048, KeyAlgorithm::BrainpoolP256r1]
-        .into_iter()
-        .map(|alg| {
-            let issued = card.enc(alg);
-            (
-                SoftwareKey::from_pkcs8_der(&issued.private_key_pkcs8_der).unwrap(),
-                CertInfo::parse(&issued.certificate_der).unwrap(),
-            )
-        })
-        .collect();
-    let trust = pki()
-        .cas()
-        .iter()
-        .map(|c| CertInfo::parse(&c.certificate_der).unwrap())
-        .collect();
+    let (decryptor, check) = crate::harness::software_receiver(receiver_tid);
     let recorder = SignerRecorder {
-        check: LocalSignatureCheck { trust },
+        check,
         signer: Mutex::new(None),
     };
     let ctx = OpenContext {
@@ -202,7 +185,7 @@ fn subject_and_signer(message: &[u8], receiver: &str, receiver_tid: &str) -> (St
         error_message_id: "<error@test>",
         date: "Fri, 04 Dec 2026 12:00:00 +0000",
     };
-    let opened = open::open(message, &ctx, &SoftwareDecryptor { keys }, &recorder).unwrap();
+    let opened = open::open(message, &ctx, &decryptor, &recorder).unwrap();
     let Opened::Delivered {
         message, positive, ..
     } = opened

@@ -1,46 +1,21 @@
 //! Successful sending: smtplib and swaks through the Clientmodul; the KOM-LE message at
 //! the Fachdienst decrypts with the recipient's key and its signature verifies.
 
-use kim_message::cms::CertInfo;
-use kim_message::cms::soft::SoftwareKey;
-use kim_message::open::software::{LocalSignatureCheck, SoftwareDecryptor};
 use kim_message::open::{self, OpenContext, Opened};
-use kim_testkit::pki::KeyAlgorithm;
 
-use crate::harness::{ARZT, Chain, PRAXIS, pki};
+use crate::harness::{ARZT, Chain, PRAXIS};
 
 const WEBER: &str = "2-2.58.00000041";
 
 /// Opens a KOM-LE message as the Zahnarztpraxis Weber with its software keys.
 pub fn open_as_weber(message: &[u8]) -> (Vec<u8>, Vec<String>) {
-    let card = pki().card(WEBER).unwrap();
-    let keys = [KeyAlgorithm::Rsa2048, KeyAlgorithm::BrainpoolP256r1]
-        .into_iter()
-        .map(|alg| {
-            let issued = card.enc(alg);
-            (
-                SoftwareKey::from_pkcs8_der(&issued.private_key_pkcs8_der).unwrap(),
-                CertInfo::parse(&issued.certificate_der).unwrap(),
-            )
-        })
-        .collect();
-    let trust = pki()
-        .cas()
-        .iter()
-        .map(|c| CertInfo::parse(&c.certificate_der).unwrap())
-        .collect();
+    let (decryptor, check) = crate::harness::software_receiver(WEBER);
     let ctx = OpenContext {
         receiver: ARZT,
         error_message_id: "<error@test>",
         date: "Thu, 03 Dec 2026 12:00:00 +0000",
     };
-    let opened = open::open(
-        message,
-        &ctx,
-        &SoftwareDecryptor { keys },
-        &LocalSignatureCheck { trust },
-    )
-    .unwrap();
+    let opened = open::open(message, &ctx, &decryptor, &check).unwrap();
     match opened {
         Opened::Delivered {
             message,
