@@ -265,6 +265,8 @@ impl AccountManagerClient {
             return Err(AdminError::Input(
                 "an https:// URL needs TLS settings (trust anchors)".into(),
             ));
+        } else {
+            builder = builder.tls_backend_preconfigured(plain_http_tls()?);
         }
         let http = builder
             .build()
@@ -622,6 +624,18 @@ impl AccountManagerClient {
             .await?;
         serde_json::from_slice(&body).map_err(|e| AdminError::Protocol(format!("Limit: {e}")))
     }
+}
+
+/// A rustls configuration (ring provider) without trust anchors for `http://` clients
+/// (reqwest needs one): no `https://` URL can succeed with it.
+fn plain_http_tls() -> Result<kim_tls::rustls::ClientConfig, AdminError> {
+    use kim_tls::rustls;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AdminError::Input(format!("TLS: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }
 
 /// The error and its sources in one line (reqwest hides the cause behind `source()`).

@@ -471,7 +471,7 @@ fn ecdsa_raw(signature: &[u8]) -> Result<Vec<u8>, AdminError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

@@ -78,7 +78,7 @@ async fn an_unknown_mandant_is_a_clear_konnektor_error() {
     let e = list_cards(&k, &wrong).await.unwrap_err();
     assert_eq!(e.konnektor_code(), Some(4004), "{e:?}");
     assert!(e.to_string().contains("GetCards"), "{e}");
-    assert!(e.to_string().contains("Mandant9"), "{e}");
+    assert!(e.to_string().contains("Mandanten-ID"), "{e}");
     assert!(
         e.german_message().contains("Aufrufkontext"),
         "{}",
