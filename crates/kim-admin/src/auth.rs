@@ -70,6 +70,19 @@ impl CardKind {
     }
 }
 
+impl std::str::FromStr for CardKind {
+    type Err = String;
+
+    /// `smcb`, `smc-b`, `SMC-B` or `hba`, `HBA`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "smcb" | "smc-b" => Ok(CardKind::SmcB),
+            "hba" => Ok(CardKind::Hba),
+            other => Err(format!("card kind {other:?}: expected smcb or hba")),
+        }
+    }
+}
+
 impl std::fmt::Display for CardKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -373,6 +386,14 @@ fn german_pin_status(status: PinStatus) -> &'static str {
     }
 }
 
+/// The current time in Unix seconds (for [`sign_jwt`]).
+#[must_use]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The signing input `base64url(header) "." base64url(payload)` of a token for `card`.
 #[must_use]
 pub fn signing_input(card: &AuthCard, now_unix: i64) -> String {
@@ -473,6 +494,15 @@ fn ecdsa_raw(signature: &[u8]) -> Result<Vec<u8>, AdminError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn card_kinds_parse_from_command_line_words() {
+        assert_eq!("smcb".parse::<CardKind>().unwrap(), CardKind::SmcB);
+        assert_eq!(" SMC-B ".parse::<CardKind>().unwrap(), CardKind::SmcB);
+        assert_eq!("HBA".parse::<CardKind>().unwrap(), CardKind::Hba);
+        assert!("egk".parse::<CardKind>().unwrap_err().contains("egk"));
+        assert!(unix_now() > 1_700_000_000);
+    }
 
     #[test]
     fn der_ecdsa_signatures_become_r_and_s() {

@@ -30,7 +30,7 @@ pub use am::{
 };
 pub use auth::{
     Algorithm, AuthCard, CardKind, Context, ensure_pin, list_cards, select_card, sign_jwt,
-    use_algorithm,
+    unix_now, use_algorithm,
 };
 pub use error::AdminError;
 pub use rules::{check_address, check_password};

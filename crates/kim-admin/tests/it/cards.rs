@@ -191,3 +191,26 @@ async fn cards_with_only_ecc_keys_are_listed_with_their_ecc_certificate() {
         .unwrap_err();
     assert!(e.konnektor_code().is_some(), "{e:?}");
 }
+
+#[tokio::test]
+async fn an_unreachable_konnektor_is_a_clear_error() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut config = kim_konnektor::client::KonnektorConfig::new(
+        format!("https://127.0.0.1:{port}"),
+        crate::trust(),
+    );
+    config.connect_timeout = std::time::Duration::from_secs(2);
+    let k = kim_konnektor::client::KonnektorClient::new(config).unwrap();
+    let e = list_cards(&k, &ctx()).await.unwrap_err();
+    assert!(matches!(e, AdminError::Konnektor { .. }), "{e:?}");
+    assert_eq!(e.konnektor_code(), None);
+    assert!(
+        e.german_message().contains("nicht erreichbar"),
+        "{}",
+        e.german_message()
+    );
+}
