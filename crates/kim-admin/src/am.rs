@@ -177,6 +177,9 @@ pub struct AccountLimit {
     pub remain_quota: Option<i64>,
 }
 
+/// Largest answer body read from the Fachdienst (a PKCS#12 file is a few KiB).
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// How to reach the Account Manager.
 #[derive(Debug, Clone)]
 pub struct AmClientConfig {
@@ -253,9 +256,11 @@ impl AccountManagerClient {
         if config.timeout.is_zero() {
             return Err(AdminError::Input("Account Manager timeout is zero".into()));
         }
+        // No redirects: the password and OTP headers must not follow to another place.
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         if let Some(tls) = config.tls {
             let rustls = kim_tls::client_config(tls)
@@ -304,12 +309,22 @@ impl AccountManagerClient {
             }
         })?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| AdminError::Transport(format!("reading the answer: {e}")))?;
+            .map_err(|e| AdminError::Transport(format!("reading the answer: {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(AdminError::Protocol(format!(
+                    "answer longer than {MAX_ANSWER_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
         if (200..300).contains(&status) {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
         Err(AdminError::Http {
