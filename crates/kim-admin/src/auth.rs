@@ -412,7 +412,8 @@ pub fn signing_input(card: &AuthCard, now_unix: i64) -> String {
 
 /// The Account Manager's Bearer token, signed by `card` at time `now_unix`.
 ///
-/// Verifies the PIN first if needed ([`ensure_pin`]).
+/// Verifies the PIN first if needed ([`ensure_pin`]). Konnektors grant HBA access only with
+/// a `UserId` in the context ([`Context::with_user_id`]); SMC-Bs need none.
 ///
 /// # Errors
 /// [`AdminError::Pin`], [`AdminError::Konnektor`] (card removed: 4101), or
@@ -450,6 +451,69 @@ pub async fn sign_jwt<K: Konnektor>(
         Algorithm::Ecc => ecdsa_raw(&signature)?,
     };
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// A signed token with its issue time, for callers that keep it for the token lifetime
+/// (`jwtExpiration` of ServiceInformation) instead of signing for every request.
+/// `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    jwt: String,
+    issued_at: i64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("jwt", &"<redacted>")
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+impl Token {
+    /// Seconds before the end of the lifetime from which a token is no longer used.
+    pub const MARGIN_SECS: i64 = 30;
+
+    /// Signs a token with `card` at `now_unix` ([`sign_jwt`]).
+    ///
+    /// # Errors
+    /// As [`sign_jwt`].
+    pub async fn sign<K: Konnektor>(
+        k: &K,
+        ctx: &Context,
+        card: &AuthCard,
+        now_unix: i64,
+    ) -> Result<Token, AdminError> {
+        Ok(Token {
+            jwt: sign_jwt(k, ctx, card, now_unix).await?,
+            issued_at: now_unix,
+        })
+    }
+
+    /// The compact JWS for the `Authorization: Bearer` header.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.jwt
+    }
+
+    /// When it was signed (its `nbf`).
+    #[must_use]
+    pub fn issued_at(&self) -> i64 {
+        self.issued_at
+    }
+
+    /// Whether the Account Manager still accepts it at `now` for a lifetime of
+    /// `jwt_expiration_secs`, keeping [`Self::MARGIN_SECS`] in reserve.
+    #[must_use]
+    pub fn usable_at(&self, now: i64, jwt_expiration_secs: u32) -> bool {
+        now >= self.issued_at
+            && now
+                < self
+                    .issued_at
+                    .saturating_add(i64::from(jwt_expiration_secs))
+                    .saturating_sub(Self::MARGIN_SECS)
+    }
 }
 
 /// The JWS form `r || s` (32 bytes each) of an ECDSA signature, whether the Konnektor sent it
@@ -494,6 +558,20 @@ fn ecdsa_raw(signature: &[u8]) -> Result<Vec<u8>, AdminError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn tokens_are_usable_within_their_lifetime_less_the_margin() {
+        let t = Token {
+            jwt: "a.b.c".into(),
+            issued_at: 1000,
+        };
+        assert!(t.usable_at(1000, 300));
+        assert!(t.usable_at(1269, 300));
+        assert!(!t.usable_at(1270, 300));
+        assert!(!t.usable_at(999, 300));
+        assert!(!format!("{t:?}").contains("a.b.c"));
+        assert_eq!(t.as_str(), "a.b.c");
+    }
 
     #[test]
     fn card_kinds_parse_from_command_line_words() {

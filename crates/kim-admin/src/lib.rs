@@ -29,7 +29,7 @@ pub use am::{
     OutOfOffice, ServiceInformation,
 };
 pub use auth::{
-    Algorithm, AuthCard, CardKind, Context, ensure_pin, list_cards, select_card, sign_jwt,
+    Algorithm, AuthCard, CardKind, Context, Token, ensure_pin, list_cards, select_card, sign_jwt,
     unix_now, use_algorithm,
 };
 pub use error::AdminError;
