@@ -5,7 +5,8 @@
 //! - [`auth`]: the practice's cards at the Konnektor ([`auth::list_cards`],
 //!   [`auth::select_card`]) and the Bearer token of the Account Manager
 //!   ([`auth::sign_jwt`]: `PS256` with an RSA AUT key, `ES256` over brainpoolP256r1 with an
-//!   ECC AUT key, signed by `ExternalAuthenticate`; KOM-LE-A_2187, A_19457).
+//!   ECC AUT key, signed by `ExternalAuthenticate`; KOM-LE-A_2187, A_19457);
+//!   [`auth::Token`] keeps one for its lifetime.
 //! - [`am`]: [`am::AccountManagerClient`], the REST client of `I_AccountManager_Service`
 //!   (AccountManager.yaml 2.4.0), `I_ServiceInformation` and `I_AccountLimit_Service`, with
 //!   the yaml's types ([`am::Account`], [`am::AccountUpdate`], [`am::OutOfOffice`],
