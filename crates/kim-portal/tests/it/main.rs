@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod mail;
 mod portal;
 
 use std::sync::atomic::{AtomicI64, Ordering};
