@@ -13,6 +13,8 @@
 //!   shows the request and carries it out on confirmation (single use, 24 h).
 //! - `/zertifikat`: after login (address, contract id, password, certificate number) the
 //!   account's Clientmodul certificates with download links.
+//! - [`renew_expiring`]: a new certificate 30 days before the old one ends, announced to the
+//!   recovery address (§3.5).
 //!
 //! Provider lock (manual §3.6): no registration on a locked contract, no self-service unlock
 //! of its accounts; deregistration keeps working.
@@ -302,7 +304,74 @@ pub async fn purge_once(store: &dyn PortalStore, now: i64) -> Result<PortalPurge
     store.purge_portal(now).await
 }
 
-/// Runs [`purge_once`] every `interval` (first round at once) until `shutdown`.
+/// Days before a certificate's end when the account gets a new one (manual §3.5: at least
+/// 30 days ahead).
+pub const RENEWAL_DAYS: i64 = 30;
+
+/// Certificate exchange (manual §3.5): every registered account with contact data whose
+/// newest stored certificate ends within [`RENEWAL_DAYS`] (issue time plus
+/// [`PortalConfig::cert_validity_days`]) gets a new certificate; the recovery address is
+/// told its number and, in a separate mail, its password. Returns how many were issued.
+///
+/// # Errors
+/// Storage failed; accounts handled before stay handled.
+pub async fn renew_expiring(state: &PortalState, now: i64) -> Result<usize, StoreError> {
+    let validity = i64::from(state.config().cert_validity_days) * 86_400;
+    let mut renewed = 0;
+    for account in state.store().list_accounts(None).await? {
+        if account.state != kim_store::RegState::Registered {
+            continue;
+        }
+        let Some(profile) = state.store().profile(&account.address).await? else {
+            continue;
+        };
+        let certificates = state.store().certificates(&account.address).await?;
+        let Some(newest) = certificates.iter().map(|c| c.created).max() else {
+            continue;
+        };
+        let ends = newest.saturating_add(validity);
+        if ends.saturating_sub(RENEWAL_DAYS * 86_400) > now {
+            continue;
+        }
+        let (number, password) = register::issue_certificate(state, &account.address, now).await?;
+        renewed += 1;
+        let notice = Mail {
+            to: profile.recovery_email.clone(),
+            subject: "Neues Zertifikat für Ihr KIM-Clientmodul".into(),
+            body: format!(
+                "Guten Tag,\n\ndas Zertifikat Ihres KIM-Clientmoduls für {} läuft am {} ab. \
+                 Für Sie liegt ein neues Zertifikat bereit:\n\nZertifikatsnummer: {number}\n\n\
+                 Laden Sie es herunter unter {}/zertifikat und binden Sie es vor dem Ablauf \
+                 des alten Zertifikats in das Clientmodul ein. Das Passwort zum neuen \
+                 Zertifikat erhalten Sie in einer separaten E-Mail.\n",
+                account.address,
+                german_time(ends),
+                state.config().public_url
+            ),
+        };
+        let password_mail = Mail {
+            to: profile.recovery_email.clone(),
+            subject: "Passwort zu Ihren KIM-Schlüsselinformationen".into(),
+            body: format!(
+                "Guten Tag,\n\ndas Zertifikat Nr. {number} für das Clientmodul Ihrer \
+                 KIM-Adresse {} ist mit diesem Passwort geschützt:\n\n{}\n\n\
+                 Bewahren Sie es sorgfältig auf.\n",
+                account.address,
+                password.as_str()
+            ),
+        };
+        // Failures are logged by `send`; the certificate is stored either way.
+        let _ = state.send(&notice, "certificate exchange").await;
+        let _ = state.send(&password_mail, "key password").await;
+    }
+    if renewed > 0 {
+        tracing::info!(renewed, "Clientmodul certificates renewed");
+    }
+    Ok(renewed)
+}
+
+/// Runs [`purge_once`] and [`renew_expiring`] every `interval` (first round at once) until
+/// `shutdown`.
 pub fn spawn_purge(
     state: PortalState,
     interval: Duration,
@@ -321,6 +390,9 @@ pub fn spawn_purge(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "portal purge failed"),
+            }
+            if let Err(e) = renew_expiring(&state, state.now()).await {
+                tracing::error!(error = %e, "certificate renewal failed");
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -174,6 +174,7 @@ impl SmtpBackend for SinkBackend {
 
 #[derive(Debug)]
 pub struct Env {
+    pub state: PortalState,
     pub portal: String,
     pub am: String,
     pub store: Arc<SqliteStore>,
@@ -283,11 +284,12 @@ impl Env {
             Some(vzd_client),
         )
         .with_clock(clock.clone());
-        let app = kim_portal::router(state);
+        let app = kim_portal::router(state.clone());
         tokio::spawn(async move {
             axum::serve(portal_listener, app).await.unwrap();
         });
         Env {
+            state,
             portal,
             am: format!("{am}/AccountMgmt/v2.4"),
             store,
@@ -315,6 +317,13 @@ impl Env {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// One certificate renewal round at the test clock's time.
+    pub async fn renew(&self) -> usize {
+        kim_portal::renew_expiring(&self.state, self.now())
+            .await
+            .unwrap()
     }
 
     /// POST a form to the portal; (status, body).

@@ -529,3 +529,30 @@ async fn a_failed_registration_mail_releases_the_reservation() {
         .store(false, std::sync::atomic::Ordering::SeqCst);
     reserve(&env, "ohne-mail").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_is_renewed_thirty_days_before_its_end() {
+    let env = Env::start().await;
+    let (address, _) = registered(&env, "erneuern").await;
+    let before = env.mails().len();
+    assert_eq!(env.store.certificates(&address).await.unwrap().len(), 1);
+    // 730 days of validity: nothing to do 31 days before the end.
+    env.clock.advance((730 - 31) * 86_400);
+    assert_eq!(env.renew().await, 0);
+    env.clock.advance(86_400 + 1);
+    assert_eq!(env.renew().await, 1);
+    let certificates = env.store.certificates(&address).await.unwrap();
+    assert_eq!(certificates.len(), 2);
+    let mails: Vec<_> = env.mails().into_iter().skip(before).collect();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let notice = mails
+        .iter()
+        .find(|m| m.subject() == "Neues Zertifikat für Ihr KIM-Clientmodul")
+        .unwrap()
+        .body();
+    assert!(
+        notice.contains(&format!("Zertifikatsnummer: {}", certificates[1].number)),
+        "{notice}"
+    );
+    assert_eq!(env.renew().await, 0, "the new certificate is fresh");
+}
