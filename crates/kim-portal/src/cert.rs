@@ -100,8 +100,9 @@ pub(crate) async fn login(
         Ok(a) => a.filter(|a| a.reference_id == field(&fields, "contract")),
         Err(e) => return store_failure(&e),
     };
+    // Unknown account and wrong password look the same.
     let Some(account) = account else {
-        return login_page(&fields, Some(("address", NO_MATCH)));
+        return login_page(&fields, Some(("password", NO_MATCH)));
     };
     let password = fields.get("password").map_or("", String::as_str);
     match password_ok(&state, &account, password).await {

@@ -184,8 +184,9 @@ pub(crate) async fn deregister_submit(
         Ok(a) => a,
         Err(e) => return store_failure(&e),
     };
+    // Unknown account and wrong password look the same.
     let Some(account) = account else {
-        return deregister_page(&fields, &Errors(vec![("address", NO_MATCH)]), None);
+        return deregister_page(&fields, &Errors(vec![("password", NO_MATCH)]), None);
     };
     match password_ok(&state, &account, password).await {
         Ok(true) => {}

@@ -556,3 +556,50 @@ async fn a_certificate_is_renewed_thirty_days_before_its_end() {
     );
     assert_eq!(env.renew().await, 0, "the new certificate is fresh");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_accounts_and_wrong_passwords_get_the_same_answer() {
+    let env = Env::start().await;
+    let (address, _) = registered(&env, "gleich").await;
+    let unknown = format!("niemand@{DOMAIN}");
+    let mut pages = Vec::new();
+    for (who, password) in [(address.as_str(), "falsch"), (unknown.as_str(), PASSWORD)] {
+        let (status, page) = env
+            .post(
+                "/deregistrieren",
+                &[
+                    ("address", who),
+                    ("password", password),
+                    ("contract", CONTRACT),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422);
+        pages.push(page.replace(who, "ADDRESS"));
+    }
+    assert_eq!(pages[0], pages[1]);
+    let (status, page) = env
+        .post(
+            "/zertifikat",
+            &[
+                ("address", &unknown),
+                ("contract", CONTRACT),
+                ("number", "1"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(field_error(&page, "password").contains("passen nicht zusammen"));
+    // Unknown paths and methods get German pages, never a panic.
+    let (status, _, page) = env.get("/gibt-es-nicht").await;
+    assert_eq!(status, 404);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("Seite nicht gefunden")
+    );
+    let (status, _, page) = env.get("/bestaetigen").await;
+    assert_eq!(status, 404);
+    assert!(String::from_utf8(page).unwrap().contains("ungültig"));
+}
