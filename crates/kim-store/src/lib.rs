@@ -5,8 +5,8 @@
 //!   final name and `fsync`s file and directory on [`BlobWriter::commit`]; blobs are reached
 //!   only through records written after the commit, so an unfinished blob is never served; a
 //!   writer dropped without commit removes its file.
-//! - [`MetaStore`] = [`AccountStore`] + [`MailStore`] + [`QueueStore`] + [`KasStore`]: records
-//!   that point at blobs. [`SqliteStore`] keeps them in one SQLite database in WAL mode with
+//! - [`MetaStore`] = [`AccountStore`] + [`MailStore`] + [`QueueStore`] + [`KasStore`] +
+//!   [`PortalStore`]: records, some pointing at blobs. [`SqliteStore`] keeps them in one SQLite database in WAL mode with
 //!   `synchronous=FULL`: when a call returns, the change is on disk.
 //!
 //! Invariants the Fachdienst builds on:
@@ -31,8 +31,9 @@ use async_trait::async_trait;
 pub use blob::{BlobKey, BlobReader, BlobStore, BlobWriter, FileBlobStore, Namespace};
 pub use error::StoreError;
 pub use model::{
-    Acceptance, Account, Contract, KasObject, LoginFailure, Otp, OutOfOffice, QueueEntry,
-    QueuedRecipient, RegState, StoredMessage, Usage,
+    Acceptance, Account, Contract, KasObject, LoginFailure, Otp, OutOfOffice, PortalCertificate,
+    PortalPurge, PortalToken, Profile, QueueEntry, QueuedRecipient, RegState, Reservation,
+    StoredMessage, TokenPurpose, Usage,
 };
 pub use sqlite::SqliteStore;
 
@@ -75,6 +76,48 @@ pub trait AccountStore: Send + Sync {
         sender: &str,
         day: i64,
     ) -> Result<bool, StoreError>;
+
+    /// The registration portal's reservation of `address` (lower case), expired or not.
+    async fn reservation(&self, address: &str) -> Result<Option<Reservation>, StoreError>;
+    /// Completes the reservation of `address` after its account was created: its contact
+    /// data become the account's [`Profile`], the reservation is removed.
+    /// [`StoreError::NotFound`] if there is none.
+    async fn complete_reservation(&self, address: &str) -> Result<(), StoreError>;
+}
+
+/// Records of the registration portal: reservations, contact data, confirmation tokens and
+/// issued Clientmodul certificates.
+#[async_trait]
+pub trait PortalStore: AccountStore {
+    /// Reserves an address: in one transaction, an expired reservation of it (`expires` ≤
+    /// `now`) is dropped, then [`StoreError::Conflict`] if an account or a valid reservation
+    /// holds it.
+    async fn reserve(&self, reservation: &Reservation, now: i64) -> Result<(), StoreError>;
+    /// Removes the reservation of `address` if it still carries `token_hash` (the
+    /// registration could not be announced).
+    async fn cancel_reservation(&self, address: &str, token_hash: &str) -> Result<(), StoreError>;
+    /// The contact data of an account.
+    async fn profile(&self, address: &str) -> Result<Option<Profile>, StoreError>;
+    /// Stores a confirmation token.
+    async fn put_token(&self, token: &PortalToken) -> Result<(), StoreError>;
+    /// The token with this digest, left in place (download sessions).
+    async fn token(&self, hash: &str) -> Result<Option<PortalToken>, StoreError>;
+    /// Removes and returns the token with this digest: a confirmation link works once.
+    async fn take_token(&self, hash: &str) -> Result<Option<PortalToken>, StoreError>;
+    /// Stores an issued certificate; returns its number.
+    async fn add_certificate(
+        &self,
+        address: &str,
+        pkcs12: &[u8],
+        created: i64,
+    ) -> Result<i64, StoreError>;
+    /// The certificates of an account, oldest first.
+    async fn certificates(&self, address: &str) -> Result<Vec<PortalCertificate>, StoreError>;
+    /// Marks a certificate as downloaded.
+    async fn mark_downloaded(&self, number: i64) -> Result<(), StoreError>;
+    /// Drops reservations and tokens whose validity ended before or at `now`, and
+    /// certificates and contact data of addresses with neither account nor reservation.
+    async fn purge_portal(&self, now: i64) -> Result<PortalPurge, StoreError>;
 }
 
 /// Mailboxes.
@@ -124,7 +167,7 @@ pub trait KasStore: Send + Sync {
 
 /// Every record store the Fachdienst needs.
 #[async_trait]
-pub trait MetaStore: AccountStore + MailStore + QueueStore + KasStore {
+pub trait MetaStore: AccountStore + MailStore + QueueStore + KasStore + PortalStore {
     /// Every blob key some record references.
     async fn referenced_blobs(&self) -> Result<std::collections::HashSet<BlobKey>, StoreError>;
 }

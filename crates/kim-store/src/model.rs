@@ -256,3 +256,113 @@ pub struct Usage {
     /// Bytes.
     pub bytes: u64,
 }
+
+/// A KIM address reserved by the registration portal for a contract, until the practice
+/// completes the registration with its card (registerAccount with [`Reservation::token_hash`]'s
+/// token as `iniPassword`) or the reservation expires (manual §3.1: 96 hours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The reserved address, lower case.
+    pub address: String,
+    /// The contract it is reserved for.
+    pub reference_id: String,
+    /// [`crate::password::token_digest`] of the registration token (the token itself is only
+    /// in the link mailed to the recovery address).
+    pub token_hash: String,
+    /// The practice's contact data, moved to [`Profile`] when the registration completes.
+    pub profile: Profile,
+    /// Creation time.
+    pub created: i64,
+    /// End of validity; afterwards the address is free again.
+    pub expires: i64,
+}
+
+/// Contact data of an account given at the registration portal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    /// The account's address, lower case.
+    pub address: String,
+    /// Publicly reachable e-mail address for notifications (recovery address).
+    pub recovery_email: String,
+    /// LANR (lebenslange Arztnummer), if given.
+    pub lanr: Option<String>,
+    /// BSNR (Betriebsstättennummer), if given.
+    pub bsnr: Option<String>,
+    /// KZV billing number (dentists), if given.
+    pub kzv: Option<String>,
+    /// IK number (Institutskennzeichen), if given.
+    pub ik: Option<String>,
+}
+
+/// What a confirmation link of the portal is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Confirms a deregistration request.
+    Deregister,
+    /// Confirms an unlock request.
+    Unlock,
+    /// A certificate download session after login.
+    Download,
+}
+
+impl TokenPurpose {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Deregister => "deregister",
+            TokenPurpose::Unlock => "unlock",
+            TokenPurpose::Download => "download",
+        }
+    }
+
+    /// The purpose with this stored name.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<TokenPurpose> {
+        match name {
+            "deregister" => Some(TokenPurpose::Deregister),
+            "unlock" => Some(TokenPurpose::Unlock),
+            "download" => Some(TokenPurpose::Download),
+            _ => None,
+        }
+    }
+}
+
+/// A confirmation link token of the portal, stored by its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalToken {
+    /// [`crate::password::token_digest`] of the token.
+    pub hash: String,
+    /// What it confirms.
+    pub purpose: TokenPurpose,
+    /// The account it concerns.
+    pub address: String,
+    /// End of validity.
+    pub expires: i64,
+}
+
+/// A Clientmodul certificate (PKCS#12) issued for an account and kept for download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalCertificate {
+    /// The certificate number shown to the user.
+    pub number: i64,
+    /// The account's address.
+    pub address: String,
+    /// The PKCS#12 file (protected by its own password).
+    pub pkcs12: Vec<u8>,
+    /// Issue time.
+    pub created: i64,
+    /// Whether it has been downloaded at least once.
+    pub downloaded: bool,
+}
+
+/// What one purge of the portal's records removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortalPurge {
+    /// Expired reservations (their addresses are free again).
+    pub reservations: usize,
+    /// Expired confirmation tokens.
+    pub tokens: usize,
+    /// Certificates and profiles of addresses with neither account nor reservation.
+    pub orphans: usize,
+}

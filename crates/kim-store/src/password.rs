@@ -38,6 +38,16 @@ pub fn verify(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Digest of a random link token (registration, confirmation links): lower-case hex
+/// SHA-256. Tokens carry 256 random bits, so a fast digest suffices; only the digest is
+/// stored, the token itself lives only in the link.
+#[must_use]
+pub fn token_digest(token: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Recent successful verifications, so that a Clientmodul that opens a session per mail
 /// (SMTP, POP3) or authenticates every KAS request does not pay Argon2 each time.
 ///

@@ -1,7 +1,8 @@
 //! The SQLite schema. `user_version` counts migrations; each entry below is applied once, in
 //! order, inside a transaction.
 
-pub(crate) const MIGRATIONS: &[&str] = &[r"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE contracts (
     reference_id TEXT PRIMARY KEY,
     ini_password_hash TEXT NOT NULL,
@@ -73,4 +74,43 @@ CREATE TABLE autoreplies (
     day INTEGER NOT NULL,
     PRIMARY KEY (account, sender, day)
 );
-"];
+",
+    r"
+CREATE TABLE reservations (
+    address TEXT PRIMARY KEY,
+    reference_id TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    recovery_email TEXT NOT NULL,
+    lanr TEXT,
+    bsnr TEXT,
+    kzv TEXT,
+    ik TEXT,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX reservations_by_expiry ON reservations(expires);
+CREATE TABLE account_profiles (
+    address TEXT PRIMARY KEY,
+    recovery_email TEXT NOT NULL,
+    lanr TEXT,
+    bsnr TEXT,
+    kzv TEXT,
+    ik TEXT
+);
+CREATE TABLE portal_tokens (
+    hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    address TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
+CREATE INDEX portal_tokens_by_expiry ON portal_tokens(expires);
+CREATE TABLE portal_certificates (
+    number INTEGER PRIMARY KEY AUTOINCREMENT,
+    address TEXT NOT NULL,
+    pkcs12 BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    downloaded INTEGER NOT NULL
+);
+CREATE INDEX portal_certificates_by_address ON portal_certificates(address);
+",
+];

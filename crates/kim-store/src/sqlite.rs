@@ -13,10 +13,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::blob::BlobKey;
 use crate::model::{
-    Acceptance, Account, Contract, KasObject, LoginFailure, Otp, OutOfOffice, QueueEntry,
-    QueuedRecipient, RegState, StoredMessage, Usage,
+    Acceptance, Account, Contract, KasObject, LoginFailure, Otp, OutOfOffice, PortalCertificate,
+    PortalPurge, PortalToken, Profile, QueueEntry, QueuedRecipient, RegState, Reservation,
+    StoredMessage, TokenPurpose, Usage,
 };
-use crate::{AccountStore, KasStore, MailStore, MetaStore, QueueStore, StoreError, schema};
+use crate::{
+    AccountStore, KasStore, MailStore, MetaStore, PortalStore, QueueStore, StoreError, schema,
+};
 
 /// Records in SQLite.
 #[derive(Debug, Clone)]
@@ -319,6 +322,48 @@ fn finish_kas((mut k, blob, rcpts): (KasObject, String, String)) -> Result<KasOb
     Ok(k)
 }
 
+const RESERVATION_COLS: &str =
+    "address, reference_id, token_hash, recovery_email, lanr, bsnr, kzv, ik, created, expires";
+
+fn reservation_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
+    let address: String = r.get(0)?;
+    Ok(Reservation {
+        reference_id: r.get(1)?,
+        token_hash: r.get(2)?,
+        profile: Profile {
+            address: address.clone(),
+            recovery_email: r.get(3)?,
+            lanr: r.get(4)?,
+            bsnr: r.get(5)?,
+            kzv: r.get(6)?,
+            ik: r.get(7)?,
+        },
+        address,
+        created: r.get(8)?,
+        expires: r.get(9)?,
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<(PortalToken, String)> {
+    Ok((
+        PortalToken {
+            hash: r.get(0)?,
+            purpose: TokenPurpose::Download,
+            address: r.get(2)?,
+            expires: r.get(3)?,
+        },
+        r.get(1)?,
+    ))
+}
+
+fn finish_token((mut t, purpose): (PortalToken, String)) -> Result<PortalToken, StoreError> {
+    t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| StoreError::Corrupt {
+        what: "portal token".into(),
+        reason: format!("purpose {purpose:?}"),
+    })?;
+    Ok(t)
+}
+
 /// Whether no message, queue entry or KAS object references `blob` any more.
 fn unreferenced(conn: &Connection, blob: &str) -> Result<bool, StoreError> {
     let n: i64 = conn.query_row(
@@ -552,6 +597,47 @@ impl AccountStore for SqliteStore {
             )?;
             tx.commit()?;
             Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn reservation(&self, address: &str) -> Result<Option<Reservation>, StoreError> {
+        let address = address.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {RESERVATION_COLS} FROM reservations WHERE address = ?1"),
+                    [address],
+                    reservation_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn complete_reservation(&self, address: &str) -> Result<(), StoreError> {
+        let address = address.to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let r = tx
+                .query_row(
+                    &format!("SELECT {RESERVATION_COLS} FROM reservations WHERE address = ?1"),
+                    [&address],
+                    reservation_row,
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: format!("reservation {address}"),
+                })?;
+            let p = &r.profile;
+            tx.execute(
+                "INSERT OR REPLACE INTO account_profiles
+                 (address, recovery_email, lanr, bsnr, kzv, ik) VALUES (?1,?2,?3,?4,?5,?6)",
+                params![r.address, p.recovery_email, p.lanr, p.bsnr, p.kzv, p.ik],
+            )?;
+            tx.execute("DELETE FROM reservations WHERE address = ?1", [&address])?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -806,6 +892,208 @@ impl KasStore for SqliteStore {
                 [owner],
                 |r| size_at(r, 0),
             )?)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PortalStore for SqliteStore {
+    async fn reserve(&self, reservation: &Reservation, now: i64) -> Result<(), StoreError> {
+        let r = reservation.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM reservations WHERE address = ?1 AND expires <= ?2",
+                params![r.address, now],
+            )?;
+            let taken: i64 = tx.query_row(
+                "SELECT (SELECT COUNT(*) FROM accounts WHERE address = ?1)
+                      + (SELECT COUNT(*) FROM reservations WHERE address = ?1)",
+                [&r.address],
+                |row| row.get(0),
+            )?;
+            if taken > 0 {
+                return Err(StoreError::Conflict {
+                    what: format!("address {}", r.address),
+                });
+            }
+            let p = &r.profile;
+            tx.execute(
+                &format!(
+                    "INSERT INTO reservations ({RESERVATION_COLS})
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+                ),
+                params![
+                    r.address,
+                    r.reference_id,
+                    r.token_hash,
+                    p.recovery_email,
+                    p.lanr,
+                    p.bsnr,
+                    p.kzv,
+                    p.ik,
+                    r.created,
+                    r.expires
+                ],
+            )
+            .map_err(|e| conflict_or(e, || format!("address {}", r.address)))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cancel_reservation(&self, address: &str, token_hash: &str) -> Result<(), StoreError> {
+        let (address, token_hash) = (address.to_owned(), token_hash.to_owned());
+        self.run(move |conn| {
+            conn.execute(
+                "DELETE FROM reservations WHERE address = ?1 AND token_hash = ?2",
+                params![address, token_hash],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn profile(&self, address: &str) -> Result<Option<Profile>, StoreError> {
+        let address = address.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT address, recovery_email, lanr, bsnr, kzv, ik
+                     FROM account_profiles WHERE address = ?1",
+                    [address],
+                    |r| {
+                        Ok(Profile {
+                            address: r.get(0)?,
+                            recovery_email: r.get(1)?,
+                            lanr: r.get(2)?,
+                            bsnr: r.get(3)?,
+                            kzv: r.get(4)?,
+                            ik: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn put_token(&self, token: &PortalToken) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO portal_tokens (hash, purpose, address, expires)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![t.hash, t.purpose.as_str(), t.address, t.expires],
+            )
+            .map_err(|e| conflict_or(e, || "portal token".into()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, hash: &str) -> Result<Option<PortalToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT hash, purpose, address, expires FROM portal_tokens WHERE hash = ?1",
+                [hash],
+                token_row,
+            )
+            .optional()?
+            .map(finish_token)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn take_token(&self, hash: &str) -> Result<Option<PortalToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "DELETE FROM portal_tokens WHERE hash = ?1
+                 RETURNING hash, purpose, address, expires",
+                [hash],
+                token_row,
+            )
+            .optional()?
+            .map(finish_token)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn add_certificate(
+        &self,
+        address: &str,
+        pkcs12: &[u8],
+        created: i64,
+    ) -> Result<i64, StoreError> {
+        let (address, pkcs12) = (address.to_owned(), pkcs12.to_vec());
+        self.run(move |conn| {
+            Ok(conn.query_row(
+                "INSERT INTO portal_certificates (address, pkcs12, created, downloaded)
+                 VALUES (?1, ?2, ?3, 0) RETURNING number",
+                params![address, pkcs12, created],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn certificates(&self, address: &str) -> Result<Vec<PortalCertificate>, StoreError> {
+        let address = address.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT number, address, pkcs12, created, downloaded FROM portal_certificates
+                 WHERE address = ?1 ORDER BY number",
+            )?;
+            let rows = stmt.query_map([address], |r| {
+                Ok(PortalCertificate {
+                    number: r.get(0)?,
+                    address: r.get(1)?,
+                    pkcs12: r.get(2)?,
+                    created: r.get(3)?,
+                    downloaded: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn mark_downloaded(&self, number: i64) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE portal_certificates SET downloaded = 1 WHERE number = ?1",
+                [number],
+            )?;
+            not_found_if_zero(n, || format!("certificate {number}"))
+        })
+        .await
+    }
+
+    async fn purge_portal(&self, now: i64) -> Result<PortalPurge, StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let reservations = tx.execute("DELETE FROM reservations WHERE expires <= ?1", [now])?;
+            let tokens = tx.execute("DELETE FROM portal_tokens WHERE expires <= ?1", [now])?;
+            let orphan = "address NOT IN (SELECT address FROM accounts)
+                          AND address NOT IN (SELECT address FROM reservations)";
+            let certificates = tx.execute(
+                &format!("DELETE FROM portal_certificates WHERE {orphan}"),
+                [],
+            )?;
+            let profiles =
+                tx.execute(&format!("DELETE FROM account_profiles WHERE {orphan}"), [])?;
+            tx.commit()?;
+            Ok(PortalPurge {
+                reservations,
+                tokens,
+                orphans: certificates + profiles,
+            })
         })
         .await
     }

@@ -67,31 +67,73 @@ fn vzd_address(account: &Account) -> VzdAddress {
     }
 }
 
+/// How a registration was authorised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Authorised {
+    /// With the contract's initial password.
+    Contract,
+    /// With the token of the portal's reservation of the address (manual §3.1).
+    Reservation,
+}
+
 /// The contract of a registration, authenticated by `referenceID` + `iniPassword` (401).
+///
+/// An address reserved by the registration portal can only be registered with the
+/// reservation's token as `iniPassword` and its contract as `referenceID` while the
+/// reservation is valid; anyone else gets 409. An expired token is refused with 401.
 async fn registration_contract(
     state: &AccountManagerState,
     headers: &HeaderMap,
     reference_id: Option<&str>,
-) -> Result<Contract, AmError> {
+    username: Option<&str>,
+) -> Result<(Contract, Authorised), AmError> {
     let refused = || AmError::Unauthorized("unknown referenceID or wrong iniPassword".into());
     let ini_password = b64_header(headers, "iniPassword")?;
     let reference_id = reference_id
         .filter(|r| !r.is_empty() && r.chars().count() <= 256)
         .ok_or_else(|| AmError::Unauthorized("referenceID missing or invalid".into()))?;
+    let reservation = match username {
+        Some(u) => state.store().reservation(&rules::account_key(u)).await?,
+        None => None,
+    };
+    let now = state.now();
+    let by_token = reservation
+        .as_ref()
+        .filter(|r| r.token_hash == kim_store::password::token_digest(&ini_password));
+    if let Some(r) = by_token {
+        if r.expires <= now {
+            return Err(AmError::Unauthorized(
+                "the registration link has expired; the address is no longer reserved".into(),
+            ));
+        }
+        if r.reference_id != reference_id {
+            return Err(AmError::Unauthorized(
+                "the registration token belongs to another referenceID".into(),
+            ));
+        }
+    }
     let contract = state
         .store()
         .contract(reference_id)
         .await?
         .ok_or_else(refused)?;
-    if !super::verify_secret(ini_password, contract.ini_password_hash.clone()).await? {
+    let authorised = if by_token.is_some() {
+        Authorised::Reservation
+    } else if super::verify_secret(ini_password, contract.ini_password_hash.clone()).await? {
+        Authorised::Contract
+    } else {
         return Err(refused());
-    }
+    };
     if contract.locked {
         return Err(AmError::Unauthorized(
             "the contract is locked by the provider".into(),
         ));
     }
-    Ok(contract)
+    if authorised == Authorised::Contract && reservation.is_some_and(|r| r.expires > now) {
+        // Reserved by a pending registration at the portal.
+        return Err(AmError::AddressTaken);
+    }
+    Ok((contract, authorised))
 }
 
 /// The account a valid registration body describes (420/422/400 for broken rules), bound to
@@ -148,7 +190,13 @@ pub(crate) async fn register(
 ) -> ApiResult {
     let caller = caller(&state, &headers)?;
     let body: AccountBody = json_body(body)?;
-    let contract = registration_contract(&state, &headers, body.reference_id.as_deref()).await?;
+    let (contract, authorised) = registration_contract(
+        &state,
+        &headers,
+        body.reference_id.as_deref(),
+        body.username.as_deref(),
+    )
+    .await?;
     let account = new_account(&state, &contract, &body, caller.telematik_id).await?;
     let existing = state
         .store()
@@ -172,6 +220,12 @@ pub(crate) async fn register(
     if let Err(e) = written {
         state.store().delete_account(&account.address).await?;
         return Err(e.into());
+    }
+    if authorised == Authorised::Reservation {
+        // The account exists; losing the contact data must not undo the registration.
+        if let Err(e) = state.store().complete_reservation(&account.address).await {
+            tracing::error!(error = %e, "cannot move the reservation's contact data");
+        }
     }
     tracing::info!("account registered");
     Ok(no_content())

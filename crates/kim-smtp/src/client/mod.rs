@@ -148,6 +148,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
         Ok((client, greeting))
     }
 
+    /// A session on a stream whose greeting was already read, e.g. the TLS stream after a
+    /// `STARTTLS` exchange on the plain connection (RFC 3207: the client starts over with
+    /// EHLO). `timeout` bounds every wait on the server.
+    pub fn resume(stream: S, timeout: Duration) -> SmtpClient<S> {
+        SmtpClient {
+            stream,
+            buf: Vec::new(),
+            timeout,
+            capabilities: Capabilities::default(),
+        }
+    }
+
     /// The capabilities of the last EHLO (empty before).
     pub fn capabilities(&self) -> &Capabilities {
         &self.capabilities
@@ -375,6 +387,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SmtpClient<S> {
             return Err(ClientError::Rejected { command, reply });
         }
         Ok(())
+    }
+
+    /// STARTTLS (RFC 3207): asks the server to start TLS and hands back the plain stream
+    /// for the caller's handshake; continue with [`SmtpClient::resume`] on the TLS stream
+    /// and a new EHLO. Bytes the server sent after its `220` are refused (they would be
+    /// read as if they had come over TLS).
+    pub async fn starttls(mut self) -> Result<S, ClientError> {
+        self.write(b"STARTTLS\r\n").await?;
+        let reply = self.read_reply().await?;
+        if reply.code != 220 {
+            return Err(ClientError::Rejected {
+                command: "STARTTLS",
+                reply,
+            });
+        }
+        if !self.buf.is_empty() {
+            return Err(ClientError::Protocol(
+                "data after the STARTTLS reply".into(),
+            ));
+        }
+        Ok(self.stream)
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {

@@ -4,3 +4,4 @@
 mod accounts;
 mod blobs;
 mod mail;
+mod portal;

@@ -61,6 +61,69 @@ pub struct Config {
     /// The Account Manager, served on `http`; without it accounts cannot register.
     #[serde(default)]
     pub account_manager: Option<AccountManagerSection>,
+    /// The public registration portal (own listener); needs `[account_manager]`.
+    #[serde(default)]
+    pub portal: Option<PortalSection>,
+}
+
+/// The registration portal ("Teilnehmeranwendung"): its listener, the links it mails and
+/// where its mails go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSection {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Serve HTTPS with the `[tls]` identity (no client certificate). `false` only behind a
+    /// TLS-terminating proxy or on loopback.
+    #[serde(default = "yes")]
+    pub tls: bool,
+    /// Public origin of the portal, e.g. `https://portal.fd.example`; links in mails start
+    /// with it. Default: the scheme and the bound listen address.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Origin of the practices' Clientmodul administration UI, the target of registration
+    /// links.
+    #[serde(default = "default_cm_ui_base")]
+    pub cm_ui_base: String,
+    /// Sender (`From`) of the portal's mails.
+    pub sender: String,
+    /// SMTP relay `host:port` for the portal's mails.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// Protection of the relay connection: `starttls`, `tls` (implicit) or `plain`.
+    #[serde(default = "default_relay_security")]
+    pub relay_security: String,
+    /// CA certificates of the relay's server certificate (PEM); default `tls.client_ca_pem`.
+    #[serde(default)]
+    pub relay_ca_pem: Option<PathBuf>,
+    /// Instead of a relay: write each mail as an `.eml` file into this directory.
+    #[serde(default)]
+    pub mail_dir: Option<PathBuf>,
+    /// Hours a reservation and its registration link stay valid (1..=720; manual: 96).
+    #[serde(default = "default_registration_hours")]
+    pub registration_hours: u64,
+    /// Hours deregistration and unlock links stay valid (1..=168).
+    #[serde(default = "default_confirmation_hours")]
+    pub confirmation_hours: u64,
+    /// Seconds between purges of expired reservations and links (60..=86400).
+    #[serde(default = "default_portal_purge")]
+    pub purge_interval_secs: u64,
+}
+
+fn default_cm_ui_base() -> String {
+    kim_portal::DEFAULT_CM_UI_BASE.into()
+}
+fn default_relay_security() -> String {
+    "starttls".into()
+}
+fn default_registration_hours() -> u64 {
+    96
+}
+fn default_confirmation_hours() -> u64 {
+    24
+}
+fn default_portal_purge() -> u64 {
+    600
 }
 
 /// The Account Manager: JWT trust, the CA of `createCert`, the VZD it writes to.
@@ -349,6 +412,10 @@ impl Config {
             paths.extend(am.vzd.client_chain_pem.as_mut());
             paths.extend(am.vzd.client_key_pem.as_mut());
         }
+        if let Some(portal) = &mut self.portal {
+            paths.extend(portal.relay_ca_pem.as_mut());
+            paths.extend(portal.mail_dir.as_mut());
+        }
         if let Some(relay) = &mut self.relay {
             paths.push(&mut relay.client_chain_pem);
             paths.push(&mut relay.client_key_pem);
@@ -411,6 +478,9 @@ impl Config {
                 bail!("account_manager.vzd: client_chain_pem and client_key_pem go together");
             }
         }
+        if let Some(portal) = &self.portal {
+            portal.validate(self.account_manager.is_some())?;
+        }
         let jwt = u64::from(self.service_information.jwt_expiration);
         range("service_information.jwt_expiration", jwt, 300, 21_600)?;
         let purge = self.retention.purge_interval_secs;
@@ -433,6 +503,9 @@ impl Config {
         if let Some(http) = &self.http {
             seen.push(("http.listen", http.listen));
         }
+        if let Some(portal) = &self.portal {
+            seen.push(("portal.listen", portal.listen));
+        }
         for (i, (key, addr)) in seen.iter().enumerate() {
             if addr.port() == 0 {
                 continue;
@@ -442,6 +515,72 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl PortalSection {
+    fn validate(&self, has_account_manager: bool) -> anyhow::Result<()> {
+        if !has_account_manager {
+            bail!("[portal] issues certificates with the provider CA of [account_manager]: add it");
+        }
+        for (key, url) in [
+            ("portal.public_url", self.public_url.as_deref()),
+            ("portal.cm_ui_base", Some(self.cm_ui_base.as_str())),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                bail!("{key} = {url:?}: expected an http:// or https:// origin");
+            }
+        }
+        let sender_ok = self
+            .sender
+            .rsplit_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && (d.contains('.') || d == "localhost"))
+            && !self
+                .sender
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+        if !sender_ok {
+            bail!("portal.sender = {:?}: expected a mail address", self.sender);
+        }
+        match (&self.relay, &self.mail_dir) {
+            (Some(_), Some(_)) => bail!("[portal]: relay and mail_dir exclude each other"),
+            (None, None) => bail!("[portal]: set relay (\"host:port\") or mail_dir"),
+            (Some(relay), None) => {
+                let port = relay
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| (!h.is_empty()).then_some(p.parse::<u16>().ok()).flatten());
+                if port.is_none_or(|p| p == 0) {
+                    bail!("portal.relay = {relay:?}: expected host:port");
+                }
+            }
+            (None, Some(_)) => {}
+        }
+        self.security()?;
+        range("portal.registration_hours", self.registration_hours, 1, 720)?;
+        range("portal.confirmation_hours", self.confirmation_hours, 1, 168)?;
+        range(
+            "portal.purge_interval_secs",
+            self.purge_interval_secs,
+            60,
+            86_400,
+        )
+    }
+
+    /// `relay_security` as the mailer's setting.
+    ///
+    /// # Errors
+    /// An unknown value.
+    pub fn security(&self) -> anyhow::Result<kim_portal::Security> {
+        match self.relay_security.as_str() {
+            "starttls" => Ok(kim_portal::Security::StartTls),
+            "tls" => Ok(kim_portal::Security::Tls),
+            "plain" => Ok(kim_portal::Security::Plain),
+            other => {
+                bail!("portal.relay_security = {other:?}: allowed \"starttls\", \"tls\", \"plain\"")
+            }
+        }
     }
 }
 
@@ -530,6 +669,56 @@ client_ca_pem = "ca.pem"
         assert!(format!("{err:#}").contains("\"bad domain\""));
         let err = parse(&MINIMAL.replace("fd.test.kim.telematik", "-x")).unwrap_err();
         assert!(format!("{err:#}").contains("hostname = \"-x\""));
+    }
+
+    const AM: &str = r#"
+[http]
+listen = "127.0.0.1:8443"
+public_url = "https://localhost:8443"
+[account_manager]
+card_ca_pem = "ca.pem"
+provider_ca_cert_pem = "komp.pem"
+provider_ca_key_pem = "komp.key"
+[account_manager.vzd]
+base_url = "https://vzd:8443"
+fad = "fad"
+"#;
+
+    #[test]
+    fn portal_section() {
+        let portal = "[portal]\nlisten = \"127.0.0.1:8080\"\nsender = \"portal@fd.example\"\n";
+        let c = parse(&format!("{MINIMAL}{AM}{portal}mail_dir = \"mails\"\n")).unwrap();
+        let p = c.portal.unwrap();
+        assert_eq!(p.mail_dir, Some(PathBuf::from("/etc/kim/mails")));
+        assert_eq!(p.cm_ui_base, "http://127.0.0.1:12001");
+        assert_eq!(p.registration_hours, 96);
+        assert!(p.tls);
+        let c = parse(&format!(
+            "{MINIMAL}{AM}{portal}relay = \"mail.example:587\"\nrelay_security = \"tls\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.portal.unwrap().security().unwrap(),
+            kim_portal::Security::Tls
+        );
+        for (extra, needle) in [
+            ("", "relay (\"host:port\") or mail_dir"),
+            ("relay = \"x\"\n", "expected host:port"),
+            (
+                "mail_dir = \"m\"\nrelay_security = \"ssl\"\n",
+                "relay_security = \"ssl\"",
+            ),
+            (
+                "mail_dir = \"m\"\nregistration_hours = 0\n",
+                "registration_hours = 0",
+            ),
+            ("mail_dir = \"m\"\ncm_ui_base = \"ftp://x\"\n", "cm_ui_base"),
+        ] {
+            let err = parse(&format!("{MINIMAL}{AM}{portal}{extra}")).unwrap_err();
+            assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
+        }
+        let err = parse(&format!("{MINIMAL}{portal}mail_dir = \"m\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("[account_manager]"), "{err:#}");
     }
 
     #[test]

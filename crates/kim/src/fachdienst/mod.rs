@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig};
+use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig, VzdDirectory};
 use kim_account_manager::{AccountManagerConfig, AccountManagerState};
 use kim_fachdienst::routes::Routes;
 use kim_fachdienst::server::{Inbound, Listeners, start};
@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use config::{AccountManagerSection, Config};
+use config::{AccountManagerSection, Config, PortalSection};
 
 #[derive(Debug, Subcommand)]
 pub enum FachdienstCommand {
@@ -141,20 +141,16 @@ fn rest_router(config: &Config, fd: &Fachdienst) -> anyhow::Result<axum::Router>
                 .context("[service_information]")?,
         );
     let router = match &config.account_manager {
-        Some(am) => router.merge(account_manager(config, am, fd)?),
+        Some(am) => router.merge(account_manager(config, am, fd, vzd_client(config, am)?)?),
         None => router,
     };
     Ok(router.fallback(kim_kas::json_not_found))
 }
 
-/// The Account Manager's router per `[account_manager]`.
-fn account_manager(
-    config: &Config,
+/// The provider CA of `[account_manager]`: certificate and PKCS#8 key (DER).
+fn provider_ca(
     am: &AccountManagerSection,
-    fd: &Fachdienst,
-) -> anyhow::Result<axum::Router> {
-    let card_cas = TrustAnchors::from_file(&am.card_ca_pem)
-        .with_context(|| format!("account_manager.card_ca_pem {}", am.card_ca_pem.display()))?;
+) -> anyhow::Result<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>)> {
     let provider = TrustAnchors::from_file(&am.provider_ca_cert_pem).with_context(|| {
         let path = am.provider_ca_cert_pem.display();
         format!("account_manager.provider_ca_cert_pem {path}")
@@ -181,14 +177,14 @@ fn account_manager(
             key_path.display()
         );
     }
-    let mut settings = AccountManagerConfig::new(
-        card_cas.der_certificates(),
-        provider_cert,
-        zeroize::Zeroizing::new(key),
-    );
-    settings.jwt_expiration_secs = config.service_information.jwt_expiration;
-    settings.cert_validity_days = am.cert_validity_days;
+    Ok((provider_cert, zeroize::Zeroizing::new(key)))
+}
 
+/// The VZD maintenance client of `[account_manager.vzd]`.
+fn vzd_client(
+    config: &Config,
+    am: &AccountManagerSection,
+) -> anyhow::Result<Arc<dyn VzdDirectory>> {
     let vzd = &am.vzd;
     let tls = if vzd.base_url.starts_with("https://") {
         let ca = vzd
@@ -217,9 +213,129 @@ fn account_manager(
         timeout: Duration::from_secs(30),
     })
     .context("[account_manager.vzd]")?;
-    let state = AccountManagerState::new(settings, fd.meta.clone(), Arc::new(client))
-        .context("[account_manager]")?;
+    Ok(Arc::new(client))
+}
+
+/// The Account Manager's router per `[account_manager]`.
+fn account_manager(
+    config: &Config,
+    am: &AccountManagerSection,
+    fd: &Fachdienst,
+    vzd: Arc<dyn VzdDirectory>,
+) -> anyhow::Result<axum::Router> {
+    let card_cas = TrustAnchors::from_file(&am.card_ca_pem)
+        .with_context(|| format!("account_manager.card_ca_pem {}", am.card_ca_pem.display()))?;
+    let (provider_cert, key) = provider_ca(am)?;
+    let mut settings = AccountManagerConfig::new(card_cas.der_certificates(), provider_cert, key);
+    settings.jwt_expiration_secs = config.service_information.jwt_expiration;
+    settings.cert_validity_days = am.cert_validity_days;
+    let state =
+        AccountManagerState::new(settings, fd.meta.clone(), vzd).context("[account_manager]")?;
     Ok(kim_account_manager::router(state))
+}
+
+/// The registration portal per `[portal]`, bound; its purge task is pushed to `tasks`.
+async fn portal(
+    config: &Config,
+    section: &PortalSection,
+    fd: &Fachdienst,
+    identity: &Identity,
+    shutdown: &CancellationToken,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let am = config
+        .account_manager
+        .as_ref()
+        .context("[portal] needs [account_manager]")?;
+    let (cert, key) = provider_ca(am)?;
+    let ca = kim_account_manager::cert::ProviderCa::new(cert, &key)
+        .map_err(|e| anyhow::anyhow!("account_manager provider CA: {e}"))?;
+    let transport = match (&section.relay, &section.mail_dir) {
+        (Some(relay), _) => {
+            let (host, port) = relay
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+                .with_context(|| format!("portal.relay = {relay:?}: expected host:port"))?;
+            let security = section.security()?;
+            let tls = if security == kim_portal::Security::Plain {
+                None
+            } else {
+                let ca = section
+                    .relay_ca_pem
+                    .as_ref()
+                    .unwrap_or(&config.tls.client_ca_pem);
+                let trust = TrustAnchors::from_file(ca)
+                    .with_context(|| format!("portal.relay_ca_pem {}", ca.display()))?;
+                Some(
+                    kim_tls::client_config(ClientOptions {
+                        trust,
+                        identity: None,
+                        danger_accept_any_hostname: false,
+                    })
+                    .context("building the portal relay TLS configuration")?,
+                )
+            };
+            kim_portal::Transport::Smtp {
+                host,
+                port,
+                security,
+                tls,
+                timeout: Duration::from_secs(60),
+            }
+        }
+        (None, Some(dir)) => kim_portal::Transport::Directory(dir.clone()),
+        (None, None) => anyhow::bail!("[portal]: set relay or mail_dir"),
+    };
+    let listener = TcpListener::bind(section.listen)
+        .await
+        .with_context(|| format!("portal.listen {}", section.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if section.tls { "https" } else { "http" };
+    let public_url = section
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let mut settings = kim_portal::PortalConfig::new(&public_url, &section.cm_ui_base);
+    let hours = |h: u64| i64::try_from(h.saturating_mul(3600)).unwrap_or(i64::MAX);
+    settings.registration_validity_secs = hours(section.registration_hours);
+    settings.confirmation_validity_secs = hours(section.confirmation_hours);
+    settings.cert_validity_days = am.cert_validity_days;
+    let mailer = kim_portal::Mailer {
+        transport,
+        sender: section.sender.clone(),
+        hostname: config.hostname.clone(),
+    };
+    let store: Arc<dyn kim_store::PortalStore> = fd.meta.clone();
+    let vzd = vzd_client(config, am)?;
+    let state = kim_portal::PortalState::new(settings, store, mailer, ca, Some(vzd));
+    let router = kim_portal::router(state.clone());
+    if section.tls {
+        let tls = kim_tls::server_config(identity, ClientAuth::None)
+            .context("building the portal TLS configuration")?;
+        tasks.push(tokio::spawn(http::serve(
+            listener,
+            tls,
+            router,
+            shutdown.clone(),
+        )));
+    } else {
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "portal listener failed");
+            }
+        }));
+    }
+    tasks.push(kim_portal::spawn_purge(
+        state,
+        Duration::from_secs(section.purge_interval_secs),
+        shutdown.clone(),
+    ));
+    tracing::info!(%public_url, "registration portal listening");
+    Ok(addr)
 }
 
 /// A Fachdienst started from its configuration: every listener bound, the background tasks
@@ -228,6 +344,8 @@ pub(crate) struct Launched {
     pub running: kim_fachdienst::server::Running,
     /// The HTTPS listener of the REST interfaces, if `[http]` is configured.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// The registration portal's listener, if `[portal]` is configured.
+    pub portal_addr: Option<std::net::SocketAddr>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -242,6 +360,9 @@ impl Launched {
         }
         if let Some(addr) = self.http_addr {
             line.push_str(&format!(" https {addr}"));
+        }
+        if let Some(addr) = self.portal_addr {
+            line.push_str(&format!(" portal {addr}"));
         }
         line
     }
@@ -316,6 +437,12 @@ pub(crate) async fn launch(config: &Config) -> anyhow::Result<Launched> {
             shutdown.clone(),
         ));
     }
+    let portal_addr = match &config.portal {
+        Some(section) => {
+            Some(portal(config, section, &fd, &identity, &shutdown, &mut tasks).await?)
+        }
+        None => None,
+    };
     let running = start(
         fd,
         Listeners {
@@ -330,6 +457,7 @@ pub(crate) async fn launch(config: &Config) -> anyhow::Result<Launched> {
     Ok(Launched {
         running,
         http_addr,
+        portal_addr,
         shutdown,
         tasks,
     })

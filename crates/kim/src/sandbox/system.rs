@@ -376,6 +376,13 @@ listen = \"127.0.0.1:{pop3}\"\n\
 [http]\n\
 listen = \"127.0.0.1:{https}\"\n\
 public_url = \"https://localhost:{https}\"\n\
+# Registration portal: plain HTTP on loopback, port chosen at start (see the summary);\n\
+# its mails go to portal-mails/*.eml instead of a relay.\n\
+[portal]\n\
+listen = \"127.0.0.1:0\"\n\
+tls = false\n\
+sender = \"portal@localhost\"\n\
+mail_dir = \"portal-mails\"\n\
 [account_manager]\n\
 card_ca_pem = \"{pki}/ca-bundle.pem\"\n\
 provider_ca_cert_pem = \"{pki}/ca/rsa/komp.crt.pem\"\n\

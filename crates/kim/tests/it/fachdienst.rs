@@ -50,6 +50,11 @@ provider_ca_key_pem = "{pki}/ca/rsa/komp.key.pem"
 base_url = "http://127.0.0.1:9"
 fad = "kim-test"
 bearer_token = "test-token"
+[portal]
+listen = "127.0.0.1:0"
+public_url = "https://localhost"
+sender = "portal@fd.test.kim.telematik"
+mail_dir = "portal-mails"
 "#,
             pki = pki.display()
         );
@@ -124,6 +129,10 @@ bearer_token = "test-token"
                 "https://localhost:{}",
                 addr("https").rsplit_once(':').unwrap().1
             ),
+            portal: format!(
+                "https://localhost:{}",
+                addr("portal").rsplit_once(':').unwrap().1
+            ),
             child,
         }
     }
@@ -134,6 +143,8 @@ struct Daemon {
     pop3: String,
     /// Base URL of the REST interfaces.
     https: String,
+    /// Base URL of the registration portal.
+    portal: String,
     child: Child,
 }
 
@@ -330,6 +341,66 @@ async fn provider_commands_steer_a_running_daemon() {
         "",
         "mailbox emptied"
     );
+}
+
+/// The registration portal as the daemon serves it: HTTPS with the Fachdienst's identity, a
+/// reservation whose mails land in `mail_dir`, the provider lock refusing registrations.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_serves_the_registration_portal() {
+    let site = Site::new();
+    let (ok, _, err) = site.admin(&["contract", "create", "--reference-id", "V-3"]);
+    assert!(ok, "{err}");
+    let daemon = site.serve();
+    let portal = |path: &str, form: &[&str]| {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-sS",
+            "--cacert",
+            &format!("{}/ca-bundle.pem", pki_dir().display()),
+        ])
+        .args(["-w", "\n%{http_code}"]);
+        for f in form {
+            cmd.args(["--data-urlencode", f]);
+        }
+        let text = stdout_of(cmd.arg(format!("{}{path}", daemon.portal)));
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        (status.trim().parse::<u16>().unwrap(), body.to_owned())
+    };
+    let (status, page) = portal("/registrieren", &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    let form = [
+        "email=praxis@beispiel.de",
+        "contract=V-3",
+        "local=neue.praxis",
+        "domain=test.kim.telematik",
+        "schritt=3",
+    ];
+    let (status, page) = portal("/registrieren", &form);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("neue.praxis@test.kim.telematik ist für Sie reserviert"),
+        "{page}"
+    );
+    let dir = site.dir.path().join("portal-mails");
+    let mails: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.contains("To: <praxis@beispiel.de>\r\n"))
+    );
+    let (ok, _, _) = site.admin(&["contract", "lock", "V-3"]);
+    assert!(ok);
+    let second: Vec<String> = form.iter().map(|f| f.replace("neue.", "zweite.")).collect();
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    let (status, page) = portal("/registrieren", &second);
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("vom Anbieter gesperrt"), "{page}");
+    drop(daemon);
 }
 
 /// Fetches and deletes all mail of `user` with fetchmail over POP3S with the Clientmodul
