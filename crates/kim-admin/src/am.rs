@@ -177,6 +177,9 @@ pub struct AccountLimit {
     pub remain_quota: Option<i64>,
 }
 
+/// Largest answer body read from the Fachdienst (a PKCS#12 file is a few KiB).
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// How to reach the Account Manager.
 #[derive(Debug, Clone)]
 pub struct AmClientConfig {
@@ -253,9 +256,11 @@ impl AccountManagerClient {
         if config.timeout.is_zero() {
             return Err(AdminError::Input("Account Manager timeout is zero".into()));
         }
+        // No redirects: the password and OTP headers must not follow to another place.
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         if let Some(tls) = config.tls {
             let rustls = kim_tls::client_config(tls)
@@ -265,6 +270,8 @@ impl AccountManagerClient {
             return Err(AdminError::Input(
                 "an https:// URL needs TLS settings (trust anchors)".into(),
             ));
+        } else {
+            builder = builder.tls_backend_preconfigured(plain_http_tls()?);
         }
         let http = builder
             .build()
@@ -302,12 +309,22 @@ impl AccountManagerClient {
             }
         })?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| AdminError::Transport(format!("reading the answer: {e}")))?;
+            .map_err(|e| AdminError::Transport(format!("reading the answer: {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(AdminError::Protocol(format!(
+                    "answer longer than {MAX_ANSWER_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
         if (200..300).contains(&status) {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
         Err(AdminError::Http {
@@ -622,6 +639,18 @@ impl AccountManagerClient {
             .await?;
         serde_json::from_slice(&body).map_err(|e| AdminError::Protocol(format!("Limit: {e}")))
     }
+}
+
+/// A rustls configuration (ring provider) without trust anchors for `http://` clients
+/// (reqwest needs one): no `https://` URL can succeed with it.
+fn plain_http_tls() -> Result<kim_tls::rustls::ClientConfig, AdminError> {
+    use kim_tls::rustls;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AdminError::Input(format!("TLS: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }
 
 /// The error and its sources in one line (reqwest hides the cause behind `source()`).

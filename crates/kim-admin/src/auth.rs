@@ -70,6 +70,19 @@ impl CardKind {
     }
 }
 
+impl std::str::FromStr for CardKind {
+    type Err = String;
+
+    /// `smcb`, `smc-b`, `SMC-B` or `hba`, `HBA`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "smcb" | "smc-b" => Ok(CardKind::SmcB),
+            "hba" => Ok(CardKind::Hba),
+            other => Err(format!("card kind {other:?}: expected smcb or hba")),
+        }
+    }
+}
+
 impl std::fmt::Display for CardKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -373,6 +386,14 @@ fn german_pin_status(status: PinStatus) -> &'static str {
     }
 }
 
+/// The current time in Unix seconds (for [`sign_jwt`]).
+#[must_use]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The signing input `base64url(header) "." base64url(payload)` of a token for `card`.
 #[must_use]
 pub fn signing_input(card: &AuthCard, now_unix: i64) -> String {
@@ -391,7 +412,8 @@ pub fn signing_input(card: &AuthCard, now_unix: i64) -> String {
 
 /// The Account Manager's Bearer token, signed by `card` at time `now_unix`.
 ///
-/// Verifies the PIN first if needed ([`ensure_pin`]).
+/// Verifies the PIN first if needed ([`ensure_pin`]). Konnektors grant HBA access only with
+/// a `UserId` in the context ([`Context::with_user_id`]); SMC-Bs need none.
 ///
 /// # Errors
 /// [`AdminError::Pin`], [`AdminError::Konnektor`] (card removed: 4101), or
@@ -429,6 +451,69 @@ pub async fn sign_jwt<K: Konnektor>(
         Algorithm::Ecc => ecdsa_raw(&signature)?,
     };
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// A signed token with its issue time, for callers that keep it for the token lifetime
+/// (`jwtExpiration` of ServiceInformation) instead of signing for every request.
+/// `Debug` does not show the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    jwt: String,
+    issued_at: i64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("jwt", &"<redacted>")
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+impl Token {
+    /// Seconds before the end of the lifetime from which a token is no longer used.
+    pub const MARGIN_SECS: i64 = 30;
+
+    /// Signs a token with `card` at `now_unix` ([`sign_jwt`]).
+    ///
+    /// # Errors
+    /// As [`sign_jwt`].
+    pub async fn sign<K: Konnektor>(
+        k: &K,
+        ctx: &Context,
+        card: &AuthCard,
+        now_unix: i64,
+    ) -> Result<Token, AdminError> {
+        Ok(Token {
+            jwt: sign_jwt(k, ctx, card, now_unix).await?,
+            issued_at: now_unix,
+        })
+    }
+
+    /// The compact JWS for the `Authorization: Bearer` header.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.jwt
+    }
+
+    /// When it was signed (its `nbf`).
+    #[must_use]
+    pub fn issued_at(&self) -> i64 {
+        self.issued_at
+    }
+
+    /// Whether the Account Manager still accepts it at `now` for a lifetime of
+    /// `jwt_expiration_secs`, keeping [`Self::MARGIN_SECS`] in reserve.
+    #[must_use]
+    pub fn usable_at(&self, now: i64, jwt_expiration_secs: u32) -> bool {
+        now >= self.issued_at
+            && now
+                < self
+                    .issued_at
+                    .saturating_add(i64::from(jwt_expiration_secs))
+                    .saturating_sub(Self::MARGIN_SECS)
+    }
 }
 
 /// The JWS form `r || s` (32 bytes each) of an ECDSA signature, whether the Konnektor sent it
@@ -471,8 +556,31 @@ fn ecdsa_raw(signature: &[u8]) -> Result<Vec<u8>, AdminError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn tokens_are_usable_within_their_lifetime_less_the_margin() {
+        let t = Token {
+            jwt: "a.b.c".into(),
+            issued_at: 1000,
+        };
+        assert!(t.usable_at(1000, 300));
+        assert!(t.usable_at(1269, 300));
+        assert!(!t.usable_at(1270, 300));
+        assert!(!t.usable_at(999, 300));
+        assert!(!format!("{t:?}").contains("a.b.c"));
+        assert_eq!(t.as_str(), "a.b.c");
+    }
+
+    #[test]
+    fn card_kinds_parse_from_command_line_words() {
+        assert_eq!("smcb".parse::<CardKind>().unwrap(), CardKind::SmcB);
+        assert_eq!(" SMC-B ".parse::<CardKind>().unwrap(), CardKind::SmcB);
+        assert_eq!("HBA".parse::<CardKind>().unwrap(), CardKind::Hba);
+        assert!("egk".parse::<CardKind>().unwrap_err().contains("egk"));
+        assert!(unix_now() > 1_700_000_000);
+    }
 
     #[test]
     fn der_ecdsa_signatures_become_r_and_s() {

@@ -84,7 +84,21 @@ impl AdminError {
                 Some(code) => {
                     format!("Der Konnektor hat {operation} mit Fehler {code} abgelehnt.")
                 }
-                None => format!("Der Konnektor ist nicht erreichbar ({operation})."),
+                None => match source {
+                    ClientError::Connect { .. } | ClientError::Timeout { .. } => {
+                        format!("Der Konnektor ist nicht erreichbar ({operation}).")
+                    }
+                    ClientError::Tls { .. } => "Die TLS-Verbindung zum Konnektor ist \
+                                                gescheitert (Zertifikat prüfen)."
+                        .into(),
+                    ClientError::Unauthorized { .. } => {
+                        "Der Konnektor lehnt die Anmeldung des Clientsystems ab.".into()
+                    }
+                    _ => format!(
+                        "Der Konnektor hat {operation} nicht ausgeführt (Konfiguration oder \
+                         Protokollfehler)."
+                    ),
+                },
             },
             AdminError::NoCard(_) => {
                 "Es wurde keine passende Karte (SMC-B oder HBA) im Kartenterminal gefunden.".into()

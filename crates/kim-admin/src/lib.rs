@@ -5,7 +5,8 @@
 //! - [`auth`]: the practice's cards at the Konnektor ([`auth::list_cards`],
 //!   [`auth::select_card`]) and the Bearer token of the Account Manager
 //!   ([`auth::sign_jwt`]: `PS256` with an RSA AUT key, `ES256` over brainpoolP256r1 with an
-//!   ECC AUT key, signed by `ExternalAuthenticate`; KOM-LE-A_2187, A_19457).
+//!   ECC AUT key, signed by `ExternalAuthenticate`; KOM-LE-A_2187, A_19457);
+//!   [`auth::Token`] keeps one for its lifetime.
 //! - [`am`]: [`am::AccountManagerClient`], the REST client of `I_AccountManager_Service`
 //!   (AccountManager.yaml 2.4.0), `I_ServiceInformation` and `I_AccountLimit_Service`, with
 //!   the yaml's types ([`am::Account`], [`am::AccountUpdate`], [`am::OutOfOffice`],
@@ -30,8 +31,8 @@ pub use am::{
     OutOfOffice, ServiceInformation,
 };
 pub use auth::{
-    Algorithm, AuthCard, CardKind, Context, ensure_pin, list_cards, select_card, sign_jwt,
-    use_algorithm,
+    Algorithm, AuthCard, CardKind, Context, Token, ensure_pin, list_cards, select_card, sign_jwt,
+    unix_now, use_algorithm,
 };
 pub use error::AdminError;
 pub use rules::{check_address, check_password};

@@ -350,3 +350,101 @@ async fn without_the_clientmodul_certificate_the_fachdienst_refuses_the_connecti
     assert!(matches!(e, AdminError::Transport(_)), "{e:?}");
     assert!(e.german_message().contains("nicht erreichbar"));
 }
+
+/// A plain-HTTP server on loopback whose every answer is `answer`; counts the requests that
+/// carried a `password` header.
+async fn fixed_server(
+    answer: fn() -> axum::response::Response,
+    seen_password: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let seen = seen_password.clone();
+        async move {
+            if headers.contains_key("password") {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            answer()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_huge_or_foreign_answers_are_errors() {
+    use axum::response::IntoResponse;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let target_seen = Arc::new(AtomicUsize::new(0));
+    let target = fixed_server(|| "{}".into_response(), target_seen.clone()).await;
+    // The redirecting server points at the target (the answer is a plain `fn`, so the
+    // location lives in a static).
+    let redirect_seen = Arc::new(AtomicUsize::new(0));
+    static LOCATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LOCATION
+        .set(format!("{target}/AccountMgmt/v2.4/account/x"))
+        .unwrap();
+    let redirecting = fixed_server(
+        || {
+            (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [(
+                    axum::http::header::LOCATION,
+                    LOCATION.get().unwrap().clone(),
+                )],
+            )
+                .into_response()
+        },
+        redirect_seen.clone(),
+    )
+    .await;
+    let client = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        format!("{redirecting}/AccountMgmt/v2.4"),
+        None,
+    ))
+    .unwrap();
+    let e = client.get("jwt", ADDRESS, PASSWORD).await.unwrap_err();
+    assert_eq!(e.status(), Some(307), "{e:?}");
+    assert_eq!(redirect_seen.load(Ordering::SeqCst), 1);
+    assert_eq!(target_seen.load(Ordering::SeqCst), 0);
+
+    let huge = fixed_server(
+        || vec![b'x'; kim_admin::am::MAX_ANSWER_BYTES + 1].into_response(),
+        Arc::default(),
+    )
+    .await;
+    let client = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        format!("{huge}/AccountMgmt/v2.4"),
+        None,
+    ))
+    .unwrap();
+    let e = client.get("jwt", ADDRESS, PASSWORD).await.unwrap_err();
+    assert!(matches!(e, AdminError::Protocol(_)), "{e:?}");
+
+    // A 200 whose body is not an Account.
+    let foreign = fixed_server(|| "[1,2,3]".into_response(), Arc::default()).await;
+    let client = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        format!("{foreign}/AccountMgmt/v2.4"),
+        None,
+    ))
+    .unwrap();
+    let e = client.get("jwt", ADDRESS, PASSWORD).await.unwrap_err();
+    assert!(matches!(e, AdminError::Protocol(_)), "{e:?}");
+    assert!(e.german_message().contains("unerwartete Antwort"));
+    // An error status without the yaml body still carries the status.
+    let plain = fixed_server(
+        || (axum::http::StatusCode::BAD_GATEWAY, "proxy error").into_response(),
+        Arc::default(),
+    )
+    .await;
+    let client = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        format!("{plain}/AccountMgmt/v2.4"),
+        None,
+    ))
+    .unwrap();
+    let e = client.get("jwt", ADDRESS, PASSWORD).await.unwrap_err();
+    assert_eq!(e.status(), Some(502), "{e:?}");
+    assert!(e.german_message().contains("Verzeichnisdienst"));
+}

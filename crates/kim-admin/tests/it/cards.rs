@@ -78,7 +78,7 @@ async fn an_unknown_mandant_is_a_clear_konnektor_error() {
     let e = list_cards(&k, &wrong).await.unwrap_err();
     assert_eq!(e.konnektor_code(), Some(4004), "{e:?}");
     assert!(e.to_string().contains("GetCards"), "{e}");
-    assert!(e.to_string().contains("Mandant9"), "{e}");
+    assert!(e.to_string().contains("Mandanten-ID"), "{e}");
     assert!(
         e.german_message().contains("Aufrufkontext"),
         "{}",
@@ -190,4 +190,27 @@ async fn cards_with_only_ecc_keys_are_listed_with_their_ecc_certificate() {
         .await
         .unwrap_err();
     assert!(e.konnektor_code().is_some(), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_konnektor_is_a_clear_error() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut config = kim_konnektor::client::KonnektorConfig::new(
+        format!("https://127.0.0.1:{port}"),
+        crate::trust(),
+    );
+    config.connect_timeout = std::time::Duration::from_secs(2);
+    let k = kim_konnektor::client::KonnektorClient::new(config).unwrap();
+    let e = list_cards(&k, &ctx()).await.unwrap_err();
+    assert!(matches!(e, AdminError::Konnektor { .. }), "{e:?}");
+    assert_eq!(e.konnektor_code(), None);
+    assert!(
+        e.german_message().contains("nicht erreichbar"),
+        "{}",
+        e.german_message()
+    );
 }

@@ -311,3 +311,25 @@ async fn a_token_whose_certificate_comes_from_an_untrusted_ca_is_refused() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_kept_token_serves_several_requests() {
+    let env = Env::start().await;
+    let praxis = card(&env, PRAXIS_TID).await;
+    let token = kim_admin::Token::sign(&env.konnektor, &ctx(), &praxis, env.now())
+        .await
+        .unwrap();
+    let address = "praxis.schmidt@test.kim.telematik";
+    env.am
+        .register(token.as_str(), &new_account(address), Some(INI_PASSWORD))
+        .await
+        .unwrap();
+    assert!(token.usable_at(env.now(), 600));
+    env.am.get(token.as_str(), address, PASSWORD).await.unwrap();
+    env.am
+        .get_out_of_office(token.as_str(), address, PASSWORD)
+        .await
+        .unwrap();
+    env.clock.advance(600);
+    assert!(!token.usable_at(env.now(), 600));
+}

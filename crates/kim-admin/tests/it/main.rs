@@ -102,6 +102,7 @@ pub async fn konnektor_with(
 
 /// Konnektor, VZD, and the Fachdienst's REST side (Account Manager, ServiceInformation,
 /// AccountLimit) over HTTPS with a required client certificate.
+#[derive(Debug)]
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub sim: RunningSim,
