@@ -75,9 +75,11 @@ impl Sandbox {
     }
 }
 
-/// Eight consecutive free loopback ports.
+/// Eight consecutive free loopback ports, different for each call in this process.
 fn free_base_port() -> u16 {
-    let seed = std::process::id() as u16;
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u16).wrapping_add(call.wrapping_mul(1013));
     for i in 0..500u16 {
         let base = 21000 + (seed.wrapping_add(i * 89).wrapping_add(31) % 3800) * 8;
         let free = (0..8).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
