@@ -280,7 +280,11 @@ fn account_lifecycle_through_the_cli() {
     // Refused before any call: an address against the rules, a weak password.
     failed(
         account(&config, &["register", "Neu Schmidt@test.kim.telematik"], ""),
-        &[],
+        &["Das Zeichen „ “ ist vor dem „@“ nicht erlaubt"],
+    );
+    failed(
+        account(&config, &["register", "neu@example.org"], ""),
+        &[".kim.telematik"],
     );
     failed(
         account(
@@ -421,6 +425,38 @@ fn account_lifecycle_through_the_cli() {
         "",
     ));
     assert!(out.contains("dataTimeToLive 30"), "{out}");
+
+    // kimVersion: back to 1.5, and 1.5+ again only with the confirmed risk notice.
+    ok(account(
+        &config,
+        &["set", NEW, "--kim-version", "1.5"],
+        &format!("{CHANGED_PASSWORD}\n"),
+    ));
+    let out = ok(account(
+        &config,
+        &["show", NEW],
+        &format!("{CHANGED_PASSWORD}\n"),
+    ));
+    assert!(out.contains("kimVersion 1.5\n"), "{out}");
+    failed(
+        account(
+            &config,
+            &["set", NEW, "--kim-version", "1.5+"],
+            &format!("{CHANGED_PASSWORD}\n"),
+        ),
+        &["--accept-risk"],
+    );
+    ok(account(
+        &config,
+        &["set", NEW, "--kim-version", "1.5+", "--accept-risk"],
+        &format!("{CHANGED_PASSWORD}\n"),
+    ));
+    let out = ok(account(
+        &config,
+        &["show", NEW],
+        &format!("{CHANGED_PASSWORD}\n"),
+    ));
+    assert!(out.contains("kimVersion 1.5+"), "{out}");
 
     // Out-of-office on and off.
     let out = ok(account(
