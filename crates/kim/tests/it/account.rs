@@ -425,6 +425,13 @@ fn account_lifecycle_through_the_cli() {
         "",
     ));
     assert!(out.contains("dataTimeToLive 30"), "{out}");
+    let out = Command::new(env!("CARGO_BIN_EXE_kim"))
+        .args(["account", "-c", config.to_str().unwrap(), "show", NEW])
+        .env("KIM_ACCOUNT_PASSWORD", CHANGED_PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("regStat registered"), "{}", text(&out));
 
     // kimVersion: back to 1.5, and 1.5+ again only with the confirmed risk notice.
     ok(account(
