@@ -23,6 +23,7 @@
 pub mod am;
 pub mod auth;
 mod error;
+pub mod renew;
 pub mod rules;
 
 pub use am::{

@@ -278,6 +278,21 @@ pub const KEYS: &[KeySpec] = &[
     ext("clientmodul.fachdienst.pop3", Kind::HostPort, None),
     ext("clientmodul.fachdienst.kas", Kind::HttpUrl, None),
     ext(
+        "clientmodul.fachdienst.account_manager",
+        Kind::HttpUrl,
+        None,
+    ),
+    ext(
+        "clientmodul.fachdienst.renewal.interval",
+        SECONDS,
+        Some("3600"),
+    ),
+    ext(
+        "clientmodul.fachdienst.renewal.telematikId",
+        Kind::Text,
+        None,
+    ),
+    ext(
         "clientmodul.fachdienst.danger_accept_any_hostname",
         Kind::Bool,
         Some("false"),

@@ -150,6 +150,16 @@ pub struct FachdienstSettings {
     /// `clientmodul.fachdienst.kas`: base URL of the KAS and AccountLimit services for
     /// mails over 15 MiB; without it such mails are answered with `451`.
     pub kas: Option<String>,
+    /// `clientmodul.fachdienst.account_manager`: base URL of the Account Manager including
+    /// its version path (e.g. `https://fd.example/AccountMgmt/v2.4`), for `kim account`
+    /// and the renewal of the Clientmodul's TLS certificate (A_21381).
+    pub account_manager: Option<String>,
+    /// `clientmodul.fachdienst.renewal.interval`: how often the certificate's expiry is
+    /// checked (default one hour).
+    pub renewal_interval: Duration,
+    /// `clientmodul.fachdienst.renewal.telematikId`: the card that authenticates the
+    /// renewal; default: the first SMC-B in the default Konnektor context.
+    pub renewal_telematik_id: Option<String>,
     /// `clientmodul.fachdienst.danger_accept_any_hostname`.
     pub danger_accept_any_hostname: bool,
 }
@@ -240,6 +250,13 @@ impl CmConfig {
                 smtp: entries.host_port("clientmodul.fachdienst.smtp")?,
                 pop3: entries.host_port("clientmodul.fachdienst.pop3")?,
                 kas: entries.get("clientmodul.fachdienst.kas").map(|(v, _)| v),
+                account_manager: entries
+                    .get("clientmodul.fachdienst.account_manager")
+                    .map(|(v, _)| v.trim_end_matches('/').to_owned()),
+                renewal_interval: entries.secs("clientmodul.fachdienst.renewal.interval")?,
+                renewal_telematik_id: entries
+                    .get("clientmodul.fachdienst.renewal.telematikId")
+                    .map(|(v, _)| v),
                 danger_accept_any_hostname: entries
                     .bool("clientmodul.fachdienst.danger_accept_any_hostname")?,
             },

@@ -136,3 +136,30 @@ fn extension_keys() {
     let err = parse("clientmodul.fachdienst.smtp=fd.example\n").unwrap_err();
     assert!(err.to_string().contains("host:port"), "{err}");
 }
+
+#[test]
+fn account_manager_and_renewal_keys() {
+    let c = parse("").unwrap();
+    assert_eq!(c.fachdienst.account_manager, None);
+    assert_eq!(c.fachdienst.renewal_interval, Duration::from_secs(3600));
+    assert_eq!(c.fachdienst.renewal_telematik_id, None);
+    let c = parse(
+        "clientmodul.fachdienst.account_manager=https://fd.example/AccountMgmt/v2.4/\n\
+         clientmodul.fachdienst.renewal.interval=60\n\
+         clientmodul.fachdienst.renewal.telematikId=1-2.58.00000040\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.fachdienst.account_manager.as_deref(),
+        Some("https://fd.example/AccountMgmt/v2.4")
+    );
+    assert_eq!(c.fachdienst.renewal_interval, Duration::from_secs(60));
+    assert_eq!(
+        c.fachdienst.renewal_telematik_id.as_deref(),
+        Some("1-2.58.00000040")
+    );
+    let err = parse("clientmodul.fachdienst.account_manager=fd.example\n").unwrap_err();
+    assert!(err.to_string().contains("URL"), "{err}");
+    let err = parse("clientmodul.fachdienst.renewal.interval=0\n").unwrap_err();
+    assert!(err.to_string().contains("1-86400"), "{err}");
+}

@@ -91,10 +91,36 @@ pub fn client_config(options: ClientOptions) -> Result<Arc<rustls::ClientConfig>
         builder.with_root_certificates(roots)
     };
     let config = match options.identity {
-        Some(identity) => builder.with_client_auth_cert(identity.chain(), identity.key())?,
+        Some(identity) => match identity.slot() {
+            Some(slot) => builder.with_client_cert_resolver(Arc::new(Renewable(slot.clone()))),
+            None => builder.with_client_auth_cert(identity.chain(), identity.key())?,
+        },
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
+}
+
+/// Presents the current key of a renewable identity at each handshake.
+struct Renewable(crate::identity::Slot);
+
+impl std::fmt::Debug for Renewable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Renewable(<redacted>)")
+    }
+}
+
+impl rustls::client::ResolvesClientCert for Renewable {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(crate::identity::current(&self.0))
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// DER of the peer's leaf certificate on an accepted TLS stream, if it sent one.

@@ -1,8 +1,10 @@
 //! [`Identity`] (own certificate chain + key) and [`TrustAnchors`] (CA certificates).
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use rustls::RootCertStore;
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -12,6 +14,59 @@ use crate::TlsError;
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    /// Set by [`Identity::renewable`]: client configurations built from this identity
+    /// (and its clones) present whatever the slot holds at each handshake.
+    slot: Option<Slot>,
+}
+
+/// The current certificate and key of a renewable identity.
+pub(crate) type Slot = Arc<RwLock<Arc<CertifiedKey>>>;
+
+/// Replaces the certificate and key of a renewable [`Identity`] (see
+/// [`Identity::renewable`]); cheap to clone.
+#[derive(Clone)]
+pub struct IdentityRenewal {
+    slot: Slot,
+}
+
+impl std::fmt::Debug for IdentityRenewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityRenewal")
+            .field("key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityRenewal {
+    /// From now on, new handshakes of every client configuration built from the renewable
+    /// identity present `identity`'s chain and key; running connections keep theirs.
+    ///
+    /// # Errors
+    /// [`TlsError::Rustls`] if the key is unusable or does not match the certificate.
+    pub fn replace(&self, identity: &Identity) -> Result<(), TlsError> {
+        let key = identity.certified_key()?;
+        match self.slot.write() {
+            Ok(mut guard) => *guard = key,
+            Err(poisoned) => *poisoned.into_inner() = key,
+        }
+        Ok(())
+    }
+
+    /// The leaf certificate (DER) presented now.
+    pub fn leaf_der(&self) -> Vec<u8> {
+        current(&self.slot)
+            .end_entity_cert()
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default()
+    }
+}
+
+/// The slot's current key (a poisoned lock still holds a complete value).
+pub(crate) fn current(slot: &Slot) -> Arc<CertifiedKey> {
+    match slot.read() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -28,6 +83,7 @@ impl Clone for Identity {
         Identity {
             chain: self.chain.clone(),
             key: self.key.clone_key(),
+            slot: self.slot.clone(),
         }
     }
 }
@@ -41,7 +97,11 @@ impl Identity {
             what: "private key",
             detail: e.to_string(),
         })?;
-        Ok(Identity { chain, key })
+        Ok(Identity {
+            chain,
+            key,
+            slot: None,
+        })
     }
 
     /// Takes a DER chain (leaf first) and a PKCS#8 DER key.
@@ -55,6 +115,7 @@ impl Identity {
         Ok(Identity {
             chain: chain_der.into_iter().map(CertificateDer::from).collect(),
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_der)),
+            slot: None,
         })
     }
 
@@ -76,6 +137,36 @@ impl Identity {
     /// The leaf certificate (DER).
     pub fn leaf_der(&self) -> &[u8] {
         self.chain.first().map(|c| c.as_ref()).unwrap_or(&[])
+    }
+
+    /// This identity made renewable: client configurations built from the returned
+    /// identity (or its clones) ask the slot for the certificate at every handshake, and
+    /// the returned [`IdentityRenewal`] replaces it (certificate renewal without a
+    /// restart). Server configurations use the chain and key given here.
+    ///
+    /// # Errors
+    /// [`TlsError::Rustls`] if the key is unusable or does not match the certificate.
+    pub fn renewable(self) -> Result<(Identity, IdentityRenewal), TlsError> {
+        let slot = Arc::new(RwLock::new(self.certified_key()?));
+        let renewal = IdentityRenewal { slot: slot.clone() };
+        Ok((
+            Identity {
+                slot: Some(slot),
+                ..self
+            },
+            renewal,
+        ))
+    }
+
+    pub(crate) fn slot(&self) -> Option<&Slot> {
+        self.slot.as_ref()
+    }
+
+    /// The chain and key as rustls signs with them (ring provider), checked to match.
+    fn certified_key(&self) -> Result<Arc<CertifiedKey>, TlsError> {
+        let provider = rustls::crypto::ring::default_provider();
+        let key = CertifiedKey::from_der(self.chain.clone(), self.key.clone_key(), &provider)?;
+        Ok(Arc::new(key))
     }
 
     pub(crate) fn chain(&self) -> Vec<CertificateDer<'static>> {

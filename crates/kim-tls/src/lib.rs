@@ -8,7 +8,8 @@
 //!
 //! Main types:
 //! - [`Identity`]: a certificate chain (leaf first) with its private key, read from PEM, DER
-//!   or PKCS#12.
+//!   or PKCS#12; [`Identity::renewable`] with [`IdentityRenewal`] swaps a client's
+//!   certificate for new connections without rebuilding configurations.
 //! - [`TrustAnchors`]: the CA certificates a peer's chain must lead to.
 //! - [`server_config`] with [`ClientAuth`] (none, optional or required client certificates),
 //!   [`client_config`] with [`ClientOptions`] (trust, optional client identity, and the
@@ -22,7 +23,7 @@ mod config;
 mod identity;
 
 pub use config::{ClientAuth, ClientOptions, client_config, peer_leaf, server_config};
-pub use identity::{Identity, TrustAnchors};
+pub use identity::{Identity, IdentityRenewal, TrustAnchors};
 
 /// Re-exported so that users name the same rustls the configurations were built with.
 pub use rustls;

@@ -4,6 +4,7 @@
 //! positive integrity result 01 or 07), 1 a negative finding (`message open`: delivered
 //! with a negative integrity result, or the spec's error mail), 2 usage or I/O error.
 
+mod account;
 mod clientmodul;
 mod fachdienst;
 mod message;
@@ -27,6 +28,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// KIM account administration at the Account Manager (register, show, set,
+    /// out-of-office, otp, set-tid, cert, deregister, revoke-deregistration), authenticated
+    /// by a card in the Konnektor.
+    Account(account::AccountArgs),
     /// The Clientmodul (practice side): daemon, configuration check, keytool, doctor.
     #[command(subcommand)]
     Clientmodul(clientmodul::ClientmodulCommand),
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Account(args) => account::run(args),
         Command::Clientmodul(cmd) => clientmodul::run(cmd),
         Command::Fachdienst(cmd) => fachdienst::run(cmd),
         Command::Message(cmd) => message::run(cmd),

@@ -42,7 +42,18 @@ async fn exchange(
     options: ClientOptions,
     server_name: &str,
 ) -> Result<Option<Vec<u8>>, String> {
-    let server = kim_tls::server_config(&identity(pki(), "konnektor"), client_auth).unwrap();
+    let client = kim_tls::client_config(options).unwrap();
+    exchange_with(pki(), client_auth, client, server_name).await
+}
+
+/// [`exchange`] with a client configuration built beforehand, against `pki`'s Konnektor.
+async fn exchange_with(
+    pki: &TestPki,
+    client_auth: ClientAuth,
+    client: std::sync::Arc<kim_tls::rustls::ClientConfig>,
+    server_name: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let server = kim_tls::server_config(&identity(pki, "konnektor"), client_auth).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = TlsAcceptor::from(server);
@@ -56,7 +67,6 @@ async fn exchange(
         tls.shutdown().await.ok();
         Ok::<_, String>(peer)
     });
-    let client = kim_tls::client_config(options).unwrap();
     let connector = TlsConnector::from(client);
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from(server_name.to_string()).unwrap();
@@ -154,6 +164,66 @@ async fn required_client_certificate() {
         .await
         .unwrap();
     assert_eq!(peer.as_deref(), Some(own.leaf_der()));
+}
+
+/// A PKI with two Clientmodul certificates (before and after a renewal).
+fn renewal_pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let mut spec = PkiSpec::from_u64_seed(0x5E4E);
+        spec.tls = vec![
+            TlsSpec::localhost("konnektor", TlsProfile::KonnektorServer, "konnektor.test"),
+            TlsSpec::localhost("old", TlsProfile::ClientmodulClient, "old.test"),
+            TlsSpec::localhost("new", TlsProfile::ClientmodulClient, "new.test"),
+        ];
+        TestPki::generate(&spec).unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_renewed_identity_is_presented_by_configurations_built_before() {
+    let pki = renewal_pki();
+    let required = || ClientAuth::Required(trust(pki));
+    let old = identity(pki, "old");
+    let (renewable, renewal) = old.clone().renewable().unwrap();
+    assert_eq!(renewal.leaf_der(), old.leaf_der());
+    let client = kim_tls::client_config(ClientOptions {
+        trust: trust(pki),
+        identity: Some(renewable),
+        danger_accept_any_hostname: false,
+    })
+    .unwrap();
+    let peer = exchange_with(pki, required(), client.clone(), "localhost")
+        .await
+        .unwrap();
+    assert_eq!(peer.as_deref(), Some(old.leaf_der()));
+
+    let new = identity(pki, "new");
+    renewal.replace(&new).unwrap();
+    assert_eq!(renewal.leaf_der(), new.leaf_der());
+    let peer = exchange_with(pki, required(), client, "localhost")
+        .await
+        .unwrap();
+    assert_eq!(peer.as_deref(), Some(new.leaf_der()));
+
+    // A key that does not belong to the certificate is refused; the slot keeps the last.
+    let mismatched = Identity::from_der(
+        vec![
+            pki.tls_entity("old")
+                .unwrap()
+                .issued
+                .certificate_der
+                .clone(),
+        ],
+        pki.tls_entity("new")
+            .unwrap()
+            .issued
+            .private_key_pkcs8_der
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(renewal.replace(&mismatched).is_err());
+    assert_eq!(renewal.leaf_der(), new.leaf_der());
 }
 
 #[tokio::test]

@@ -8,9 +8,13 @@
 
 mod doctor;
 mod keytool;
+mod renewal;
 mod secrets;
 mod serve;
-mod setup;
+pub(crate) mod setup;
+
+pub(crate) use keytool::date;
+pub(crate) use secrets::{read_secret, refuse_argument};
 
 use std::path::PathBuf;
 

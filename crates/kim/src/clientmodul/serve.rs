@@ -1,10 +1,12 @@
 //! `kim clientmodul serve`: the SMTP and POP3 proxies from `cm.properties` until
-//! SIGTERM/SIGINT, with the operation and performance log files of manual §4.6.
+//! SIGTERM/SIGINT, with the operation and performance log files of manual §4.6, and the
+//! renewal of the Clientmodul's TLS certificate (`renewal.rs`, A_21381).
 
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
+use super::renewal;
 use super::setup::{self, Stores};
 use super::{ConfigArg, load};
 use crate::Outcome;
@@ -23,7 +25,23 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         "Konnektors configured"
     );
     let vzd = Arc::new(setup::vzd_client(&config, &stores)?);
-    let send = setup::send_config(&config, &stores)?;
+    let mut send = setup::send_config(&config, &stores)?;
+    // Every Fachdienst connection (SMTP, POP3, KAS, Account Manager) presents the current
+    // certificate of this slot, which the renewal replaces (A_21381).
+    let (identity, renewal_handle) = send
+        .fachdienst_tls
+        .identity
+        .clone()
+        .renewable()
+        .context("the Clientmodul's TLS identity (FD_CERTIFICATE-pk)")?;
+    send.fachdienst_tls.identity = identity;
+    let renewal = renewal::Renewal::new(&config, &stores, &send.fachdienst_tls, renewal_handle)?
+        .map(|r| {
+            r.spawn(
+                config.fachdienst.renewal_interval,
+                Arc::new(crate::message::now),
+            )
+        });
     let receive = setup::receive_config(&config, &send);
     let (upload, download) = match setup::kas(&config, &send)? {
         Some(kas) => {
@@ -43,6 +61,9 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
     crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
+    if let Some(task) = renewal {
+        task.abort();
+    }
     running.shutdown().await;
     pop3.shutdown().await;
     Ok(Outcome::Success)

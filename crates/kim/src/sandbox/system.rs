@@ -391,7 +391,10 @@ provider_ca_key_pem = \"{pki}/ca/rsa/komp.key.pem\"\n\
 base_url = \"https://localhost:{vzd}\"\n\
 fad = \"{VZD_FAD}\"\n\
 bearer_token = \"{VZD_TOKEN}\"\n\
-server_ca_pem = \"{pki}/ca-bundle.pem\"\n",
+server_ca_pem = \"{pki}/ca-bundle.pem\"\n\
+# The test PKI's Fachdienst certificate is for servers only (no clientAuth).\n\
+client_chain_pem = \"{pki}/tls/clientmodul.crt.pem\"\n\
+client_key_pem = \"{pki}/tls/clientmodul.key.pem\"\n",
         smtp = ports.fd_smtp,
         pop3 = ports.fd_pop3,
         https = ports.fd_https,

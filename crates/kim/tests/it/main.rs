@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod account;
 mod clientmodul;
 mod fachdienst;
 mod message;

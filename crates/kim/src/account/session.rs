@@ -1,0 +1,183 @@
+//! What every `kim account` subcommand needs: the configuration, the stores, a Konnektor
+//! client with the call context, the card, the token, and the Account Manager client.
+
+use anyhow::{Context as _, anyhow, bail};
+use kim_admin::{
+    AccountManagerClient, AdminError, AmClientConfig, AuthCard, CardKind, Context, select_card,
+    sign_jwt,
+};
+use kim_cm_config::{CmConfig, KeyPair, KeyStore, Partner, StorePassword};
+use kim_konnektor::client::KonnektorClient;
+use zeroize::Zeroizing;
+
+use super::{Common, ENV_PASSWORD, secret};
+use crate::clientmodul::setup::{self, Stores};
+
+/// An administration session.
+pub struct Session {
+    pub config: CmConfig,
+    pub konnektor: KonnektorClient,
+    pub context: Context,
+    pub kind: Option<CardKind>,
+    pub telematik_id: Option<String>,
+    pub am: AccountManagerClient,
+}
+
+/// The error for people: the German explanation, the HTTP status and the server's detail.
+pub fn explain(e: AdminError) -> anyhow::Error {
+    let german = e.german_message();
+    match &e {
+        AdminError::Http {
+            status,
+            message,
+            trace_id,
+        } => anyhow!(
+            "{german} (HTTP {status}{}{})",
+            message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default(),
+            trace_id
+                .as_deref()
+                .map(|t| format!(", traceId {t}"))
+                .unwrap_or_default()
+        ),
+        _ => anyhow!("{german} ({e})"),
+    }
+}
+
+impl Session {
+    /// Reads the configuration and the stores and builds the clients.
+    pub async fn open(common: &Common) -> anyhow::Result<Session> {
+        let config = CmConfig::load(&common.config)
+            .with_context(|| format!("{}", common.config.display()))?;
+        let stores = Stores::open(&config)?;
+        let settings = match &common.konnektor_id {
+            None => config.default_konnektor(),
+            Some(id) => config
+                .konnektors
+                .iter()
+                .find(|k| k.id.as_deref() == Some(id.as_str())),
+        }
+        .with_context(|| match &common.konnektor_id {
+            Some(id) => format!("no Konnektor clientmodul.konnektor.{id} in the configuration"),
+            None => "no Konnektor configured".into(),
+        })?;
+        let konnektor = setup::konnektor_client(&config, settings, &stores)?;
+        let ids = &settings.context;
+        let mandant = common.mandant.as_deref().unwrap_or(&ids.mandant_id);
+        let client_system = common
+            .client_system
+            .as_deref()
+            .unwrap_or(&ids.client_system_id);
+        let workplace = common.workplace.as_deref().unwrap_or(&ids.workplace_id);
+        let mut context = Context::new(mandant, client_system, workplace)
+            .map_err(|e| anyhow!("Konnektor context: {e}"))?;
+        if let Some(user) = common.user_id.as_deref().or(ids.user_id.as_deref()) {
+            context = context
+                .with_user_id(user)
+                .map_err(|e| anyhow!("Konnektor context: {e}"))?;
+        }
+        let am = am_client(&config, &stores, None)?;
+        Ok(Session {
+            config,
+            konnektor,
+            context,
+            kind: common.card.map(CardKind::from),
+            telematik_id: common.telematik_id.clone(),
+            am,
+        })
+    }
+
+    /// The account's password: `--password-file`, `KIM_ACCOUNT_PASSWORD` or the prompt.
+    pub fn password(&self, common: &Common) -> anyhow::Result<Zeroizing<String>> {
+        secret(
+            "password of the account",
+            ENV_PASSWORD,
+            common.password_file.as_ref(),
+        )
+    }
+
+    /// The card chosen by `--card` / `--telematik-id` (default: first SMC-B, else HBA).
+    pub async fn card(&self) -> anyhow::Result<AuthCard> {
+        let tid = self.telematik_id.as_deref();
+        let found = match (self.kind, tid) {
+            (None, None) => {
+                match select_card(&self.konnektor, &self.context, Some(CardKind::SmcB), None).await
+                {
+                    Ok(card) => Ok(card),
+                    Err(AdminError::NoCard(_)) => {
+                        select_card(&self.konnektor, &self.context, Some(CardKind::Hba), None).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            (kind, tid) => select_card(&self.konnektor, &self.context, kind, tid).await,
+        };
+        found.map_err(explain)
+    }
+
+    /// A token signed by `card` now.
+    pub async fn jwt(&self, card: &AuthCard) -> anyhow::Result<Zeroizing<String>> {
+        let token = sign_jwt(&self.konnektor, &self.context, card, crate::message::now())
+            .await
+            .map_err(explain)?;
+        Ok(Zeroizing::new(token))
+    }
+
+    /// Puts `pair` into the key store as the Fachdienst key pair; returns a summary line.
+    pub fn import_fachdienst_keypair(&self, pair: KeyPair) -> anyhow::Result<String> {
+        import_fachdienst_keypair(&self.config, pair)
+    }
+}
+
+/// The Account Manager client of `config` with the Clientmodul's TLS identity towards the
+/// Fachdienst (`identity` overrides the key store's, e.g. a renewable one).
+pub fn am_client(
+    config: &CmConfig,
+    stores: &Stores,
+    identity: Option<kim_tls::Identity>,
+) -> anyhow::Result<AccountManagerClient> {
+    let Some(url) = &config.fachdienst.account_manager else {
+        bail!(
+            "clientmodul.fachdienst.account_manager is not set: the Account Manager's URL \
+             (e.g. https://fd.example/AccountMgmt/v2.4)"
+        );
+    };
+    let identity = match identity {
+        Some(i) => i,
+        None => stores.identity(&Partner::Fachdienst)?,
+    };
+    let tls = kim_tls::ClientOptions {
+        trust: stores.anchors(&Partner::Fachdienst)?,
+        identity: Some(identity),
+        danger_accept_any_hostname: config.fachdienst.danger_accept_any_hostname,
+    };
+    AccountManagerClient::new(AmClientConfig::new(url.clone(), Some(tls)))
+        .map_err(explain)
+        .context("clientmodul.fachdienst.account_manager")
+}
+
+/// Opens the key store of `config`, replaces the Fachdienst key pair, saves it.
+pub fn import_fachdienst_keypair(config: &CmConfig, pair: KeyPair) -> anyhow::Result<String> {
+    let s = &config.stores;
+    let pw = StorePassword::load(&s.password_file)
+        .with_context(|| format!("store password file {}", s.password_file.display()))?;
+    let mut store = KeyStore::open(&s.key_store, &pw)?;
+    store.set_keypair(&Partner::Fachdienst, pair);
+    store.save(&pw)?;
+    let listed = store.list();
+    let entry = listed
+        .iter()
+        .find(|e| e.alias == Partner::Fachdienst.keypair_alias());
+    Ok(match entry.and_then(|e| e.certificates.first()) {
+        Some(c) => format!(
+            "{}: subject {}, issuer {}, not after {}",
+            Partner::Fachdienst.keypair_alias(),
+            c.subject,
+            c.issuer,
+            crate::clientmodul::date(c.not_after)
+        ),
+        None => Partner::Fachdienst.keypair_alias(),
+    })
+}
