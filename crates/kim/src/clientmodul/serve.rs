@@ -16,6 +16,14 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
     }
     let stores = Stores::open(&config)?;
+    // The mail proxy runs even if the administration UI cannot start (port taken).
+    let admin_ui = match super::admin_ui::start(&config, &stores).await {
+        Ok(ui) => ui,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "administration UI not started");
+            None
+        }
+    };
     let konnektors = setup::konnektors(&config, &stores)?;
     tracing::info!(
         count = konnektors.len(),
@@ -40,11 +48,22 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .context("starting the POP3 proxy")?;
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
     // One line for scripts (the ports may have been chosen by the system).
-    println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
+    match &admin_ui {
+        Some(ui) => println!(
+            "smtp {} pop3 {} admin-ui {}",
+            running.smtp_addr,
+            pop3.pop3_addr,
+            ui.url()
+        ),
+        None => println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr),
+    }
     crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
     running.shutdown().await;
     pop3.shutdown().await;
+    if let Some(ui) = admin_ui {
+        ui.shutdown().await;
+    }
     Ok(Outcome::Success)
 }
 

@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod admin_ui;
 mod clientmodul;
 mod fachdienst;
 mod message;
