@@ -176,7 +176,11 @@ impl<'a> Field<'a> {
             },
         );
         if let Some(hint) = self.hint {
-            let _ = writeln!(out, "<p id=\"{hint_id}\" class=\"hinweis\">{}</p>", esc(hint));
+            let _ = writeln!(
+                out,
+                "<p id=\"{hint_id}\" class=\"hinweis\">{}</p>",
+                esc(hint)
+            );
         }
         if let Some(error) = error {
             let _ = writeln!(
@@ -348,7 +352,10 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(url_encode("a b@c.de"), "a%20b%40c.de");
     }
 
@@ -362,7 +369,9 @@ mod tests {
             .render(&errors);
         assert!(html.contains("aria-describedby=\"feld-adresse-hinweis feld-adresse-fehler\""));
         assert!(html.contains("aria-invalid=\"true\""));
-        assert!(html.contains("<p id=\"feld-adresse-fehler\" class=\"fehler\">Die Adresse ist vergeben.</p>"));
+        assert!(html.contains(
+            "<p id=\"feld-adresse-fehler\" class=\"fehler\">Die Adresse ist vergeben.</p>"
+        ));
         assert!(html.contains("<label for=\"feld-adresse\">KIM-Adresse</label>"));
     }
 

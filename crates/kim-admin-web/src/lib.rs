@@ -124,10 +124,12 @@ pub async fn start(config: AdminWebConfig) -> Result<RunningAdminWeb, AdminWebEr
             addr: config.listen,
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| AdminWebError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| AdminWebError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let app = pages::router(config, addr.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -1,6 +1,9 @@
 //! Routes and pages. Every POST checks the session's CSRF token first; every Account Manager
 //! call gets a JWT of the session's card (re-signed when older than [`JWT_REUSE_SECS`]).
 
+// Early-return pages travel as `Err(Response)` once per request; boxing buys nothing.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -112,7 +115,10 @@ async fn frame(State(app): State<App>, mut request: Request, next: Next) -> Resp
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -398,11 +404,7 @@ impl App {
             );
             match cards {
                 Err(e) => {
-                    let _ = writeln!(
-                        out,
-                        "<p class=\"fehler\">{}</p>",
-                        esc(&e.german_message())
-                    );
+                    let _ = writeln!(out, "<p class=\"fehler\">{}</p>", esc(&e.german_message()));
                 }
                 Ok(cards) if cards.is_empty() => {
                     out.push_str("<p>Keine SMC-B oder HBA gesteckt.</p>\n");
@@ -422,7 +424,11 @@ impl App {
                             id = esc(&id),
                             value = esc(&value),
                             req = if first { " required" } else { "" },
-                            inv = if error.is_some() { " aria-invalid=\"true\"" } else { "" },
+                            inv = if error.is_some() {
+                                " aria-invalid=\"true\""
+                            } else {
+                                ""
+                            },
                             kind = kind_name(card.kind),
                             holder = esc(&card.holder),
                             tid = esc(&card.telematik_id),
@@ -524,7 +530,10 @@ async fn choose_card(
             let mut errors = FormErrors::default();
             errors.set(
                 "karte",
-                format!("Anmeldung mit der Karte fehlgeschlagen: {}", e.german_message()),
+                format!(
+                    "Anmeldung mit der Karte fehlgeschlagen: {}",
+                    e.german_message()
+                ),
             );
             return card_page(&app, &sid, &errors, next.as_deref()).await;
         }
@@ -699,7 +708,11 @@ async fn registration_form(
         "<p>Die neue KIM-Adresse wird an die Telematik-ID der gewählten Karte gebunden: {}.</p>\n",
         esc(&card)
     );
-    body.push_str(&form_start("/registrieren", &csrf, "KIM-Adresse registrieren"));
+    body.push_str(&form_start(
+        "/registrieren",
+        &csrf,
+        "KIM-Adresse registrieren",
+    ));
     body.push_str(&general_error(errors));
     body.push_str(
         &Field::new("vertrag", "Vertragsnummer (Referenz-ID)", Input::Text)
@@ -721,15 +734,23 @@ async fn registration_form(
             .render(errors),
     );
     body.push_str(
-        &Field::new("passwort", "Neues Passwort für das KIM-Konto", Input::NewPassword)
-            .hint(&policy.1)
-            .autocomplete("new-password")
-            .render(errors),
+        &Field::new(
+            "passwort",
+            "Neues Passwort für das KIM-Konto",
+            Input::NewPassword,
+        )
+        .hint(&policy.1)
+        .autocomplete("new-password")
+        .render(errors),
     );
     body.push_str(
-        &Field::new("passwort2", "Neues Passwort wiederholen", Input::NewPassword)
-            .autocomplete("new-password")
-            .render(errors),
+        &Field::new(
+            "passwort2",
+            "Neues Passwort wiederholen",
+            Input::NewPassword,
+        )
+        .autocomplete("new-password")
+        .render(errors),
     );
     body.push_str(&button("KIM-Adresse registrieren", ""));
     body.push_str("</form>\n");
@@ -812,7 +833,10 @@ async fn register(
         errors.set("adresse", text);
     }
     if ini.is_empty() {
-        errors.set("initialpasswort", "Bitte geben Sie das Initialpasswort ein.");
+        errors.set(
+            "initialpasswort",
+            "Bitte geben Sie das Initialpasswort ein.",
+        );
     }
     app.check_new_password(
         &mut errors,
@@ -923,7 +947,9 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
     let mut body = String::new();
 
     // Status.
-    body.push_str("<section aria-labelledby=\"h-status\">\n<h2 id=\"h-status\">Status</h2>\n<table>\n");
+    body.push_str(
+        "<section aria-labelledby=\"h-status\">\n<h2 id=\"h-status\">Status</h2>\n<table>\n",
+    );
     let _ = writeln!(
         body,
         "<tr><th scope=\"row\">KIM-Adresse</th><td>{}</td></tr>",
@@ -970,7 +996,11 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
              Bis zum Ende der 30-tägigen Frist können Sie die Abmeldung widerrufen; die Adresse \
              wird dann wieder eingetragen und das Postfach bleibt erhalten.</p>\n",
         );
-        body.push_str(&form_start("/konto/widerrufen", &csrf, "Abmeldung widerrufen"));
+        body.push_str(&form_start(
+            "/konto/widerrufen",
+            &csrf,
+            "Abmeldung widerrufen",
+        ));
         body.push_str(&general_error(errors_for("widerruf")));
         body.push_str(&button("Abmeldung widerrufen", ""));
         body.push_str("</form>\n</section>\n");
@@ -981,7 +1011,11 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
         let e = errors_for("version");
         body.push_str("<section aria-labelledby=\"h-gross\">\n<h2 id=\"h-gross\">Große Nachrichten (über 15 MiB)</h2>\n");
         body.push_str(texts::LARGE_MESSAGE_NOTICE);
-        body.push_str(&form_start("/konto/version", &csrf, "Einwilligung große Nachrichten"));
+        body.push_str(&form_start(
+            "/konto/version",
+            &csrf,
+            "Einwilligung große Nachrichten",
+        ));
         body.push_str(&general_error(e));
         body.push_str(&checkbox(
             "einwilligung",
@@ -1034,7 +1068,11 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
                 "ausgeschaltet"
             }
         );
-        body.push_str(&form_start("/konto/abwesenheit", &csrf, "Abwesenheitsnotiz"));
+        body.push_str(&form_start(
+            "/konto/abwesenheit",
+            &csrf,
+            "Abwesenheitsnotiz",
+        ));
         body.push_str(&general_error(e));
         body.push_str(&checkbox(
             "aktiv",
@@ -1081,9 +1119,13 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
                 .render(e),
         );
         body.push_str(
-            &Field::new("neues_passwort2", "Neues Passwort wiederholen", Input::NewPassword)
-                .autocomplete("new-password")
-                .render(e),
+            &Field::new(
+                "neues_passwort2",
+                "Neues Passwort wiederholen",
+                Input::NewPassword,
+            )
+            .autocomplete("new-password")
+            .render(e),
         );
         body.push_str("<p class=\"hinweis\">Tragen Sie das neue Passwort danach auch im Primärsystem bzw. E-Mail-Programm ein.</p>\n");
         body.push_str(&button("Passwort ändern", ""));
@@ -1100,7 +1142,11 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
              bisherigen Karte ein Einmalpasswort angefordert, danach wählen Sie die neue Karte, \
              die den Umzug bestätigt.</p>\n",
         );
-        body.push_str(&form_start("/konto/telematik-id", &csrf, "Telematik-ID ändern"));
+        body.push_str(&form_start(
+            "/konto/telematik-id",
+            &csrf,
+            "Telematik-ID ändern",
+        ));
         body.push_str(&general_error(e));
         body.push_str(&button("Umzug beginnen", ""));
         body.push_str("</form>\n</section>\n");
@@ -1130,11 +1176,18 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
                     "Zertifikat importieren",
                 ));
                 body.push_str(&general_error(errors_for("import")));
-                body.push_str(&button("In den Schlüsselspeicher des Clientmoduls importieren", ""));
+                body.push_str(&button(
+                    "In den Schlüsselspeicher des Clientmoduls importieren",
+                    "",
+                ));
                 body.push_str("</form>\n");
             }
         }
-        body.push_str(&form_start("/konto/zertifikat", &csrf, "Zertifikat anfordern"));
+        body.push_str(&form_start(
+            "/konto/zertifikat",
+            &csrf,
+            "Zertifikat anfordern",
+        ));
         body.push_str(&general_error(e));
         let cn_value = if sub.section == "zertifikat" {
             sub.values.get("name").to_owned()
@@ -1148,10 +1201,14 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
                 .render(e),
         );
         body.push_str(
-            &Field::new("zert_passwort", "Passwort für die PKCS#12-Datei", Input::NewPassword)
-                .hint("Mindestens 8 Zeichen. Sie benötigen es beim Import.")
-                .autocomplete("new-password")
-                .render(e),
+            &Field::new(
+                "zert_passwort",
+                "Passwort für die PKCS#12-Datei",
+                Input::NewPassword,
+            )
+            .hint("Mindestens 8 Zeichen. Sie benötigen es beim Import.")
+            .autocomplete("new-password")
+            .render(e),
         );
         body.push_str(&button("Zertifikat anfordern", ""));
         body.push_str("</form>\n</section>\n");
@@ -1167,7 +1224,11 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
              bleibt noch 30 Tage erhalten; in dieser Zeit können Sie die Abmeldung hier \
              widerrufen. Danach werden Konto und Postfach endgültig gelöscht.</p>\n",
         );
-        body.push_str(&form_start("/konto/deregistrieren", &csrf, "KIM-Adresse abmelden"));
+        body.push_str(&form_start(
+            "/konto/deregistrieren",
+            &csrf,
+            "KIM-Adresse abmelden",
+        ));
         body.push_str(&general_error(e));
         body.push_str(&checkbox(
             "bestaetigung",
@@ -1187,7 +1248,13 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
 }
 
 /// Re-renders the account page with errors in `section`.
-async fn with_errors(app: &App, sid: &Sid, section: &'static str, errors: FormErrors, values: Fields) -> Response {
+async fn with_errors(
+    app: &App,
+    sid: &Sid,
+    section: &'static str,
+    errors: FormErrors,
+    values: Fields,
+) -> Response {
     render_account(
         app,
         sid,
@@ -1212,7 +1279,14 @@ async fn action(
         Ok(jwt) => Ok((f, user, password, jwt)),
         Err(e) => {
             let section = "";
-            Err(with_errors(app, sid, section, FormErrors::general(e.german_message()), f).await)
+            Err(with_errors(
+                app,
+                sid,
+                section,
+                FormErrors::general(e.german_message()),
+                f,
+            )
+            .await)
         }
     }
 }
@@ -1226,7 +1300,11 @@ async fn set_version(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let version = if f.checked("einwilligung") { "1.5+" } else { "1.5" };
+    let version = if f.checked("einwilligung") {
+        "1.5+"
+    } else {
+        "1.5"
+    };
     let update = kim_admin::AccountUpdate {
         kim_version: Some(version.to_owned()),
         ..kim_admin::AccountUpdate::default()
@@ -1248,7 +1326,16 @@ async fn set_version(
             );
             see_other("/konto")
         }
-        Err(e) => with_errors(&app, &sid, "version", FormErrors::general(e.german_message()), f).await,
+        Err(e) => {
+            with_errors(
+                &app,
+                &sid,
+                "version",
+                FormErrors::general(e.german_message()),
+                f,
+            )
+            .await
+        }
     }
 }
 
@@ -1267,7 +1354,10 @@ async fn out_of_office(
     let end = parse_local(&mut errors, "ende", f.get("ende"), active);
     let text = f.get("text").trim().to_owned();
     if active && text.is_empty() {
-        errors.set("text", "Bitte geben Sie den Text der Abwesenheitsnotiz ein.");
+        errors.set(
+            "text",
+            "Bitte geben Sie den Text der Abwesenheitsnotiz ein.",
+        );
     }
     if text.chars().count() > 2048 {
         errors.set("text", "Der Text ist länger als 2048 Zeichen.");
@@ -1377,7 +1467,16 @@ async fn change_password(
             });
             see_other("/konto")
         }
-        Err(e) => with_errors(&app, &sid, "passwort", texts::password_change_error(&e), Fields::default()).await,
+        Err(e) => {
+            with_errors(
+                &app,
+                &sid,
+                "passwort",
+                texts::password_change_error(&e),
+                Fields::default(),
+            )
+            .await
+        }
     }
 }
 
@@ -1400,7 +1499,16 @@ async fn request_otp(
             app.with(&sid, |s| s.otp = Some(otp));
             see_other("/konto/telematik-id")
         }
-        Err(e) => with_errors(&app, &sid, "tid", FormErrors::general(e.german_message()), f).await,
+        Err(e) => {
+            with_errors(
+                &app,
+                &sid,
+                "tid",
+                FormErrors::general(e.german_message()),
+                f,
+            )
+            .await
+        }
     }
 }
 
@@ -1424,7 +1532,11 @@ async fn tid_form(app: &App, sid: &Sid, errors: &FormErrors) -> Response {
          KIM-Adresse auf ihre Telematik-ID.</p>\n",
         esc(&old.as_ref().map(|c| card_line(&c.card)).unwrap_or_default())
     );
-    body.push_str(&form_start("/konto/telematik-id/karte", &csrf, "Neue Karte wählen"));
+    body.push_str(&form_start(
+        "/konto/telematik-id/karte",
+        &csrf,
+        "Neue Karte wählen",
+    ));
     body.push_str(&general_error(errors));
     body.push_str(
         &app.card_fieldsets(errors, old.as_ref().map(|c| c.card.telematik_id.as_str()))
@@ -1489,7 +1601,8 @@ async fn move_to_card(
         Err(e) => {
             if matches!(e.status(), Some(403 | 408)) {
                 app.with(&sid, |s| s.otp = None);
-                return with_errors(&app, &sid, "tid", texts::tid_error(&e), Fields::default()).await;
+                return with_errors(&app, &sid, "tid", texts::tid_error(&e), Fields::default())
+                    .await;
             }
             tid_form(&app, &sid, &texts::tid_error(&e)).await
         }
@@ -1509,9 +1622,15 @@ async fn create_cert(
     let cert_password = Zeroizing::new(f.get("zert_passwort").to_owned());
     let mut errors = FormErrors::default();
     if name.is_empty() {
-        errors.set("name", "Bitte geben Sie einen Namen für das Clientmodul ein.");
+        errors.set(
+            "name",
+            "Bitte geben Sie einen Namen für das Clientmodul ein.",
+        );
     } else if name.chars().count() > 40 || name.chars().any(char::is_control) {
-        errors.set("name", "Der Name darf höchstens 40 druckbare Zeichen haben.");
+        errors.set(
+            "name",
+            "Der Name darf höchstens 40 druckbare Zeichen haben.",
+        );
     }
     if cert_password.chars().count() < 8 {
         errors.set(
@@ -1587,9 +1706,7 @@ async fn import_cert(
     };
     let Some((p12, password)) = app
         .with(&sid, |s| {
-            s.cert
-                .as_ref()
-                .map(|c| (c.p12.clone(), c.password.clone()))
+            s.cert.as_ref().map(|c| (c.p12.clone(), c.password.clone()))
         })
         .flatten()
     else {
@@ -1661,7 +1778,16 @@ async fn deregister(
             );
             see_other("/konto")
         }
-        Err(e) => with_errors(&app, &sid, "abmeldung", FormErrors::general(e.german_message()), f).await,
+        Err(e) => {
+            with_errors(
+                &app,
+                &sid,
+                "abmeldung",
+                FormErrors::general(e.german_message()),
+                f,
+            )
+            .await
+        }
     }
 }
 

@@ -130,7 +130,10 @@ impl Sessions {
     /// Runs `f` on the session `id` (if it exists and is not idle too long).
     pub fn with<R>(&self, id: Option<&str>, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
         let id = id?;
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let expired = map.get(id).is_some_and(|s| s.last_seen.elapsed() > IDLE);
         if expired {
             map.remove(id);
@@ -148,7 +151,10 @@ impl Sessions {
         {
             return (id.to_owned(), false);
         }
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, s| s.last_seen.elapsed() <= IDLE);
         if map.len() >= MAX_SESSIONS
             && let Some(oldest) = map
@@ -165,7 +171,10 @@ impl Sessions {
 
     /// Ends the session `id`.
     pub fn remove(&self, id: &str) {
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(id);
     }
 }
@@ -223,12 +232,16 @@ mod tests {
         let id = "a".repeat(64);
         h.insert(
             axum::http::header::COOKIE,
-            format!("x=1; {COOKIE}={id}").parse().unwrap_or_else(|_| unreachable!()),
+            format!("x=1; {COOKIE}={id}")
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(cookie_id(&h), Some(id));
         h.insert(
             axum::http::header::COOKIE,
-            format!("{COOKIE}=short").parse().unwrap_or_else(|_| unreachable!()),
+            format!("{COOKIE}=short")
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(cookie_id(&h), None);
     }

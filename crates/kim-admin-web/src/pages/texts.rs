@@ -34,7 +34,9 @@ Fehlermeldung; kleine Nachrichten erreichen Sie weiterhin.</li>\n</ul>\n\
 /// The server's message, lower case, for telling 401 causes apart.
 fn server_message(e: &AdminError) -> String {
     match e {
-        AdminError::Http { message, .. } => message.clone().unwrap_or_default().to_ascii_lowercase(),
+        AdminError::Http { message, .. } => {
+            message.clone().unwrap_or_default().to_ascii_lowercase()
+        }
         _ => String::new(),
     }
 }
@@ -121,7 +123,9 @@ pub fn ooo_error(e: &AdminError) -> FormErrors {
         Some(400) if m.contains("after enddate") => {
             errors.set("ende", "Das Ende liegt vor dem Beginn.");
         }
-        Some(400) if m.contains("startdate") => errors.set("beginn", "Bitte prüfen Sie den Beginn."),
+        Some(400) if m.contains("startdate") => {
+            errors.set("beginn", "Bitte prüfen Sie den Beginn.")
+        }
         Some(400) if m.contains("enddate") => errors.set("ende", "Bitte prüfen Sie das Ende."),
         Some(400) if m.contains("message") => errors.set("text", "Bitte prüfen Sie den Text."),
         _ => errors.set("", e.german_message()),

@@ -65,7 +65,10 @@ mod tests {
             Some("2026-12-24T08:00:00Z")
         );
         assert_eq!(from_local_input("24.12.2026"), None);
-        assert_eq!(to_local_input("2026-12-24T09:00:00+01:00"), "2026-12-24T08:00");
+        assert_eq!(
+            to_local_input("2026-12-24T09:00:00+01:00"),
+            "2026-12-24T08:00"
+        );
         assert!(after("2026-12-25T00:00:00Z", "2026-12-24T00:00:00Z"));
         assert_eq!(display_date("0"), "01.01.1970");
         assert_eq!(display_date("2026-12-24T08:00:00Z"), "24.12.2026");

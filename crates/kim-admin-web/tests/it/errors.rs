@@ -3,12 +3,7 @@
 
 use crate::{CONTRACT, Env, HBA_TID, INI_PASSWORD, PASSWORD, PRAXIS_TID, assert_field_error};
 
-async fn register(
-    b: &mut crate::Browser,
-    address: &str,
-    ini: &str,
-    password: &str,
-) -> crate::Page {
+async fn register(b: &mut crate::Browser, address: &str, ini: &str, password: &str) -> crate::Page {
     b.post(
         "/registrieren",
         &[
@@ -40,12 +35,28 @@ async fn registration_errors_are_shown_at_their_fields() {
     );
 
     // The address rules at the field.
-    let page = register(&mut b, "dr.müller@test.kim.telematik", INI_PASSWORD, PASSWORD).await;
+    let page = register(
+        &mut b,
+        "dr.müller@test.kim.telematik",
+        INI_PASSWORD,
+        PASSWORD,
+    )
+    .await;
     assert_eq!(page.status, 422);
-    assert!(page.body.contains("id=\"feld-adresse-fehler\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"feld-adresse-fehler\""),
+        "{}",
+        page.body
+    );
 
     // 401: wrong initial password → initial password field.
-    let page = register(&mut b, "neu@test.kim.telematik", "Falsch-Passwort-9", PASSWORD).await;
+    let page = register(
+        &mut b,
+        "neu@test.kim.telematik",
+        "Falsch-Passwort-9",
+        PASSWORD,
+    )
+    .await;
     assert_eq!(page.status, 422);
     assert_field_error(&page.body, "initialpasswort", "Initialpasswort ist falsch");
 
@@ -75,7 +86,11 @@ async fn registration_errors_are_shown_at_their_fields() {
     assert_eq!(page.location.as_deref(), Some("/konto"));
     let account = b.get("/konto").await;
     assert_eq!(account.status, 200);
-    assert!(account.body.contains("<td id=\"status\">registriert</td>"), "{}", account.body);
+    assert!(
+        account.body.contains("<td id=\"status\">registriert</td>"),
+        "{}",
+        account.body
+    );
     let page = register(&mut b, "neu@test.kim.telematik", INI_PASSWORD, PASSWORD).await;
     assert_field_error(&page.body, "adresse", "bereits vergeben");
     // The password is never written back into the page.
@@ -88,7 +103,13 @@ async fn login_errors_are_shown_at_their_fields() {
     let env = Env::start().await;
     let mut b = env.browser().await;
     b.choose_card(HBA_TID).await;
-    let page = register(&mut b, "anmeldung@test.kim.telematik", INI_PASSWORD, PASSWORD).await;
+    let page = register(
+        &mut b,
+        "anmeldung@test.kim.telematik",
+        INI_PASSWORD,
+        PASSWORD,
+    )
+    .await;
     assert_eq!(page.status, 303, "{}", page.body);
 
     // A new session with the same card.
@@ -97,7 +118,10 @@ async fn login_errors_are_shown_at_their_fields() {
     let page = b
         .post(
             "/anmelden",
-            &[("adresse", "anmeldung@test.kim.telematik"), ("passwort", "Falsch-2026!")],
+            &[
+                ("adresse", "anmeldung@test.kim.telematik"),
+                ("passwort", "Falsch-2026!"),
+            ],
         )
         .await;
     assert_eq!(page.status, 422);
@@ -105,14 +129,20 @@ async fn login_errors_are_shown_at_their_fields() {
     let page = b
         .post(
             "/anmelden",
-            &[("adresse", "unbekannt@test.kim.telematik"), ("passwort", PASSWORD)],
+            &[
+                ("adresse", "unbekannt@test.kim.telematik"),
+                ("passwort", PASSWORD),
+            ],
         )
         .await;
     assert_field_error(&page.body, "adresse", "kein Konto");
     let page = b
         .post(
             "/anmelden",
-            &[("adresse", "anmeldung@test.kim.telematik"), ("passwort", PASSWORD)],
+            &[
+                ("adresse", "anmeldung@test.kim.telematik"),
+                ("passwort", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
@@ -123,12 +153,16 @@ async fn login_errors_are_shown_at_their_fields() {
     let page = c
         .post(
             "/anmelden",
-            &[("adresse", "anmeldung@test.kim.telematik"), ("passwort", PASSWORD)],
+            &[
+                ("adresse", "anmeldung@test.kim.telematik"),
+                ("passwort", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(page.status, 422);
     assert!(
-        page.body.contains("role=\"alert\"><p>Die gewählte Karte gehört nicht zu diesem KIM-Konto."),
+        page.body
+            .contains("role=\"alert\"><p>Die gewählte Karte gehört nicht zu diesem KIM-Konto."),
         "{}",
         page.body
     );
@@ -143,7 +177,10 @@ async fn the_portal_link_pre_fills_the_registration_after_the_card_choice() {
         .await;
     assert_eq!(page.status, 303);
     let next = page.location.unwrap();
-    assert!(next.starts_with("/?weiter=%2Fregistrieren%3Fvertrag%3DV-2026-0001"), "{next}");
+    assert!(
+        next.starts_with("/?weiter=%2Fregistrieren%3Fvertrag%3DV-2026-0001"),
+        "{next}"
+    );
     let cards = b.get(&next).await;
     assert!(
         cards.body.contains(
@@ -168,15 +205,27 @@ async fn the_portal_link_pre_fills_the_registration_after_the_card_choice() {
     assert_eq!(page.status, 303);
     let form = b.get(page.location.as_deref().unwrap()).await;
     assert_eq!(form.status, 200);
-    assert!(form.body.contains("id=\"feld-vertrag\" name=\"vertrag\""), "{}", form.body);
+    assert!(
+        form.body.contains("id=\"feld-vertrag\" name=\"vertrag\""),
+        "{}",
+        form.body
+    );
     assert!(form.body.contains("value=\"V-2026-0001\""), "{}", form.body);
-    assert!(form.body.contains("value=\"praxis.neu@test.kim.telematik\""), "{}", form.body);
+    assert!(
+        form.body
+            .contains("value=\"praxis.neu@test.kim.telematik\""),
+        "{}",
+        form.body
+    );
     // A foreign target is not followed.
     let page = b.post("/karte/wechseln", &[]).await;
     assert_eq!(page.status, 303);
     let value = b.card_value(HBA_TID).await;
     let page = b
-        .post("/karte", &[("karte", &value), ("weiter", "//evil.example/")])
+        .post(
+            "/karte",
+            &[("karte", &value), ("weiter", "//evil.example/")],
+        )
         .await;
     assert_eq!(page.location.as_deref(), Some("/"));
 }

@@ -89,7 +89,11 @@ impl Env {
         );
         let ca = &pki().component_ca;
         let config = AccountManagerConfig::new(
-            pki().cas().iter().map(|c| c.certificate_der.clone()).collect(),
+            pki()
+                .cas()
+                .iter()
+                .map(|c| c.certificate_der.clone())
+                .collect(),
             ca.certificate_der.clone(),
             ca.private_key_pkcs8_der.clone(),
         );

@@ -48,7 +48,11 @@ async fn the_session_cookie_is_http_only_and_strict() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     // The page lists the test PKI's cards with holder, Telematik-ID and PIN status.
-    assert!(page.body.contains("Telematik-ID 1-1.58.00000050"), "{}", page.body);
+    assert!(
+        page.body.contains("Telematik-ID 1-1.58.00000050"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("PIN: "), "{}", page.body);
     assert!(page.body.contains("<html lang=\"de\">"));
     // A second request keeps the session: no new cookie.
@@ -63,7 +67,11 @@ async fn forms_without_the_sessions_token_are_refused() {
     let value = b.card_value(HBA_TID).await;
     let page = b.post_raw("/karte", &[("karte", &value)]).await;
     assert_eq!(page.status, 403);
-    assert!(page.body.contains("Formular ist abgelaufen"), "{}", page.body);
+    assert!(
+        page.body.contains("Formular ist abgelaufen"),
+        "{}",
+        page.body
+    );
     let page = b
         .post_raw("/karte", &[("karte", &value), ("csrf", "0123")])
         .await;
@@ -84,12 +92,7 @@ async fn foreign_host_names_are_refused_and_pages_carry_security_headers() {
     let mut b = env.browser().await;
     let page = b.get_with_host("/", "attacker.example").await;
     assert_eq!(page.status, 421);
-    let r = b
-        .http
-        .get(format!("{}/", b.base))
-        .send()
-        .await
-        .unwrap();
+    let r = b.http.get(format!("{}/", b.base)).send().await.unwrap();
     let h = r.headers();
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -111,7 +114,11 @@ async fn bad_input_is_answered_not_panicked() {
     for value in ["", "x", "0:0", "9:9:1", "0:0:unknown", "a:b:c"] {
         let page = b.post("/karte", &[("karte", value)]).await;
         assert_eq!(page.status, 422, "{value}: {}", page.body);
-        assert!(page.body.contains("id=\"feld-karte-fehler\""), "{}", page.body);
+        assert!(
+            page.body.contains("id=\"feld-karte-fehler\""),
+            "{}",
+            page.body
+        );
     }
     // Account pages without a login lead back to the start.
     let page = b.get("/konto").await;

@@ -38,7 +38,10 @@ pub async fn start(config: &CmConfig, stores: &Stores) -> anyhow::Result<Option<
         .zip(setup::konnektor_clients(config, stores)?)
     {
         konnektors.push(KonnektorChoice {
-            label: id.map_or_else(|| "Standard-Konnektor".to_owned(), |id| format!("Konnektor {id}")),
+            label: id.map_or_else(
+                || "Standard-Konnektor".to_owned(),
+                |id| format!("Konnektor {id}"),
+            ),
             client,
             contexts: vec![context(&settings.context)?],
         });

@@ -372,8 +372,7 @@ async fn start_admin_ui(
     ))
     .context("the Account Manager client")?;
     let cm_dir = dir.join("clientmodul");
-    std::fs::create_dir_all(&cm_dir)
-        .with_context(|| format!("creating {}", cm_dir.display()))?;
+    std::fs::create_dir_all(&cm_dir).with_context(|| format!("creating {}", cm_dir.display()))?;
     let password_file = cm_dir.join("store-password");
     kim_cm_config::StorePassword::load_or_create(&password_file)
         .with_context(|| format!("{}", password_file.display()))?;

@@ -15,7 +15,10 @@ fn browser_dir() -> PathBuf {
 /// `npm ci` once if playwright-core is not installed yet.
 fn ensure_playwright() {
     let dir = browser_dir();
-    if dir.join("node_modules/playwright-core/package.json").exists() {
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
         return;
     }
     let out = Command::new("npm")
@@ -66,8 +69,7 @@ fn the_admin_ui_walk_passes_in_chromium() {
     let store = dir.path().join("clientmodul/keystore.json");
     assert!(store.exists(), "key store {} written", store.display());
     let password =
-        kim_cm_config::StorePassword::load(&dir.path().join("clientmodul/store-password"))
-            .unwrap();
+        kim_cm_config::StorePassword::load(&dir.path().join("clientmodul/store-password")).unwrap();
     let keys = kim_cm_config::KeyStore::open(&store, &password).unwrap();
     let imported = keys
         .keypair(&kim_cm_config::Partner::Fachdienst)
