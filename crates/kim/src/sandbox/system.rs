@@ -408,7 +408,10 @@ async fn start_vzd(
         tls: Some(kim_vzd_sim::TlsFiles {
             chain_pem: pki_dir.join("tls/konnektor.crt.pem"),
             key_pem: pki_dir.join("tls/konnektor.key.pem"),
-            client_ca_pem: Some(pki_dir.join("ca-bundle.pem")),
+            // The Account Manager authenticates with its Bearer token; asking for a client
+            // certificate would make it present the Fachdienst's server-only certificate,
+            // which the VZD refuses (no clientAuth usage).
+            client_ca_pem: None,
         }),
         api_clients: vec![kim_vzd_sim::ApiClient {
             fad: VZD_FAD.into(),
