@@ -48,14 +48,9 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .context("starting the POP3 proxy")?;
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
     // One line for scripts (the ports may have been chosen by the system).
-    match &admin_ui {
-        Some(ui) => println!(
-            "smtp {} pop3 {} admin-ui {}",
-            running.smtp_addr,
-            pop3.pop3_addr,
-            ui.url()
-        ),
-        None => println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr),
+    println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
+    if let Some(ui) = &admin_ui {
+        println!("admin-ui {}", ui.url());
     }
     crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
