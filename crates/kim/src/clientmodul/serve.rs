@@ -47,10 +47,17 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .await
         .context("starting the POP3 proxy")?;
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
-    // One line for scripts (the ports may have been chosen by the system).
-    println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
+    // Lines for scripts (the ports may have been chosen by the system), written at once;
+    // a closed stdout does not stop the daemon.
+    let mut lines = format!("smtp {} pop3 {}\n", running.smtp_addr, pop3.pop3_addr);
     if let Some(ui) = &admin_ui {
-        println!("admin-ui {}", ui.url());
+        lines.push_str(&format!("admin-ui {}\n", ui.url()));
+    }
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(lines.as_bytes());
+        let _ = out.flush();
     }
     crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
