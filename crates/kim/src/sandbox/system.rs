@@ -408,10 +408,7 @@ async fn start_vzd(
         tls: Some(kim_vzd_sim::TlsFiles {
             chain_pem: pki_dir.join("tls/konnektor.crt.pem"),
             key_pem: pki_dir.join("tls/konnektor.key.pem"),
-            // The Account Manager authenticates with its Bearer token; asking for a client
-            // certificate would make it present the Fachdienst's server-only certificate,
-            // which the VZD refuses (no clientAuth usage).
-            client_ca_pem: None,
+            client_ca_pem: Some(pki_dir.join("ca-bundle.pem")),
         }),
         api_clients: vec![kim_vzd_sim::ApiClient {
             fad: VZD_FAD.into(),
@@ -456,7 +453,10 @@ provider_ca_key_pem = \"{pki}/ca/rsa/komp.key.pem\"\n\
 base_url = \"https://localhost:{vzd}\"\n\
 fad = \"{VZD_FAD}\"\n\
 bearer_token = \"{VZD_TOKEN}\"\n\
-server_ca_pem = \"{pki}/ca-bundle.pem\"\n",
+server_ca_pem = \"{pki}/ca-bundle.pem\"\n\
+# The test PKI's Fachdienst certificate is for servers only (no clientAuth).\n\
+client_chain_pem = \"{pki}/tls/clientmodul.crt.pem\"\n\
+client_key_pem = \"{pki}/tls/clientmodul.key.pem\"\n",
         smtp = ports.fd_smtp,
         pop3 = ports.fd_pop3,
         https = ports.fd_https,
