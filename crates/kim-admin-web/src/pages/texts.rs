@@ -190,3 +190,75 @@ pub fn pin_status(status: Option<PinStatus>) -> &'static str {
         None => "unbekannt",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, message: &str) -> AdminError {
+        AdminError::Http {
+            status,
+            message: Some(message.into()),
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn registration_errors_go_to_their_fields() {
+        let field = |e: &AdminError| {
+            let errors = registration_error(e);
+            ["adresse", "vertrag", "passwort", "initialpasswort", ""]
+                .into_iter()
+                .find(|f| errors.get(f).is_some())
+        };
+        assert_eq!(field(&http(409, "taken")), Some("adresse"));
+        assert_eq!(field(&http(420, "username: domain x")), Some("adresse"));
+        assert_eq!(
+            field(&http(420, "the contract allows 3 accounts")),
+            Some("vertrag")
+        );
+        assert_eq!(field(&http(420, "password too short")), Some("passwort"));
+        assert_eq!(
+            field(&http(401, "unknown referenceID or wrong iniPassword")),
+            Some("initialpasswort")
+        );
+        assert_eq!(field(&http(401, "JWT expired")), Some(""));
+        assert_eq!(field(&http(502, "vzd")), Some(""));
+    }
+
+    #[test]
+    fn login_and_account_errors_go_to_their_fields() {
+        assert!(
+            login_error(&http(401, "wrong password"))
+                .get("passwort")
+                .is_some()
+        );
+        assert!(login_error(&http(404, "x")).get("adresse").is_some());
+        assert!(
+            login_error(&http(401, "the card of the JWT does not own this account"))
+                .get("")
+                .is_some()
+        );
+        assert!(
+            password_change_error(&http(420, "policy"))
+                .get("neues_passwort")
+                .is_some()
+        );
+        assert!(
+            ooo_error(&http(400, "startDate is after endDate"))
+                .get("ende")
+                .is_some()
+        );
+        assert!(tid_error(&http(408, "expired")).get("").is_some());
+        assert!(
+            cert_error(&http(400, "commonName missing"))
+                .get("name")
+                .is_some()
+        );
+        assert!(
+            revoke_error(&http(403, "not deregistered"))
+                .get("")
+                .is_some()
+        );
+    }
+}
