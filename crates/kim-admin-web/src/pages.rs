@@ -30,10 +30,18 @@ mod time_fmt;
 /// A JWT is re-signed when older than this (the Account Manager's lifetime is ≥ 300 s).
 const JWT_REUSE_SECS: i64 = 120;
 
+/// How long the provider's password policy is reused before ServiceInformation is asked
+/// again.
+const POLICY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The password policy: (regex, German hint with the provider's display text).
+type Policy = (Option<String>, String);
+
 struct Inner {
     config: AdminWebConfig,
     sessions: Sessions,
     port: u16,
+    policy: std::sync::Mutex<Option<(std::time::Instant, Policy)>>,
 }
 
 #[derive(Clone)]
@@ -61,6 +69,7 @@ pub fn router(config: AdminWebConfig, port: u16) -> Router {
         config,
         sessions: Sessions::default(),
         port,
+        policy: std::sync::Mutex::new(None),
     }));
     Router::new()
         .route("/", get(start_page))
@@ -759,7 +768,18 @@ async fn registration_form(
 
 impl App {
     /// The provider's password policy: (regex, German hint with the provider's display text).
-    async fn password_policy(&self) -> (Option<String>, String) {
+    async fn password_policy(&self) -> Policy {
+        let cached = self
+            .0
+            .policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < POLICY_TTL)
+            .map(|(_, p)| p.clone());
+        if let Some(policy) = cached {
+            return policy;
+        }
         let am = &self.config().account_manager;
         match am.service_information(am.origin()).await {
             Ok(info) => {
@@ -769,7 +789,14 @@ impl App {
                     }
                     None => texts::PASSWORD_HINT.to_owned(),
                 };
-                (info.password_policy_reg_ex, hint)
+                let policy = (info.password_policy_reg_ex, hint);
+                *self
+                    .0
+                    .policy
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((std::time::Instant::now(), policy.clone()));
+                policy
             }
             Err(e) => {
                 tracing::info!(error = %e, "ServiceInformation not available");
