@@ -6,6 +6,7 @@
 //! terminal without echo, or line by line from stdin when it is not a terminal; they are
 //! never accepted as command-line arguments.
 
+mod admin_ui;
 mod doctor;
 mod keytool;
 mod renewal;

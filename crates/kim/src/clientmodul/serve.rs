@@ -18,6 +18,14 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
     }
     let stores = Stores::open(&config)?;
+    // The mail proxy runs even if the administration UI cannot start (port taken).
+    let admin_ui = match super::admin_ui::start(&config, &stores).await {
+        Ok(ui) => ui,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "administration UI not started");
+            None
+        }
+    };
     let konnektors = setup::konnektors(&config, &stores)?;
     tracing::info!(
         count = konnektors.len(),
@@ -57,8 +65,18 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .await
         .context("starting the POP3 proxy")?;
     tracing::info!(smtp = %running.smtp_addr, pop3 = %pop3.pop3_addr, "Clientmodul started");
-    // One line for scripts (the ports may have been chosen by the system).
-    println!("smtp {} pop3 {}", running.smtp_addr, pop3.pop3_addr);
+    // Lines for scripts (the ports may have been chosen by the system), written at once;
+    // a closed stdout does not stop the daemon.
+    let mut lines = format!("smtp {} pop3 {}\n", running.smtp_addr, pop3.pop3_addr);
+    if let Some(ui) = &admin_ui {
+        lines.push_str(&format!("admin-ui {}\n", ui.url()));
+    }
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(lines.as_bytes());
+        let _ = out.flush();
+    }
     crate::fachdienst::wait_for_signal().await?;
     tracing::info!("stopping");
     if let Some(task) = renewal {
@@ -66,6 +84,9 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     }
     running.shutdown().await;
     pop3.shutdown().await;
+    if let Some(ui) = admin_ui {
+        ui.shutdown().await;
+    }
     Ok(Outcome::Success)
 }
 

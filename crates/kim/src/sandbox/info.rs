@@ -18,6 +18,9 @@ pub struct SandboxInfo {
     pub mailboxes: Vec<Mailbox>,
     /// The doctor's HBA (decryption with `user_id` in the user name).
     pub hba: Card,
+    /// The Clientmodul's administration web UI (card login, registration, account
+    /// administration).
+    pub admin_ui_url: String,
     /// Where `kim sandbox --serve` keeps its state.
     pub state_dir: String,
     /// Marks every key and password here as test material.
@@ -150,6 +153,7 @@ impl SandboxInfo {
             },
             mailboxes,
             hba: card(HBA_TELEMATIK_ID, "qes")?,
+            admin_ui_url: system.admin_ui_url(),
             state_dir: system.dir.display().to_string(),
             test_only: true,
         })
@@ -206,6 +210,14 @@ impl SandboxInfo {
                 iccsn = m.card.iccsn,
             ));
         }
+        out.push_str(&format!(
+            "\n  Account administration (register further addresses with contract {} and \
+             initial password {}, out-of-office, password, certificate): open {} in a browser \
+             on this machine.\n",
+            self.fachdienst.contract_reference_id,
+            self.fachdienst.contract_initial_password,
+            self.admin_ui_url
+        ));
         out.push_str(
             "\n  The Clientmodul listens on 127.0.0.1 only, so the connection to it is not \
              encrypted; it signs and encrypts every mail before it leaves for the Fachdienst.\n  \

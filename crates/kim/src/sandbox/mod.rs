@@ -2,10 +2,10 @@
 //!
 //! One process starts on loopback the test PKI, the software Konnektor (two practices'
 //! SMC-Bs in two tenants and a doctor's HBA), the VZD, a Fachdienst with its REST
-//! interfaces, and the Clientmodul's SMTP and POP3 proxies. Without `--serve` it sends a
-//! sample Arztbrief from practice A to practice B through the Clientmodul as practice
-//! software would, fetches it as B through the Clientmodul, prints the delivered message
-//! with its Vermerke and stops. With `--serve` it keeps running, with its state in
+//! interfaces, and the Clientmodul's SMTP and POP3 proxies with its administration web UI.
+//! Without `--serve` it sends a sample Arztbrief from practice A to practice B through the
+//! Clientmodul as practice software would, fetches it as B through the Clientmodul, prints
+//! the delivered message with its Vermerke and stops. With `--serve` it keeps running, with its state in
 //! `--state-dir`, and writes `sandbox.json` there for scripts.
 
 mod info;
@@ -33,8 +33,9 @@ pub struct SandboxArgs {
     /// Default: `kim-sandbox` with `--serve`, a temporary directory without.
     #[arg(long)]
     state_dir: Option<PathBuf>,
-    /// First of eight consecutive loopback ports (Konnektor, VZD LDAP, VZD API, Fachdienst
-    /// SMTPS, POP3S, HTTPS, Clientmodul SMTP, POP3). Default with `--serve`: 18400;
+    /// First of nine consecutive loopback ports (Konnektor, VZD LDAP, VZD API, Fachdienst
+    /// SMTPS, POP3S, HTTPS, Clientmodul SMTP, POP3, administration UI). Default with
+    /// `--serve`: 18400;
     /// without: free ports chosen by the system.
     #[arg(long)]
     base_port: Option<u16>,
@@ -81,6 +82,7 @@ async fn serve(args: &SandboxArgs) -> anyhow::Result<Outcome> {
         system.cm_smtp_addr(),
         system.cm_pop3_addr()
     );
+    println!("  Admin UI    {}", info.admin_ui_url);
     println!(
         "  Settings    {}",
         system.dir.join("sandbox.json").display()

@@ -80,6 +80,8 @@ pub struct Ports {
     pub fd_https: u16,
     pub cm_smtp: u16,
     pub cm_pop3: u16,
+    /// The administration web UI.
+    pub admin_ui: u16,
 }
 
 impl Ports {
@@ -87,7 +89,7 @@ impl Ports {
     pub fn from_base(base: u16) -> anyhow::Result<Ports> {
         let port = |i: u16| {
             base.checked_add(i)
-                .with_context(|| format!("--base-port {base}: the sandbox needs 8 ports"))
+                .with_context(|| format!("--base-port {base}: the sandbox needs 9 ports"))
         };
         Ok(Ports {
             konnektor: port(0)?,
@@ -98,6 +100,7 @@ impl Ports {
             fd_https: port(5)?,
             cm_smtp: port(6)?,
             cm_pop3: port(7)?,
+            admin_ui: port(8)?,
         })
     }
 
@@ -120,6 +123,7 @@ impl Ports {
             fd_https: pick(self.fd_https)?,
             cm_smtp: pick(self.cm_smtp)?,
             cm_pop3: pick(self.cm_pop3)?,
+            admin_ui: pick(self.admin_ui)?,
         })
     }
 }
@@ -133,6 +137,7 @@ pub struct System {
     fachdienst: Launched,
     cm_smtp: kim_clientmodul::Running,
     cm_pop3: kim_clientmodul::RunningPop3,
+    admin_ui: kim_admin_web::RunningAdminWeb,
 }
 
 fn local(port: u16) -> SocketAddr {
@@ -208,7 +213,7 @@ impl System {
         let mut send = SendConfig::new(local(ports.cm_smtp), "localhost", fd_tls.clone());
         send.proxy_tls = ProxyTls::None;
         let cm_smtp_check = send.fachdienst_cert_check.clone();
-        let konnektors = kim_clientmodul::Konnektors::single(konnektor_client);
+        let konnektors = kim_clientmodul::Konnektors::single(konnektor_client.clone());
         let cm_smtp = kim_clientmodul::start(
             send,
             konnektors.clone(),
@@ -217,6 +222,7 @@ impl System {
         )
         .await
         .context("starting the Clientmodul's SMTP proxy")?;
+        let admin_ui = start_admin_ui(&dir, ports, konnektor_client, &fd_tls).await?;
         let mut receive = ReceiveConfig::new(local(ports.cm_pop3), "localhost", fd_tls);
         receive.proxy_tls = ProxyTls::None;
         receive.fachdienst_cert_check = cm_smtp_check;
@@ -232,7 +238,13 @@ impl System {
             fachdienst,
             cm_smtp,
             cm_pop3,
+            admin_ui,
         })
+    }
+
+    /// The administration web UI, e.g. `http://127.0.0.1:18408/`.
+    pub fn admin_ui_url(&self) -> String {
+        self.admin_ui.url()
     }
 
     pub fn konnektor_sds_url(&self) -> &str {
@@ -288,6 +300,7 @@ impl System {
 
     /// Stops the Clientmodul first, then the Fachdienst, the VZD and the Konnektor.
     pub async fn shutdown(self) {
+        self.admin_ui.shutdown().await;
         self.cm_smtp.shutdown().await;
         self.cm_pop3.shutdown().await;
         self.fachdienst.shutdown().await;
@@ -322,6 +335,62 @@ fn konnektor_config(pki: &TestPki, port: u16) -> anyhow::Result<kim_ti_sim::SimC
     card.terminal = "CT3".into();
     card.slot = 1;
     Ok(config)
+}
+
+/// The Clientmodul's administration web UI over the sandbox Konnektor (both practices'
+/// contexts, practice A's with the doctor's UserId for the HBA) and the Fachdienst's Account
+/// Manager; certificates are imported into `clientmodul/keystore.json` of the state
+/// directory.
+async fn start_admin_ui(
+    dir: &Path,
+    ports: Ports,
+    konnektor: Arc<KonnektorClient>,
+    fd_tls: &FachdienstTls,
+) -> anyhow::Result<kim_admin_web::RunningAdminWeb> {
+    let mut contexts = Vec::new();
+    for p in &PRACTICES {
+        let ctx = kim_admin::Context::new(p.mandant, p.client_system, p.workplace)
+            .map_err(|e| anyhow::anyhow!("Konnektor context: {e}"))?;
+        contexts.push(match p.user_id {
+            Some(user) => ctx
+                .with_user_id(user)
+                .map_err(|e| anyhow::anyhow!("Konnektor context: {e}"))?,
+            None => ctx,
+        });
+    }
+    let am = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        format!(
+            "https://localhost:{}{}",
+            ports.fd_https,
+            kim_account_manager::BASE_PATH
+        ),
+        Some(kim_tls::ClientOptions {
+            trust: fd_tls.trust.clone(),
+            identity: Some(fd_tls.identity.clone()),
+            danger_accept_any_hostname: false,
+        }),
+    ))
+    .context("the Account Manager client")?;
+    let cm_dir = dir.join("clientmodul");
+    std::fs::create_dir_all(&cm_dir).with_context(|| format!("creating {}", cm_dir.display()))?;
+    let password_file = cm_dir.join("store-password");
+    kim_cm_config::StorePassword::load_or_create(&password_file)
+        .with_context(|| format!("{}", password_file.display()))?;
+    kim_admin_web::start(kim_admin_web::AdminWebConfig {
+        listen: local(ports.admin_ui),
+        konnektors: vec![kim_admin_web::KonnektorChoice {
+            label: "Sandbox-Konnektor".into(),
+            client: konnektor,
+            contexts,
+        }],
+        account_manager: Arc::new(am),
+        key_store: Some(kim_admin_web::KeyStoreTarget {
+            key_store: cm_dir.join("keystore.json"),
+            password_file,
+        }),
+    })
+    .await
+    .context("starting the administration UI")
 }
 
 async fn start_vzd(

@@ -370,7 +370,11 @@ fn practice(dir: &Path, pki: &Path, sds: &str, ldap: &str, fd_port: u16) -> (Pat
         .replace("ldap://127.0.0.1:18389", ldap)
         .replace("smtp.port = 2525", &format!("smtp.port = {smtp_port}"))
         .replace("pop3.port = 2995", &format!("pop3.port = {}", free_port()))
-        .replace("localhost:465", &format!("localhost:{fd_port}"));
+        .replace("localhost:465", &format!("localhost:{fd_port}"))
+        .replace(
+            "clientmodul.auth.service.port = 12001",
+            &format!("clientmodul.auth.service.port = {}", free_port()),
+        );
     let path = dir.join("cm.properties");
     std::fs::write(&path, config).unwrap();
     let ts = dir.join("trustStore");
@@ -520,13 +524,29 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(serve.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words.len(), 4, "{line:?}");
     assert_eq!(words[..2], ["smtp", &format!("127.0.0.1:{smtp_port}")]);
     let cm_pop3 = words[3].rsplit_once(':').unwrap().1.to_string();
+    // The administration UI on loopback lists the cards of the configured context.
+    let mut ui_line = String::new();
+    stdout.read_line(&mut ui_line).unwrap();
+    let ui = ui_line
+        .trim()
+        .strip_prefix("admin-ui http://")
+        .unwrap_or_else(|| panic!("admin UI line: {ui_line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    assert!(ui.starts_with("127.0.0.1:"), "{ui}");
+    let page = kim_testkit::peers::python(&format!(
+        "import urllib.request\n\
+         print(urllib.request.urlopen('http://{ui}/').read().decode())\n"
+    ));
+    assert!(page.contains("<h1>Karte wählen</h1>"), "{page}");
+    assert!(page.contains("Mandant Mandant1"), "{page}");
+    assert!(page.contains("Telematik-ID 1-2.58.00000040"), "{page}");
     let serve = Daemon(serve);
     let out = swaks(smtp_port, fd_port);
     assert!(out.status.success(), "{}", text(&out));

@@ -7,6 +7,7 @@
 )]
 
 mod account;
+mod admin_ui;
 mod clientmodul;
 mod fachdienst;
 mod message;

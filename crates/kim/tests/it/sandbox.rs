@@ -37,9 +37,9 @@ fn sandbox_delivers_the_arztbrief_with_its_vermerk() {
 }
 
 /// A running `kim sandbox --serve`; killed on drop.
-struct Sandbox {
+pub struct Sandbox {
     child: Child,
-    info: serde_json::Value,
+    pub info: serde_json::Value,
 }
 
 impl Drop for Sandbox {
@@ -50,7 +50,7 @@ impl Drop for Sandbox {
 }
 
 impl Sandbox {
-    fn start(dir: &Path, base_port: u16) -> Sandbox {
+    pub fn start(dir: &Path, base_port: u16) -> Sandbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
             .args(["sandbox", "--serve", "--state-dir"])
             .arg(dir)
@@ -81,7 +81,7 @@ impl Sandbox {
         }
     }
 
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
@@ -89,7 +89,7 @@ impl Sandbox {
         assert!(exit.success(), "SIGTERM ends the sandbox cleanly: {exit:?}");
     }
 
-    fn s(&self, pointer: &str) -> String {
+    pub fn s(&self, pointer: &str) -> String {
         match self.info.pointer(pointer) {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -98,17 +98,17 @@ impl Sandbox {
     }
 }
 
-/// Eight consecutive free loopback ports.
-fn free_base_port() -> u16 {
+/// Nine consecutive free loopback ports.
+pub fn free_base_port() -> u16 {
     let seed = std::process::id() as u16;
     for i in 0..500u16 {
-        let base = 20000 + (seed.wrapping_add(i * 97) % 4000) * 8;
-        let free = (0..8).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
+        let base = 20000 + (seed.wrapping_add(i * 97) % 4000) * 9;
+        let free = (0..9).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
         if free {
             return base;
         }
     }
-    panic!("no eight consecutive free ports");
+    panic!("no nine consecutive free ports");
 }
 
 /// Sends a 20 MiB mail through the Clientmodul (KAS) and fetches it; prints whether the

@@ -1,0 +1,73 @@
+//! The administration web UI of `kim clientmodul serve` (crate `kim-admin-web`): on
+//! 127.0.0.1 at `clientmodul.auth.service.port` (default 12001) when
+//! `clientmodul.auth.client.ui.enabled` is true, with every configured Konnektor and its
+//! context, the Account Manager at `clientmodul.auth.service.endpoint` and the key store of
+//! `cm.properties` for the certificate import.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kim_admin_web::{AdminWebConfig, KeyStoreTarget, KonnektorChoice, RunningAdminWeb};
+use kim_cm_config::{CmConfig, ContextIds, Partner};
+
+use super::setup::{self, Stores};
+
+/// The Konnektor call context of `cm.properties` ids.
+pub fn context(ids: &ContextIds) -> anyhow::Result<kim_admin::Context> {
+    let ctx = kim_admin::Context::new(&ids.mandant_id, &ids.client_system_id, &ids.workplace_id)
+        .map_err(|e| anyhow::anyhow!("Konnektor context: {e}"))?;
+    match &ids.user_id {
+        Some(user) => ctx
+            .with_user_id(user)
+            .map_err(|e| anyhow::anyhow!("Konnektor context: {e}")),
+        None => Ok(ctx),
+    }
+}
+
+/// Starts the UI, or `None` if `clientmodul.auth.client.ui.enabled` is false.
+pub async fn start(config: &CmConfig, stores: &Stores) -> anyhow::Result<Option<RunningAdminWeb>> {
+    let auth = &config.auth_log;
+    if !auth.auth_ui {
+        return Ok(None);
+    }
+    let mut konnektors = Vec::new();
+    for (settings, (id, client)) in config
+        .konnektors
+        .iter()
+        .zip(setup::konnektor_clients(config, stores)?)
+    {
+        konnektors.push(KonnektorChoice {
+            label: id.map_or_else(
+                || "Standard-Konnektor".to_owned(),
+                |id| format!("Konnektor {id}"),
+            ),
+            client,
+            contexts: vec![context(&settings.context)?],
+        });
+    }
+    // The Clientmodul's certificate towards the Fachdienst is optional here: the UI is
+    // where a first one is requested.
+    let tls = kim_tls::ClientOptions {
+        trust: stores.anchors(&Partner::Fachdienst)?,
+        identity: stores.identity(&Partner::Fachdienst).ok(),
+        danger_accept_any_hostname: config.fachdienst.danger_accept_any_hostname,
+    };
+    let am = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
+        auth.auth_endpoint.clone(),
+        Some(tls),
+    ))
+    .context("clientmodul.auth.service.endpoint")?;
+    let running = kim_admin_web::start(AdminWebConfig {
+        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), auth.auth_port),
+        konnektors,
+        account_manager: Arc::new(am),
+        key_store: Some(KeyStoreTarget {
+            key_store: config.stores.key_store.clone(),
+            password_file: config.stores.password_file.clone(),
+        }),
+    })
+    .await
+    .context("starting the administration UI (clientmodul.auth.service.port)")?;
+    Ok(Some(running))
+}
