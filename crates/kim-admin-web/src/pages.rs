@@ -677,8 +677,13 @@ async fn login(
 
 #[derive(Debug, serde::Deserialize, Default)]
 struct RegQuery {
+    #[serde(alias = "contract")]
     vertrag: Option<String>,
+    #[serde(alias = "address")]
     adresse: Option<String>,
+    /// The reservation token of the provider portal's registration link; it is the initial
+    /// password of the reserved address.
+    token: Option<String>,
 }
 
 async fn registration_page(
@@ -689,15 +694,25 @@ async fn registration_page(
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let contract = q.vertrag.unwrap_or_default();
     let address = q.adresse.unwrap_or_default();
+    let token = q.token.unwrap_or_default();
     if app.chosen(&sid).is_none() {
         let back = format!(
-            "/registrieren?vertrag={}&adresse={}",
+            "/registrieren?vertrag={}&adresse={}&token={}",
             html::url_encode(&contract),
-            html::url_encode(&address)
+            html::url_encode(&address),
+            html::url_encode(&token)
         );
         return see_other(&format!("/?weiter={}", html::url_encode(&back)));
     }
-    registration_form(&app, &sid, &FormErrors::default(), &contract, &address).await
+    registration_form(
+        &app,
+        &sid,
+        &FormErrors::default(),
+        &contract,
+        &address,
+        &token,
+    )
+    .await
 }
 
 async fn registration_form(
@@ -706,6 +721,7 @@ async fn registration_form(
     errors: &FormErrors,
     contract: &str,
     address: &str,
+    token: &str,
 ) -> Response {
     let csrf = app.csrf(sid);
     let policy = app.password_policy().await;
@@ -736,12 +752,27 @@ async fn registration_form(
             .autocomplete("username")
             .render(errors),
     );
-    body.push_str(
-        &Field::new("initialpasswort", "Initialpasswort", Input::Password)
-            .hint("Das Initialpasswort aus den Vertragsunterlagen.")
-            .autocomplete("off")
-            .render(errors),
-    );
+    if token.is_empty() {
+        body.push_str(
+            &Field::new("initialpasswort", "Initialpasswort", Input::Password)
+                .hint("Das Initialpasswort aus den Vertragsunterlagen.")
+                .autocomplete("off")
+                .render(errors),
+        );
+    } else {
+        body.push_str(&format!(
+            "<input type=\"hidden\" name=\"linktoken\" value=\"{}\">\n\
+             <p>Die Adresse ist über den Registrierungslink Ihres KIM-Anbieters reserviert; \
+             ein Initialpasswort ist nicht nötig.</p>\n",
+            esc(token)
+        ));
+        if let Some(e) = errors.get("initialpasswort") {
+            body.push_str(&format!(
+                "<p class=\"fehler\" role=\"alert\">{}</p>\n",
+                esc(e)
+            ));
+        }
+    }
     body.push_str(
         &Field::new(
             "passwort",
@@ -848,7 +879,12 @@ async fn register(
     }
     let contract = f.get("vertrag").trim().to_owned();
     let address = f.get("adresse").trim().to_ascii_lowercase();
-    let ini = Zeroizing::new(f.get("initialpasswort").to_owned());
+    let token = f.get("linktoken").trim().to_owned();
+    let ini = if token.is_empty() {
+        Zeroizing::new(f.get("initialpasswort").to_owned())
+    } else {
+        Zeroizing::new(token.clone())
+    };
     let password = Zeroizing::new(f.get("passwort").to_owned());
     let mut errors = FormErrors::default();
     if contract.is_empty() {
@@ -874,7 +910,7 @@ async fn register(
     )
     .await;
     if !errors.is_empty() {
-        return registration_form(&app, &sid, &errors, &contract, &address).await;
+        return registration_form(&app, &sid, &errors, &contract, &address, &token).await;
     }
     let account = kim_admin::am::NewAccount {
         reference_id: Some(contract.clone()),
@@ -906,7 +942,7 @@ async fn register(
         }
         Err(e) => {
             let errors = texts::registration_error(&e);
-            registration_form(&app, &sid, &errors, &contract, &address).await
+            registration_form(&app, &sid, &errors, &contract, &address, &token).await
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct SandboxInfo {
     /// The Clientmodul's administration web UI (card login, registration, account
     /// administration).
     pub admin_ui_url: String,
+    /// The Fachdienst's registration portal (its mails land in
+    /// `fachdienst/portal-mails/*.eml`), if it runs.
+    pub portal_url: Option<String>,
     /// Where `kim sandbox --serve` keeps its state.
     pub state_dir: String,
     /// Marks every key and password here as test material.
@@ -154,6 +157,7 @@ impl SandboxInfo {
             mailboxes,
             hba: card(HBA_TELEMATIK_ID, "qes")?,
             admin_ui_url: system.admin_ui_url(),
+            portal_url: system.portal_url(),
             state_dir: system.dir.display().to_string(),
             test_only: true,
         })

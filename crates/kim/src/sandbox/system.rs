@@ -247,6 +247,11 @@ impl System {
         self.admin_ui.url()
     }
 
+    /// The Fachdienst's registration portal, e.g. `http://127.0.0.1:40123/`.
+    pub fn portal_url(&self) -> Option<String> {
+        self.fachdienst.portal_addr.map(|a| format!("http://{a}/"))
+    }
+
     pub fn konnektor_sds_url(&self) -> &str {
         self.konnektor.sds_url()
     }
@@ -451,6 +456,7 @@ public_url = \"https://localhost:{https}\"\n\
 listen = \"127.0.0.1:0\"\n\
 tls = false\n\
 sender = \"portal@localhost\"\n\
+cm_ui_base = \"http://127.0.0.1:{admin_ui}\"\n\
 mail_dir = \"portal-mails\"\n\
 [account_manager]\n\
 card_ca_pem = \"{pki}/ca-bundle.pem\"\n\
@@ -468,6 +474,7 @@ client_key_pem = \"{pki}/tls/clientmodul.key.pem\"\n",
         pop3 = ports.fd_pop3,
         https = ports.fd_https,
         vzd = ports.vzd_api,
+        admin_ui = ports.admin_ui,
     );
     let path = fd_dir.join("fachdienst.toml");
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

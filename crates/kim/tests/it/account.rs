@@ -29,7 +29,7 @@ impl Sandbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
             .args(["sandbox", "--serve", "--state-dir"])
             .arg(dir)
-            .args(["--base-port", &free_base_port().to_string()])
+            .args(["--base-port", &crate::sandbox::free_base_port().to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -73,21 +73,6 @@ impl Sandbox {
             .1
             .into()
     }
-}
-
-/// Eight consecutive free loopback ports, different for each call in this process.
-fn free_base_port() -> u16 {
-    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let seed = (std::process::id() as u16).wrapping_add(call.wrapping_mul(1013));
-    for i in 0..500u16 {
-        let base = 21000 + (seed.wrapping_add(i * 89).wrapping_add(31) % 3800) * 8;
-        let free = (0..8).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no eight consecutive free ports");
 }
 
 fn free_port() -> u16 {

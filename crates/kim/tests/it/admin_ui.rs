@@ -34,19 +34,6 @@ fn ensure_playwright() {
     );
 }
 
-/// Nine consecutive free loopback ports, from another sequence than the sandbox tests' (the
-/// tests of one binary run in parallel in one process).
-fn base_port() -> u16 {
-    let seed = (std::process::id() as u16).wrapping_add(1733);
-    for i in 0..500u16 {
-        let base = 20003 + (seed.wrapping_add(i * 89) % 3900) * 9;
-        if (0..9).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no nine consecutive free ports");
-}
-
 fn screenshot_dir() -> PathBuf {
     std::env::var_os("KIM_SCREENSHOT_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots"),
@@ -58,7 +45,7 @@ fn screenshot_dir() -> PathBuf {
 fn the_admin_ui_walk_passes_in_chromium() {
     ensure_playwright();
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(dir.path(), base_port());
+    let sandbox = Sandbox::start(dir.path(), crate::sandbox::free_base_port());
     let url = sandbox.s("/admin_ui_url");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let shots = screenshot_dir().join("admin-ui");

@@ -98,11 +98,14 @@ impl Sandbox {
     }
 }
 
-/// Nine consecutive free loopback ports.
+/// Nine consecutive free loopback ports (a sandbox's `--base-port`), a different block for
+/// every call in this process: the tests of one binary run in parallel in one process.
 pub fn free_base_port() -> u16 {
-    let seed = std::process::id() as u16;
-    for i in 0..500u16 {
-        let base = 20000 + (seed.wrapping_add(i * 97) % 4000) * 9;
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = (std::process::id() as u16) % 400;
+    for _ in 0..500u16 {
+        let block = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = 20000 + (seed.wrapping_add(block.wrapping_mul(7)) % 4000) * 9;
         let free = (0..9).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok());
         if free {
             return base;
