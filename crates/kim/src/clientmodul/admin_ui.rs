@@ -1,7 +1,8 @@
 //! The administration web UI of `kim clientmodul serve` (crate `kim-admin-web`): on
 //! 127.0.0.1 at `clientmodul.auth.service.port` (default 12001) when
 //! `clientmodul.auth.client.ui.enabled` is true, with every configured Konnektor and its
-//! context, the Account Manager at `clientmodul.auth.service.endpoint` and the key store of
+//! context, the Account Manager at `clientmodul.fachdienst.account_manager` (else
+//! `clientmodul.auth.service.endpoint`) and the key store of
 //! `cm.properties` for the certificate import.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -53,11 +54,18 @@ pub async fn start(config: &CmConfig, stores: &Stores) -> anyhow::Result<Option<
         identity: stores.identity(&Partner::Fachdienst).ok(),
         danger_accept_any_hostname: config.fachdienst.danger_accept_any_hostname,
     };
-    let am = kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(
-        auth.auth_endpoint.clone(),
-        Some(tls),
-    ))
-    .context("clientmodul.auth.service.endpoint")?;
+    // One Account Manager for the UI, `kim account` and the certificate renewal: the
+    // extension key wins over the manual's endpoint key when both are set.
+    let (endpoint, key) = match &config.fachdienst.account_manager {
+        Some(url) => (url.clone(), "clientmodul.fachdienst.account_manager"),
+        None => (
+            auth.auth_endpoint.clone(),
+            "clientmodul.auth.service.endpoint",
+        ),
+    };
+    let am =
+        kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(endpoint, Some(tls)))
+            .context(key)?;
     let running = kim_admin_web::start(AdminWebConfig {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), auth.auth_port),
         konnektors,
