@@ -696,12 +696,14 @@ async fn registration_page(
     let address = q.adresse.unwrap_or_default();
     let token = q.token.unwrap_or_default();
     if app.chosen(&sid).is_none() {
-        let back = format!(
-            "/registrieren?vertrag={}&adresse={}&token={}",
+        let mut back = format!(
+            "/registrieren?vertrag={}&adresse={}",
             html::url_encode(&contract),
-            html::url_encode(&address),
-            html::url_encode(&token)
+            html::url_encode(&address)
         );
+        if !token.is_empty() {
+            back.push_str(&format!("&token={}", html::url_encode(&token)));
+        }
         return see_other(&format!("/?weiter={}", html::url_encode(&back)));
     }
     registration_form(
