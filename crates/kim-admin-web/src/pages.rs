@@ -1332,6 +1332,31 @@ async fn with_errors(
     .await
 }
 
+/// The end of an account action at the Account Manager: on success `done` as the notice and
+/// back to the account page; on failure the account page with `errors(e)` in `section`.
+async fn finish(
+    app: &App,
+    sid: &Sid,
+    result: Result<(), AdminError>,
+    done: &str,
+    section: &'static str,
+    errors: impl FnOnce(&AdminError) -> FormErrors,
+    values: Fields,
+) -> Response {
+    match result {
+        Ok(()) => {
+            app.notify(sid, done);
+            see_other("/konto")
+        }
+        Err(e) => with_errors(app, sid, section, errors(&e), values).await,
+    }
+}
+
+/// The Account Manager's German message as a form-wide error.
+fn general(e: &AdminError) -> FormErrors {
+    FormErrors::general(e.german_message())
+}
+
 /// Common start of the account actions: CSRF, login, JWT.
 async fn action(
     app: &App,
@@ -1342,17 +1367,7 @@ async fn action(
     let (user, password) = require_login(app, sid)?;
     match app.jwt(sid).await {
         Ok(jwt) => Ok((f, user, password, jwt)),
-        Err(e) => {
-            let section = "";
-            Err(with_errors(
-                app,
-                sid,
-                section,
-                FormErrors::general(e.german_message()),
-                f,
-            )
-            .await)
-        }
+        Err(e) => Err(with_errors(app, sid, "", general(&e), f).await),
     }
 }
 
@@ -1374,34 +1389,17 @@ async fn set_version(
         kim_version: Some(version.to_owned()),
         ..kim_admin::AccountUpdate::default()
     };
-    match app
+    let result = app
         .config()
         .account_manager
         .set(&jwt, &user, &password, &update)
-        .await
-    {
-        Ok(()) => {
-            app.notify(
-                &sid,
-                if version == "1.5+" {
-                    "Einwilligung gespeichert: Die KIM-Adresse empfängt jetzt auch Nachrichten über 15 MiB (KIM-Version 1.5+)."
-                } else {
-                    "Einwilligung zurückgenommen: Die KIM-Adresse empfängt nur Nachrichten bis 15 MiB (KIM-Version 1.5)."
-                },
-            );
-            see_other("/konto")
-        }
-        Err(e) => {
-            with_errors(
-                &app,
-                &sid,
-                "version",
-                FormErrors::general(e.german_message()),
-                f,
-            )
-            .await
-        }
-    }
+        .await;
+    let done = if version == "1.5+" {
+        "Einwilligung gespeichert: Die KIM-Adresse empfängt jetzt auch Nachrichten über 15 MiB (KIM-Version 1.5+)."
+    } else {
+        "Einwilligung zurückgenommen: Die KIM-Adresse empfängt nur Nachrichten bis 15 MiB (KIM-Version 1.5)."
+    };
+    finish(&app, &sid, result, done, "version", general, f).await
 }
 
 async fn out_of_office(
@@ -1441,25 +1439,17 @@ async fn out_of_office(
         end_date: end,
         message: (!text.is_empty()).then_some(text),
     };
-    match app
+    let result = app
         .config()
         .account_manager
         .update_out_of_office(&jwt, &user, &password, &ooo)
-        .await
-    {
-        Ok(()) => {
-            app.notify(
-                &sid,
-                if active {
-                    "Die Abwesenheitsnotiz ist eingeschaltet."
-                } else {
-                    "Die Abwesenheitsnotiz ist gespeichert und ausgeschaltet."
-                },
-            );
-            see_other("/konto")
-        }
-        Err(e) => with_errors(&app, &sid, "abwesenheit", texts::ooo_error(&e), f).await,
-    }
+        .await;
+    let done = if active {
+        "Die Abwesenheitsnotiz ist eingeschaltet."
+    } else {
+        "Die Abwesenheitsnotiz ist gespeichert und ausgeschaltet."
+    };
+    finish(&app, &sid, result, done, "abwesenheit", texts::ooo_error, f).await
 }
 
 /// A `datetime-local` value as RFC 3339 (UTC); empty → `None` (an error if `required`).
@@ -1564,16 +1554,7 @@ async fn request_otp(
             app.with(&sid, |s| s.otp = Some(otp));
             see_other("/konto/telematik-id")
         }
-        Err(e) => {
-            with_errors(
-                &app,
-                &sid,
-                "tid",
-                FormErrors::general(e.german_message()),
-                f,
-            )
-            .await
-        }
+        Err(e) => with_errors(&app, &sid, "tid", general(&e), f).await,
     }
 }
 
@@ -1830,30 +1811,13 @@ async fn deregister(
         );
         return with_errors(&app, &sid, "abmeldung", e, f).await;
     }
-    match app
+    let result = app
         .config()
         .account_manager
         .deregister(&jwt, &user, &password)
-        .await
-    {
-        Ok(()) => {
-            app.notify(
-                &sid,
-                "Die KIM-Adresse ist abgemeldet. Sie können die Abmeldung innerhalb von 30 Tagen widerrufen.",
-            );
-            see_other("/konto")
-        }
-        Err(e) => {
-            with_errors(
-                &app,
-                &sid,
-                "abmeldung",
-                FormErrors::general(e.german_message()),
-                f,
-            )
-            .await
-        }
-    }
+        .await;
+    let done = "Die KIM-Adresse ist abgemeldet. Sie können die Abmeldung innerhalb von 30 Tagen widerrufen.";
+    finish(&app, &sid, result, done, "abmeldung", general, f).await
 }
 
 async fn revoke(
@@ -1865,21 +1829,13 @@ async fn revoke(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match app
+    let result = app
         .config()
         .account_manager
         .revoke_deregistration(&jwt, &user, &password)
-        .await
-    {
-        Ok(()) => {
-            app.notify(
-                &sid,
-                "Die Abmeldung ist widerrufen. Die KIM-Adresse ist wieder registriert und im Verzeichnisdienst eingetragen.",
-            );
-            see_other("/konto")
-        }
-        Err(e) => with_errors(&app, &sid, "widerruf", texts::revoke_error(&e), f).await,
-    }
+        .await;
+    let done = "Die Abmeldung ist widerrufen. Die KIM-Adresse ist wieder registriert und im Verzeichnisdienst eingetragen.";
+    finish(&app, &sid, result, done, "widerruf", texts::revoke_error, f).await
 }
 
 #[cfg(test)]
