@@ -30,73 +30,87 @@ impl Errors {
     }
 }
 
-fn deregister_page(fields: &FormFields, errors: &Errors, message: Option<&str>) -> Response {
+/// A request form that a mailed confirmation link completes: address, the password if
+/// `with_password`, contract id.
+struct RequestForm {
+    action: &'static str,
+    title: &'static str,
+    intro: &'static str,
+    button: &'static str,
+    with_password: bool,
+}
+
+const DEREGISTER_FORM: RequestForm = RequestForm {
+    action: "/deregistrieren",
+    title: "KIM-Konto deregistrieren",
+    intro: "Nach dem Absenden erhalten Sie an die bei der Registrierung hinterlegte E-Mail-Adresse \
+            einen Link, mit dem Sie die Deregistrierung bestätigen. Danach können Sie noch 30 \
+            Tage lang Nachrichten abrufen; anschließend wird das Konto gelöscht.",
+    button: "Konto deregistrieren",
+    with_password: true,
+};
+
+const UNLOCK_FORM: RequestForm = RequestForm {
+    action: "/accountEntsperren",
+    title: "KIM-Konto entsperren",
+    intro: "Ein Konto wird nach dreimaliger falscher Passworteingabe gesperrt. Geben Sie die \
+            KIM-Adresse und die Contract ID an; den Link zum Entsperren senden wir an die bei \
+            der Registrierung hinterlegte E-Mail-Adresse.",
+    button: "Konto entsperren",
+    with_password: false,
+};
+
+fn request_page(
+    form: &RequestForm,
+    fields: &FormFields,
+    errors: &Errors,
+    message: Option<&str>,
+) -> Response {
     let mut body = String::new();
     if let Some(m) = message {
         body.push_str(&notice(m, true));
     }
-    body.push_str(
-        "<p>Nach dem Absenden erhalten Sie an die bei der Registrierung hinterlegte E-Mail-Adresse \
-         einen Link, mit dem Sie die Deregistrierung bestätigen. Danach können Sie noch 30 Tage \
-         lang Nachrichten abrufen; anschließend wird das Konto gelöscht.</p>\n\
-         <form method=\"post\" action=\"/deregistrieren\" novalidate>\n",
-    );
+    body.push_str(&format!(
+        "<p>{}</p>\n<form method=\"post\" action=\"{}\" novalidate>\n",
+        form.intro, form.action
+    ));
     body.push_str(
         &Field::new("address", "KIM-Adresse", "email", true)
             .value(field(fields, "address"))
             .error(errors.get("address"))
             .render(),
     );
-    body.push_str(
-        &Field::new("password", "Passwort der KIM-Adresse", "password", true)
-            .error(errors.get("password"))
-            .render(),
-    );
+    if form.with_password {
+        body.push_str(
+            &Field::new("password", "Passwort der KIM-Adresse", "password", true)
+                .error(errors.get("password"))
+                .render(),
+        );
+    }
     body.push_str(
         &Field::new("contract", "Contract ID", "text", true)
             .value(field(fields, "contract"))
             .error(errors.get("contract"))
             .render(),
     );
-    body.push_str("<button type=\"submit\">Konto deregistrieren</button>\n</form>\n");
+    body.push_str(&format!(
+        "<button type=\"submit\">{}</button>\n</form>\n",
+        form.button
+    ));
     let status = if errors.0.is_empty() && message.is_none() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    page(status, "KIM-Konto deregistrieren", &body)
+    page(status, form.title, &body)
+}
+
+fn deregister_page(fields: &FormFields, errors: &Errors, message: Option<&str>) -> Response {
+    request_page(&DEREGISTER_FORM, fields, errors, message)
 }
 
 fn unlock_page(fields: &FormFields, errors: &Errors, message: Option<&str>) -> Response {
-    let mut body = String::new();
-    if let Some(m) = message {
-        body.push_str(&notice(m, true));
-    }
-    body.push_str(
-        "<p>Ein Konto wird nach dreimaliger falscher Passworteingabe gesperrt. Geben Sie die \
-         KIM-Adresse und die Contract ID an; den Link zum Entsperren senden wir an die bei der \
-         Registrierung hinterlegte E-Mail-Adresse.</p>\n\
-         <form method=\"post\" action=\"/accountEntsperren\" novalidate>\n",
-    );
-    body.push_str(
-        &Field::new("address", "KIM-Adresse", "email", true)
-            .value(field(fields, "address"))
-            .error(errors.get("address"))
-            .render(),
-    );
-    body.push_str(
-        &Field::new("contract", "Contract ID", "text", true)
-            .value(field(fields, "contract"))
-            .error(errors.get("contract"))
-            .render(),
-    );
-    body.push_str("<button type=\"submit\">Konto entsperren</button>\n</form>\n");
-    let status = if errors.0.is_empty() && message.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    page(status, "KIM-Konto entsperren", &body)
+    request_page(&UNLOCK_FORM, fields, errors, message)
 }
 
 pub(crate) async fn deregister_form() -> Response {
