@@ -67,6 +67,29 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by an adjustable offset: for trying token lifetimes, OTP and
+/// deregistration windows or reservation expiry without waiting.
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    /// Moves the clock forward by `secs` (backwards if negative).
+    pub fn advance(&self, secs: i64) {
+        self.offset
+            .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> i64 {
+        SystemClock
+            .now()
+            .saturating_add(self.offset.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 /// Configuration of the Account Manager.
 #[derive(Clone)]
 pub struct AccountManagerConfig {

@@ -18,12 +18,11 @@ mod vzd;
 
 use std::process::Output;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig, VzdDirectory};
-use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock, SystemClock};
+use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock};
 use kim_store::{AccountStore, Contract, SqliteStore};
 use kim_testkit::pki::{Issued, KeyAlgorithm, KeyPair, TestPki};
 use kim_vzd_sim::{RunningVzd, VzdSim, VzdSimConfig};
@@ -49,23 +48,8 @@ pub fn b64(text: &str) -> String {
     STANDARD.encode(text.as_bytes())
 }
 
-/// System time plus a movable offset.
-#[derive(Debug, Default)]
-pub struct TestClock {
-    offset: AtomicI64,
-}
-
-impl TestClock {
-    pub fn advance(&self, secs: i64) {
-        self.offset.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
-    }
-}
+/// System time plus a movable offset (shared with the Account Manager).
+pub type TestClock = kim_account_manager::OffsetClock;
 
 /// A running Account Manager with its VZD simulator and store.
 #[derive(Debug)]

@@ -15,12 +15,11 @@ mod jwt;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig, VzdDirectory};
-use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock, SystemClock};
+use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock};
 use kim_admin::{AccountManagerClient, AmClientConfig, Context};
 use kim_fachdienst::{Fachdienst, Policy};
 use kim_kas::{AccountLimitConfig, LimitState, ServiceInformation};
@@ -64,23 +63,8 @@ pub fn ctx() -> Context {
     Context::new("Mandant1", "ClientID1", "Workplace1").unwrap()
 }
 
-/// System time plus a movable offset (the Account Manager's clock).
-#[derive(Debug, Default)]
-pub struct TestClock {
-    offset: AtomicI64,
-}
-
-impl TestClock {
-    pub fn advance(&self, secs: i64) {
-        self.offset.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
-    }
-}
+/// System time plus a movable offset (shared with the Account Manager).
+pub type TestClock = kim_account_manager::OffsetClock;
 
 /// The software Konnektor with every card of the test PKI, and a client for it.
 pub async fn konnektor() -> (RunningSim, KonnektorClient) {

@@ -11,7 +11,7 @@
 mod mail;
 mod portal;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use kim_account_manager::cert::ProviderCa;
 use kim_account_manager::vzd::{HttpVzdClient, VzdClientConfig, VzdDirectory};
-use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock, SystemClock};
+use kim_account_manager::{AccountManagerConfig, AccountManagerState, Clock};
 use kim_portal::{Mailer, PortalConfig, PortalState, Security, Transport};
 use kim_smtp::server::{
     DataSpool, ListenerConfig, ServerConfig, SessionEnd, SessionInfo, SmtpBackend, accept_loop,
@@ -48,23 +48,8 @@ pub fn b64(text: &str) -> String {
     STANDARD.encode(text.as_bytes())
 }
 
-/// System time plus a movable offset, shared by portal and Account Manager.
-#[derive(Debug, Default)]
-pub struct TestClock {
-    offset: AtomicI64,
-}
-
-impl TestClock {
-    pub fn advance(&self, secs: i64) {
-        self.offset.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
-    }
-}
+/// System time plus a movable offset (shared with the Account Manager).
+pub type TestClock = kim_account_manager::OffsetClock;
 
 /// A captured mail: envelope recipient and the message text.
 #[derive(Debug, Clone)]
