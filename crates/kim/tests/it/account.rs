@@ -123,55 +123,38 @@ fn practice_config(sandbox: &Sandbox, dir: &Path, extra: &str) -> PathBuf {
         .replace("localhost:995", &sandbox.s("/fachdienst/pop3"));
     let path = dir.join("cm.properties");
     std::fs::write(&path, format!("{config}\n{extra}\n")).unwrap();
-    let ts = dir.join("trustStore");
-    let out = kim_in(
-        &[
-            "clientmodul",
-            "keytool",
-            "add-certificate",
-            "-t",
-            ts.to_str().unwrap(),
-            "-a",
-            "TI",
-            &sandbox.s("/ca_file"),
-        ],
+    keytool(
+        "add-certificate",
+        "-t",
+        &dir.join("trustStore"),
+        &["-a", "TI", &sandbox.s("/ca_file")],
         "",
     );
-    assert!(out.status.success(), "{}", text(&out));
     path
 }
 
+/// `kim clientmodul keytool <sub> <store_flag> <store> <args>` with `stdin` (`-t` names the
+/// trust store, `-k` the key store); must succeed; its output.
+fn keytool(sub: &str, flag: &str, store: &Path, args: &[&str], stdin: &str) -> String {
+    let mut all = vec!["clientmodul", "keytool", sub, flag, store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = kim_in(&all, stdin);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
 fn add_fd_keypair(dir: &Path, p12: &str, password: &str) {
-    let out = kim_in(
-        &[
-            "clientmodul",
-            "keytool",
-            "add-client-keypair",
-            "-k",
-            dir.join("keyStore").to_str().unwrap(),
-            "-o",
-            "FD",
-            "-p",
-            p12,
-        ],
+    keytool(
+        "add-client-keypair",
+        "-k",
+        &dir.join("keyStore"),
+        &["-o", "FD", "-p", p12],
         &format!("{password}\n"),
     );
-    assert!(out.status.success(), "{}", text(&out));
 }
 
 fn list_keystore(dir: &Path) -> String {
-    let out = kim_in(
-        &[
-            "clientmodul",
-            "keytool",
-            "list-keystore",
-            "-k",
-            dir.join("keyStore").to_str().unwrap(),
-        ],
-        "",
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out)
+    keytool("list-keystore", "-k", &dir.join("keyStore"), &[], "")
 }
 
 /// `kim account -c <config> <args>` with `stdin`.
@@ -648,39 +631,25 @@ fn renewal_practice(sandbox: &Sandbox, dir: &Path, extra: &str) -> PathBuf {
     let config = practice_config(sandbox, dir, extra);
     let pki = Path::new(&sandbox.s("/state_dir")).join("pki");
     let pem = short_lived_certificate(&pki, dir, 10);
-    let out = kim_in(
-        &[
-            "clientmodul",
-            "keytool",
-            "add-client-keypair",
-            "-k",
-            dir.join("keyStore").to_str().unwrap(),
-            "-o",
-            "FD",
-            pem.to_str().unwrap(),
-        ],
+    let key_store = dir.join("keyStore");
+    keytool(
+        "add-client-keypair",
+        "-k",
+        &key_store,
+        &["-o", "FD", pem.to_str().unwrap()],
         "",
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let out = kim_in(
-        &[
-            "clientmodul",
-            "keytool",
-            "add-client-password",
-            "-k",
-            dir.join("keyStore").to_str().unwrap(),
-            "-o",
-            "FD",
-            "-u",
-            "-p",
-        ],
+    keytool(
+        "add-client-password",
+        "-k",
+        &key_store,
+        &["-o", "FD", "-u", "-p"],
         &format!(
             "{}\n{}\n",
             sandbox.s("/mailboxes/0/address"),
             sandbox.s("/mailboxes/0/password")
         ),
     );
-    assert!(out.status.success(), "{}", text(&out));
     config
 }
 
