@@ -1,7 +1,7 @@
 //! What every `kim account` subcommand needs: the configuration, the stores, a Konnektor
 //! client with the call context, the card, the token, and the Account Manager client.
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
 use kim_admin::{
     AccountManagerClient, AdminError, AmClientConfig, AuthCard, CardKind, Context, select_card,
     sign_jwt,
@@ -131,6 +131,19 @@ impl Session {
     }
 }
 
+/// The Account Manager's URL and the key that gave it: `clientmodul.fachdienst.account_manager`
+/// when set, else the manual's `clientmodul.auth.service.endpoint`. The UI, `kim account`
+/// and the certificate renewal all use this one.
+fn am_endpoint(config: &CmConfig) -> (String, &'static str) {
+    match &config.fachdienst.account_manager {
+        Some(url) => (url.clone(), "clientmodul.fachdienst.account_manager"),
+        None => (
+            config.auth_log.auth_endpoint.clone(),
+            "clientmodul.auth.service.endpoint",
+        ),
+    }
+}
+
 /// The Account Manager client of `config` with the Clientmodul's TLS identity towards the
 /// Fachdienst (`identity` overrides the key store's, e.g. a renewable one).
 pub fn am_client(
@@ -138,24 +151,29 @@ pub fn am_client(
     stores: &Stores,
     identity: Option<kim_tls::Identity>,
 ) -> anyhow::Result<AccountManagerClient> {
-    let Some(url) = &config.fachdienst.account_manager else {
-        bail!(
-            "clientmodul.fachdienst.account_manager is not set: the Account Manager's URL \
-             (e.g. https://fd.example/AccountMgmt/v2.4)"
-        );
-    };
     let identity = match identity {
         Some(i) => i,
         None => stores.identity(&Partner::Fachdienst)?,
     };
+    am_client_with(config, stores, Some(identity))
+}
+
+/// [`am_client`] where the client certificate may be missing (`None`: TLS without one, as
+/// for a first registration in the UI).
+pub fn am_client_with(
+    config: &CmConfig,
+    stores: &Stores,
+    identity: Option<kim_tls::Identity>,
+) -> anyhow::Result<AccountManagerClient> {
+    let (url, key) = am_endpoint(config);
     let tls = kim_tls::ClientOptions {
         trust: stores.anchors(&Partner::Fachdienst)?,
-        identity: Some(identity),
+        identity,
         danger_accept_any_hostname: config.fachdienst.danger_accept_any_hostname,
     };
-    AccountManagerClient::new(AmClientConfig::new(url.clone(), Some(tls)))
+    AccountManagerClient::new(AmClientConfig::new(url, Some(tls)))
         .map_err(explain)
-        .context("clientmodul.fachdienst.account_manager")
+        .context(key)
 }
 
 /// Opens the key store of `config`, replaces the Fachdienst key pair, saves it.

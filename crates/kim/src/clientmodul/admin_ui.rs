@@ -1,8 +1,8 @@
 //! The administration web UI of `kim clientmodul serve` (crate `kim-admin-web`): on
 //! 127.0.0.1 at `clientmodul.auth.service.port` (default 12001) when
 //! `clientmodul.auth.client.ui.enabled` is true, with every configured Konnektor and its
-//! context, the Account Manager at `clientmodul.fachdienst.account_manager` (else
-//! `clientmodul.auth.service.endpoint`) and the key store of
+//! context, the Account Manager of `kim account` (`clientmodul.fachdienst.account_manager`,
+//! else `clientmodul.auth.service.endpoint`) and the key store of
 //! `cm.properties` for the certificate import.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -11,8 +11,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use kim_admin_web::{AdminWebConfig, KeyStoreTarget, KonnektorChoice, RunningAdminWeb};
 use kim_cm_config::{CmConfig, ContextIds, Partner};
+use kim_konnektor::client::KonnektorClient;
 
-use super::setup::{self, Stores};
+use super::setup::Stores;
 
 /// The Konnektor call context of `cm.properties` ids.
 pub fn context(ids: &ContextIds) -> anyhow::Result<kim_admin::Context> {
@@ -26,46 +27,34 @@ pub fn context(ids: &ContextIds) -> anyhow::Result<kim_admin::Context> {
     }
 }
 
-/// Starts the UI, or `None` if `clientmodul.auth.client.ui.enabled` is false.
-pub async fn start(config: &CmConfig, stores: &Stores) -> anyhow::Result<Option<RunningAdminWeb>> {
+/// Starts the UI, or `None` if `clientmodul.auth.client.ui.enabled` is false. `clients`
+/// are the Konnektor clients of [`super::setup::konnektor_clients`], in the order of
+/// `config.konnektors`; `identity` is the Clientmodul's certificate towards the Fachdienst,
+/// the renewable one of `serve` (else the key store's, if there is one: the UI is where a
+/// first one is requested).
+pub async fn start(
+    config: &CmConfig,
+    stores: &Stores,
+    clients: &[(Option<String>, Arc<KonnektorClient>)],
+    identity: Option<kim_tls::Identity>,
+) -> anyhow::Result<Option<RunningAdminWeb>> {
     let auth = &config.auth_log;
     if !auth.auth_ui {
         return Ok(None);
     }
     let mut konnektors = Vec::new();
-    for (settings, (id, client)) in config
-        .konnektors
-        .iter()
-        .zip(setup::konnektor_clients(config, stores)?)
-    {
+    for (settings, (id, client)) in config.konnektors.iter().zip(clients) {
         konnektors.push(KonnektorChoice {
-            label: id.map_or_else(
+            label: id.as_ref().map_or_else(
                 || "Standard-Konnektor".to_owned(),
                 |id| format!("Konnektor {id}"),
             ),
-            client,
+            client: client.clone(),
             contexts: vec![context(&settings.context)?],
         });
     }
-    // The Clientmodul's certificate towards the Fachdienst is optional here: the UI is
-    // where a first one is requested.
-    let tls = kim_tls::ClientOptions {
-        trust: stores.anchors(&Partner::Fachdienst)?,
-        identity: stores.identity(&Partner::Fachdienst).ok(),
-        danger_accept_any_hostname: config.fachdienst.danger_accept_any_hostname,
-    };
-    // One Account Manager for the UI, `kim account` and the certificate renewal: the
-    // extension key wins over the manual's endpoint key when both are set.
-    let (endpoint, key) = match &config.fachdienst.account_manager {
-        Some(url) => (url.clone(), "clientmodul.fachdienst.account_manager"),
-        None => (
-            auth.auth_endpoint.clone(),
-            "clientmodul.auth.service.endpoint",
-        ),
-    };
-    let am =
-        kim_admin::AccountManagerClient::new(kim_admin::AmClientConfig::new(endpoint, Some(tls)))
-            .context(key)?;
+    let identity = identity.or_else(|| stores.identity(&Partner::Fachdienst).ok());
+    let am = crate::account::am_client_with(config, stores, identity)?;
     let running = kim_admin_web::start(AdminWebConfig {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), auth.auth_port),
         konnektors,

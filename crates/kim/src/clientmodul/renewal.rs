@@ -6,13 +6,13 @@
 //! failure is reported to the renewing account's own mailbox (error code 4016).
 //!
 //! The account is the one of the key store's credentials FD_PASSWORD-cred (`keytool
-//! add-client-password -o FD`); without them, or without
-//! `clientmodul.fachdienst.account_manager`, there is no renewal (logged at start).
+//! add-client-password -o FD`); without them there is no renewal (logged at start). The
+//! Account Manager is the one of `kim account`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use kim_admin::renew::{self, RenewRequest};
 use kim_admin::{AccountManagerClient, Context};
 use kim_cm_config::{CmConfig, KeyPair, Partner};
@@ -22,7 +22,7 @@ use kim_tls::IdentityRenewal;
 use kim_tls::rustls::pki_types::ServerName;
 use zeroize::Zeroizing;
 
-use super::setup::{self, Stores};
+use super::setup::Stores;
 
 /// Source of "now" (Unix seconds); tests pass another.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -30,7 +30,7 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 /// Everything the periodic check needs.
 pub struct Renewal {
     config: CmConfig,
-    konnektor: KonnektorClient,
+    konnektor: Arc<KonnektorClient>,
     context: Context,
     am: AccountManagerClient,
     identity: IdentityRenewal,
@@ -52,19 +52,15 @@ pub enum Checked {
 
 impl Renewal {
     /// The renewal of `config`, if it is configured (else `None`, logged). `tls` is the
-    /// Fachdienst TLS setting whose identity `identity` renews.
+    /// Fachdienst TLS setting whose identity `identity` renews; `konnektor` is the client of
+    /// the default Konnektor, whose context's card authenticates.
     pub fn new(
         config: &CmConfig,
         stores: &Stores,
+        konnektor: Arc<KonnektorClient>,
         tls: &kim_clientmodul::FachdienstTls,
         identity: IdentityRenewal,
     ) -> anyhow::Result<Option<Renewal>> {
-        if config.fachdienst.account_manager.is_none() {
-            tracing::info!(
-                "certificate renewal off: clientmodul.fachdienst.account_manager is not set"
-            );
-            return Ok(None);
-        }
         let Some(credentials) = stores.keys.credentials(&Partner::Fachdienst) else {
             tracing::warn!(
                 "certificate renewal off: no account for it in the key store \
@@ -75,15 +71,7 @@ impl Renewal {
         let default = config
             .default_konnektor()
             .context("no Konnektor configured")?;
-        let konnektor = setup::konnektor_client(config, default, stores)?;
-        let ids = &default.context;
-        let mut context = Context::new(&ids.mandant_id, &ids.client_system_id, &ids.workplace_id)
-            .map_err(|e| anyhow!("Konnektor context: {e}"))?;
-        if let Some(user) = &ids.user_id {
-            context = context
-                .with_user_id(user)
-                .map_err(|e| anyhow!("Konnektor context: {e}"))?;
-        }
+        let context = super::admin_ui::context(&default.context)?;
         let am = crate::account::am_client(config, stores, Some(tls.identity.clone()))?;
         let fd_tls = kim_tls::client_config(kim_tls::ClientOptions {
             trust: tls.trust.clone(),
@@ -156,7 +144,7 @@ impl Renewal {
             common_name: &self.user,
             cert_password: &cert_password,
         };
-        let p12 = renew::renew(&self.konnektor, &self.am, &request, now)
+        let p12 = renew::renew(self.konnektor.as_ref(), &self.am, &request, now)
             .await
             .map_err(crate::account::explain)?;
         let pair = KeyPair::from_pkcs12("createCert", &p12, &cert_password)?;

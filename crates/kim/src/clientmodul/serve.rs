@@ -18,15 +18,9 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
     }
     let stores = Stores::open(&config)?;
-    // The mail proxy runs even if the administration UI cannot start (port taken).
-    let admin_ui = match super::admin_ui::start(&config, &stores).await {
-        Ok(ui) => ui,
-        Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "administration UI not started");
-            None
-        }
-    };
-    let konnektors = setup::konnektors(&config, &stores)?;
+    // One client per Konnektor for the proxies, the administration UI and the renewal.
+    let clients = setup::konnektor_clients(&config, &stores)?;
+    let konnektors = setup::konnektors(&clients)?;
     tracing::info!(
         count = konnektors.len(),
         ids = ?konnektors.ids().collect::<Vec<_>>(),
@@ -34,8 +28,8 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     );
     let vzd = Arc::new(setup::vzd_client(&config, &stores)?);
     let mut send = setup::send_config(&config, &stores)?;
-    // Every Fachdienst connection (SMTP, POP3, KAS, Account Manager) presents the current
-    // certificate of this slot, which the renewal replaces (A_21381).
+    // Every Fachdienst connection (SMTP, POP3, KAS, Account Manager, also the UI's) presents
+    // the current certificate of this slot, which the renewal replaces (A_21381).
     let (identity, renewal_handle) = send
         .fachdienst_tls
         .identity
@@ -43,13 +37,34 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .renewable()
         .context("the Clientmodul's TLS identity (FD_CERTIFICATE-pk)")?;
     send.fachdienst_tls.identity = identity;
-    let renewal = renewal::Renewal::new(&config, &stores, &send.fachdienst_tls, renewal_handle)?
-        .map(|r| {
-            r.spawn(
-                config.fachdienst.renewal_interval,
-                Arc::new(crate::message::now),
-            )
-        });
+    let renewal = renewal::Renewal::new(
+        &config,
+        &stores,
+        konnektors.default_konnektor().clone(),
+        &send.fachdienst_tls,
+        renewal_handle,
+    )?
+    .map(|r| {
+        r.spawn(
+            config.fachdienst.renewal_interval,
+            Arc::new(crate::message::now),
+        )
+    });
+    // The mail proxy runs even if the administration UI cannot start (port taken).
+    let admin_ui = match super::admin_ui::start(
+        &config,
+        &stores,
+        &clients,
+        Some(send.fachdienst_tls.identity.clone()),
+    )
+    .await
+    {
+        Ok(ui) => ui,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "administration UI not started");
+            None
+        }
+    };
     let receive = setup::receive_config(&config, &send);
     let (upload, download) = match setup::kas(&config, &send)? {
         Some(kas) => {

@@ -188,13 +188,13 @@ pub fn kas(
         .context("clientmodul.fachdienst.kas")
 }
 
-/// Every configured Konnektor as the proxies take them: the default one for user names
-/// without KonnektorId, the others by their `clientmodul.konnektor.<KonnektorId>` section.
+/// The Konnektor clients of [`konnektor_clients`] as the proxies take them: the default one
+/// for user names without KonnektorId, the others by their
+/// `clientmodul.konnektor.<KonnektorId>` section.
 pub fn konnektors(
-    config: &CmConfig,
-    stores: &Stores,
+    clients: &[(Option<String>, Arc<KonnektorClient>)],
 ) -> anyhow::Result<kim_clientmodul::Konnektors<KonnektorClient>> {
-    let mut clients = konnektor_clients(config, stores)?.into_iter();
+    let mut clients = clients.iter().cloned();
     let Some((None, default)) = clients.next() else {
         bail!("no default Konnektor configured (clientmodul.konnektor.*)");
     };
