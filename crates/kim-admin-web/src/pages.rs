@@ -763,11 +763,16 @@ async fn registration_form(
         );
     } else {
         body.push_str(&format!(
-            "<input type=\"hidden\" name=\"linktoken\" value=\"{}\">\n\
-             <p>Die Adresse ist über den Registrierungslink Ihres KIM-Anbieters reserviert; \
-             ein Initialpasswort ist nicht nötig.</p>\n",
+            "<input type=\"hidden\" name=\"linktoken\" value=\"{}\">\n",
             esc(token)
         ));
+        // Not when the Account Manager has just said the reservation is gone.
+        if errors.get("adresse") != Some(texts::LINK_EXPIRED) {
+            body.push_str(
+                "<p>Die Adresse ist über den Registrierungslink Ihres KIM-Anbieters reserviert; \
+                 ein Initialpasswort ist nicht nötig.</p>\n",
+            );
+        }
         if let Some(e) = errors.get("initialpasswort") {
             body.push_str(&format!(
                 "<p class=\"fehler\" role=\"alert\">{}</p>\n",
@@ -943,7 +948,7 @@ async fn register(
             see_other("/konto")
         }
         Err(e) => {
-            let errors = texts::registration_error(&e);
+            let errors = texts::registration_error(&e, !token.is_empty());
             registration_form(&app, &sid, &errors, &contract, &address, &token).await
         }
     }

@@ -51,9 +51,31 @@ const TOKEN_REFUSED: &str = "Der Fachdienst hat die Anmeldung mit der gewählten
 abgelehnt. Bitte prüfen Sie, ob die Karte zu diesem Konto gehört, oder wählen Sie eine andere \
 Karte.";
 
-/// Errors of registerAccount by field.
-pub fn registration_error(e: &AdminError) -> FormErrors {
+/// The portal's registration link no longer holds the address (96 hours passed, or the
+/// reservation was dropped).
+pub const LINK_EXPIRED: &str = "Der Registrierungslink ist abgelaufen oder ungültig; die Adresse \
+ist nicht mehr für Sie reserviert. Bitte registrieren Sie die Adresse im Portal Ihres \
+KIM-Anbieters erneut und verwenden Sie den neuen Link.";
+
+/// Errors of registerAccount by field; `via_link`: the form came from the portal's
+/// registration link, whose reservation token replaced the initial password.
+pub fn registration_error(e: &AdminError, via_link: bool) -> FormErrors {
     let mut errors = FormErrors::default();
+    if via_link && e.status() == Some(401) {
+        let m = server_message(e);
+        if m.contains("referenceid") && m.contains("registration") {
+            errors.set(
+                "vertrag",
+                "Die Vertragsnummer gehört nicht zu diesem Registrierungslink.",
+            );
+            return errors;
+        }
+        if m.contains("registration link") || !token_refused(e) {
+            // The token is unknown (the reservation was purged) or expired.
+            errors.set("adresse", LINK_EXPIRED);
+            return errors;
+        }
+    }
     match e.status() {
         Some(409) => errors.set(
             "adresse",
@@ -206,7 +228,7 @@ mod tests {
     #[test]
     fn registration_errors_go_to_their_fields() {
         let field = |e: &AdminError| {
-            let errors = registration_error(e);
+            let errors = registration_error(e, false);
             ["adresse", "vertrag", "passwort", "initialpasswort", ""]
                 .into_iter()
                 .find(|f| errors.get(f).is_some())
@@ -224,6 +246,39 @@ mod tests {
         );
         assert_eq!(field(&http(401, "JWT expired")), Some(""));
         assert_eq!(field(&http(502, "vzd")), Some(""));
+    }
+
+    #[test]
+    fn registration_link_refusals_name_the_link() {
+        // The field that gets the message, and whether it is the expired-link text.
+        let field = |e: &AdminError| {
+            let errors = registration_error(e, true);
+            ["adresse", "vertrag", "initialpasswort", ""]
+                .into_iter()
+                .find_map(|f| errors.get(f).map(|m| (f, m == LINK_EXPIRED)))
+        };
+        assert_eq!(
+            field(&http(
+                401,
+                "the registration link has expired; the address is no longer reserved",
+            )),
+            Some(("adresse", true))
+        );
+        // A purged reservation: the token is not known at all.
+        assert_eq!(
+            field(&http(401, "unknown referenceID or wrong iniPassword")),
+            Some(("adresse", true))
+        );
+        assert_eq!(
+            field(&http(
+                401,
+                "the registration token belongs to another referenceID"
+            )),
+            Some(("vertrag", false))
+        );
+        // The card is still the card's problem, and other statuses keep their fields.
+        assert_eq!(field(&http(401, "JWT expired")), Some(("", false)));
+        assert_eq!(field(&http(409, "taken")), Some(("adresse", false)));
     }
 
     #[test]

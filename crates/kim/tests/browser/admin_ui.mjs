@@ -1,8 +1,9 @@
 // Walks through the Clientmodul's administration web UI in headless Chromium, as a
-// practice would: card choice, registration (with a weak password, a taken address and a
-// wrong initial password first), login, out-of-office, consent to large messages,
-// password change, moving the address to another Telematik-ID, certificate download and
-// import, deregistration and its revocation.
+// practice would: the reservation of an address at the provider's portal, card choice,
+// registration (with a weak password, a taken address, a wrong initial password and an
+// expired registration link first, then through the portal mail's link), login,
+// out-of-office, consent to large messages, password change, moving the address to another
+// Telematik-ID, certificate download and import, deregistration and its revocation.
 //
 // Usage: node admin_ui.mjs <UI URL> <sandbox.json> <screenshot dir>
 // Exit code 0 only if every step and check passed.
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 const [base, infoPath, shotDir] = process.argv.slice(2);
@@ -24,6 +26,10 @@ const iniPassword = info.fachdienst.contract_initial_password;
 const hbaTid = info.hba.telematik_id;
 const practiceA = info.mailboxes[0];
 const newAddress = 'dr.alice.schmidt@test.kim.telematik';
+const expiredAddress = 'dr.alice.alt@test.kim.telematik';
+const stateDir = path.dirname(infoPath);
+const portalMails = path.join(stateDir, 'fachdienst', 'portal-mails');
+const fachdienstDb = path.join(stateDir, 'fachdienst', 'data', 'fachdienst.sqlite');
 const password1 = 'Praxis-Start-2026';
 const password2 = 'Neues-Kennwort-77';
 
@@ -76,7 +82,62 @@ async function endSession() {
   await page.waitForURL(`${base}`);
 }
 
-// 1. The portal's registration link without a session: card choice first, then the form,
+/// The bodies (base64, UTF-8) of the portal's mail files not in `before`.
+function newMailBodies(before) {
+  const names = fs.existsSync(portalMails) ? fs.readdirSync(portalMails) : [];
+  return names.filter((n) => !before.has(n)).map((n) => {
+    const raw = fs.readFileSync(path.join(portalMails, n), 'latin1');
+    const split = raw.indexOf('\r\n\r\n');
+    assert.ok(split > 0, `${n}: header and body`);
+    return Buffer.from(raw.slice(split + 4).replace(/\s+/g, ''), 'base64').toString('utf8');
+  });
+}
+
+/// Reserves `address` at the provider's registration portal as a practice does and returns
+/// the registration link from the mail it sends.
+async function reserveAtPortal(address) {
+  const [local, domain] = address.split('@');
+  const before = new Set(fs.existsSync(portalMails) ? fs.readdirSync(portalMails) : []);
+  await page.goto(info.portal_url);
+  await page.getByRole('link', { name: 'KIM-Adresse registrieren' }).click();
+  await page.getByLabel('Ihre E-Mail-Adresse').fill('praxis.schmidt@example.org');
+  await page.getByLabel('Contract ID').fill(contract);
+  await page.getByRole('button', { name: 'Weiter' }).click();
+  await page.getByLabel('KIM-Adresse (Teil vor dem @)').fill(local);
+  await page.getByLabel('Maildomäne').selectOption(domain);
+  await page.getByRole('button', { name: 'Registrierung abschließen' }).click();
+  await page.waitForLoadState();
+  let link;
+  for (let i = 0; i < 50 && !link; i += 1) {
+    for (const body of newMailBodies(before)) {
+      const m = body.match(/https?:\/\/\S+\/registrieren\?\S+/);
+      if (m) link = m[0];
+    }
+    if (!link) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(link, `the portal sent a registration link for ${address}`);
+  assert.ok(link.startsWith(`${base}registrieren?`), `link ${link} leads to this UI`);
+  assert.ok(link.includes(`address=${encodeURIComponent(address)}`), link);
+  return link;
+}
+
+// 0. The practice reserves two addresses at the provider's portal; the second reservation
+//    runs out (its expiry moved into the past in the Fachdienst's database, as 96 hours
+//    later).
+const link = await reserveAtPortal(newAddress);
+await shot('portal-reserviert');
+const expiredLink = await reserveAtPortal(expiredAddress);
+const moved = execFileSync('python3', ['-c', `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30)
+n = db.execute("UPDATE reservations SET expires = ? WHERE address = ?",
+               (int(time.time()) - 60, sys.argv[2])).rowcount
+db.commit()
+print(n)
+`, fachdienstDb, expiredAddress]).toString().trim();
+assert.equal(moved, '1', 'the reservation of the second address is in the database');
+
+// 1. The UI's registration form without a session: card choice first, then the form,
 //    pre-filled from the query.
 await page.goto(`${base}registrieren?vertrag=${encodeURIComponent(contract)}&adresse=${encodeURIComponent(newAddress)}`);
 assert.equal(await page.locator('h1').innerText(), 'Karte wählen');
@@ -119,14 +180,32 @@ await fillRegistration('dr.müller@test.kim.telematik', iniPassword, password1);
 assert.equal(await page.locator('#feld-adresse').getAttribute('aria-invalid'), 'true');
 await shot('fehler-adressregeln');
 
-// 6. The registration.
-await fillRegistration(newAddress, iniPassword, password1);
+// 6. The expired registration link: the German message at the address field.
+async function registerThroughLink(url, address, pw) {
+  await page.goto(url);
+  await page.waitForURL(/\/registrieren/);
+  assert.equal(await page.getByLabel('Vertragsnummer (Referenz-ID)').inputValue(), contract);
+  assert.equal(await page.getByLabel('Gewünschte KIM-Adresse').inputValue(), address);
+  assert.equal(await page.getByLabel('Initialpasswort').count(), 0, 'the link replaces the initial password');
+  await page.getByLabel('Neues Passwort für das KIM-Konto').fill(pw);
+  await page.getByLabel('Neues Passwort wiederholen').fill(pw);
+  await page.getByRole('button', { name: 'KIM-Adresse registrieren' }).click();
+  await page.waitForLoadState();
+}
+await registerThroughLink(expiredLink, expiredAddress, password1);
+await expectFieldError('adresse', 'Registrierungslink ist abgelaufen');
+assert.equal(await page.getByText('ist über den Registrierungslink Ihres KIM-Anbieters reserviert').count(), 0,
+  'no claim that the address is still reserved');
+await shot('fehler-link-abgelaufen');
+
+// 7. The registration through the portal mail's link.
+await registerThroughLink(link, newAddress, password1);
 await page.waitForURL(/\/konto$/);
 await notice('ist registriert');
 assert.equal(await page.locator('#status').innerText(), 'registriert');
 await shot('konto-registriert');
 
-// 7. Log in again with address and password.
+// 8. Log in again with address and password.
 await endSession();
 await chooseCard(hbaTid);
 await page.getByRole('button', { name: 'Mit dieser Karte anmelden' }).click();
@@ -140,7 +219,7 @@ await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
 await page.waitForURL(/\/konto$/);
 await notice('Angemeldet am KIM-Konto');
 
-// 8. Out-of-office.
+// 9. Out-of-office.
 await page.getByLabel('Abwesenheitsnotiz einschalten').check();
 await page.getByLabel('Beginn (UTC)').fill('2026-12-23T08:00');
 await page.getByLabel('Ende (UTC)').fill('2026-12-22T08:00');
@@ -156,7 +235,7 @@ assert.equal(await page.getByLabel('Beginn (UTC)').inputValue(), '2026-12-23T08:
 assert.ok((await page.getByLabel('Text der Abwesenheitsnotiz').inputValue()).includes('Vertretung'));
 await shot('abwesenheit');
 
-// 9. Consent to large messages (A_23505): the risk notice describes the checkbox.
+// 10. Consent to large messages (A_23505): the risk notice describes the checkbox.
 const consent = page.getByLabel(/Nachrichten über 15 MiB empfängt/);
 assert.ok(((await consent.getAttribute('aria-describedby')) ?? '').includes('hinweis-gross'));
 assert.ok((await page.locator('#hinweis-gross').innerText()).includes('Speicherplatz'));
@@ -167,7 +246,7 @@ await notice('Einwilligung gespeichert');
 assert.equal(await page.locator('#kim-version').innerText(), '1.5+');
 await shot('einwilligung');
 
-// 10. Password change: a weak one at the field, then a good one.
+// 11. Password change: a weak one at the field, then a good one.
 await page.getByLabel('Neues Passwort', { exact: true }).fill('kurz');
 await page.getByLabel('Neues Passwort wiederholen').fill('kurz');
 await page.getByRole('button', { name: 'Passwort ändern' }).click();
@@ -190,7 +269,7 @@ await page.getByLabel('Passwort des KIM-Kontos').fill(password2);
 await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
 await page.waitForURL(/\/konto$/);
 
-// 11. Move the address from the HBA to practice A's SMC-B.
+// 12. Move the address from the HBA to practice A's SMC-B.
 await page.getByRole('button', { name: 'Umzug beginnen' }).click();
 await page.waitForURL(/\/konto\/telematik-id$/);
 assert.equal(await page.getByRole('radio', { name: new RegExp(hbaTid.replace(/\./g, '\\.')) }).count(), 0,
@@ -203,7 +282,7 @@ await notice(`Telematik-ID ${practiceA.card.telematik_id}`);
 assert.ok((await page.locator('header').innerText()).includes(practiceA.card.telematik_id));
 await shot('telematik-id-geaendert');
 
-// 12. The Clientmodul certificate: download and import.
+// 13. The Clientmodul certificate: download and import.
 await page.getByLabel('Name des Clientmoduls im Zertifikat').fill('Praxis-PC-1');
 await page.getByLabel('Passwort für die PKCS#12-Datei').fill('Zertifikat-2026');
 await page.getByRole('button', { name: 'Zertifikat anfordern' }).click();
@@ -223,7 +302,7 @@ await page.waitForURL(/\/konto$/);
 await notice('Schlüsselspeicher des Clientmoduls');
 await shot('zertifikat');
 
-// 13. Deregistration: confirmation required, then the 30-day window; then revocation.
+// 14. Deregistration: confirmation required, then the 30-day window; then revocation.
 await page.getByRole('button', { name: 'KIM-Adresse abmelden' }).click();
 await expectFieldError('bestaetigung', 'bestätigen');
 await page.getByLabel('Ich möchte diese KIM-Adresse abmelden.').check();
@@ -238,7 +317,7 @@ await notice('Abmeldung ist widerrufen');
 assert.equal(await page.locator('#status').innerText(), 'registriert');
 await shot('widerrufen');
 
-// 14. A form without the session's CSRF token is refused.
+// 15. A form without the session's CSRF token is refused.
 const forged = await page.request.post(`${base}konto/deregistrieren`, {
   form: { bestaetigung: 'ja', csrf: 'falsch' },
 });

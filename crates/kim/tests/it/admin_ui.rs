@@ -1,6 +1,7 @@
 //! The administration web UI of `kim sandbox --serve` in headless Chromium
-//! (`tests/browser/admin_ui.mjs` with playwright-core): registration with its error cases,
-//! login, out-of-office, consent to large messages, password change, Telematik-ID change,
+//! (`tests/browser/admin_ui.mjs` with playwright-core): the reservation at the registration
+//! portal, registration with its error cases (an expired registration link among them) and
+//! through the portal mail's link, login, out-of-office, consent to large messages, password change, Telematik-ID change,
 //! certificate download and import, deregistration and revocation.
 
 use std::path::{Path, PathBuf};
