@@ -47,11 +47,14 @@ pub struct KonnektorChoice {
 
 /// Where "import into the Clientmodul" puts a createCert certificate: the key store of
 /// `cm.properties` with its password file; the key pair becomes the Fachdienst partner's
-/// (`FD`), used for mutual TLS at the next start of the Clientmodul.
+/// (`FD`) for mutual TLS.
 #[derive(Debug, Clone)]
 pub struct KeyStoreTarget {
     pub key_store: PathBuf,
     pub password_file: PathBuf,
+    /// The running Clientmodul's certificate towards the Fachdienst: the imported key pair
+    /// replaces it at once for new connections. `None`: it takes effect at the next start.
+    pub live: Option<kim_tls::IdentityRenewal>,
 }
 
 /// Configuration of the UI.

@@ -1763,16 +1763,22 @@ async fn import_cert(
     else {
         return see_other("/konto");
     };
+    let live = target.live.is_some();
     let result = tokio::task::spawn_blocking(move || import_into(&target, &p12, &password))
         .await
         .map_err(|e| format!("Import abgebrochen: {e}"))
         .and_then(|r| r);
     match result {
         Ok(summary) => {
+            let when = if live {
+                "ab sofort für neue Verbindungen"
+            } else {
+                "ab dem nächsten Start des Clientmoduls"
+            };
             app.notify(
                 &sid,
                 format!(
-                    "Das Zertifikat ist im Schlüsselspeicher des Clientmoduls ({summary}). Es gilt für die Verbindung zum Fachdienst ab dem nächsten Start des Clientmoduls."
+                    "Das Zertifikat ist im Schlüsselspeicher des Clientmoduls ({summary}). Es gilt {when} zum Fachdienst."
                 ),
             );
             see_other("/konto")
@@ -1781,7 +1787,8 @@ async fn import_cert(
     }
 }
 
-/// Imports the PKCS#12 as the Fachdienst partner's key pair; returns a short summary.
+/// Imports the PKCS#12 as the Fachdienst partner's key pair, and into the running
+/// Clientmodul's identity if the target has it; returns a short summary.
 fn import_into(target: &KeyStoreTarget, p12: &[u8], password: &str) -> Result<String, String> {
     use kim_cm_config::{KeyPair, KeyStore, Partner, StorePassword};
     let store_password = StorePassword::load(&target.password_file).map_err(|e| {
@@ -1789,6 +1796,9 @@ fn import_into(target: &KeyStoreTarget, p12: &[u8], password: &str) -> Result<St
     })?;
     let pair = KeyPair::from_pkcs12("createCert", p12, password)
         .map_err(|e| format!("Die PKCS#12-Datei ist nicht lesbar: {e}"))?;
+    // Checked before anything is stored, used after.
+    let identity = kim_tls::Identity::from_der(pair.chain.clone(), pair.pkcs8.clone())
+        .map_err(|e| format!("Schlüssel und Zertifikat sind für TLS nicht verwendbar: {e}"))?;
     let mut store = KeyStore::open(&target.key_store, &store_password)
         .map_err(|e| format!("Der Schlüsselspeicher konnte nicht geöffnet werden: {e}"))?;
     let partner = Partner::Fachdienst;
@@ -1796,6 +1806,14 @@ fn import_into(target: &KeyStoreTarget, p12: &[u8], password: &str) -> Result<St
     store
         .save(&store_password)
         .map_err(|e| format!("Der Schlüsselspeicher konnte nicht gespeichert werden: {e}"))?;
+    if let Some(live) = &target.live {
+        live.replace(&identity).map_err(|e| {
+            format!(
+                "Das Zertifikat ist gespeichert, aber nicht in Gebrauch genommen ({e}); es gilt \
+                 ab dem nächsten Start des Clientmoduls."
+            )
+        })?;
+    }
     Ok(format!("Eintrag {}", partner.keypair_alias()))
 }
 
@@ -1846,6 +1864,42 @@ async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test")]
+    fn an_imported_certificate_replaces_the_running_identity() {
+        let pki = kim_testkit::pki::TestPki::shared_default().unwrap();
+        let issued = |tid: &str| {
+            pki.card(tid)
+                .unwrap()
+                .aut(kim_testkit::pki::KeyAlgorithm::Rsa2048)
+                .clone()
+        };
+        let (old, new) = (issued("1-2.58.00000040"), issued("1-1.58.00000050"));
+        let mut chain = vec![old.certificate_der.clone()];
+        chain.extend(old.chain_der.iter().cloned());
+        let running =
+            kim_tls::Identity::from_der(chain, old.private_key_pkcs8_der.to_vec()).unwrap();
+        let (_identity, live) = running.renewable().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let target = KeyStoreTarget {
+            key_store: dir.path().join("keystore.json"),
+            password_file: dir.path().join("store-password"),
+            live: Some(live.clone()),
+        };
+        let password = kim_cm_config::StorePassword::load_or_create(&target.password_file).unwrap();
+        let p12 = new.to_pkcs12("Zertifikat-1", [7; 32]).unwrap();
+        // A wrong PKCS#12 password changes nothing.
+        let refused = import_into(&target, &p12, "falsch").unwrap_err();
+        assert!(refused.contains("PKCS#12"), "{refused}");
+        assert_eq!(live.leaf_der(), old.certificate_der);
+        let summary = import_into(&target, &p12, "Zertifikat-1").unwrap();
+        assert!(summary.contains("FD_CERTIFICATE"), "{summary}");
+        assert_eq!(live.leaf_der(), new.certificate_der, "in use at once");
+        let store = kim_cm_config::KeyStore::open(&target.key_store, &password).unwrap();
+        let stored = store.keypair(&kim_cm_config::Partner::Fachdienst).unwrap();
+        assert_eq!(stored.chain.first(), Some(&new.certificate_der));
+    }
 
     fn host(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

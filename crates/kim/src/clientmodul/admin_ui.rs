@@ -29,14 +29,15 @@ pub fn context(ids: &ContextIds) -> anyhow::Result<kim_admin::Context> {
 
 /// Starts the UI, or `None` if `clientmodul.auth.client.ui.enabled` is false. `clients`
 /// are the Konnektor clients of [`super::setup::konnektor_clients`], in the order of
-/// `config.konnektors`; `identity` is the Clientmodul's certificate towards the Fachdienst,
-/// the renewable one of `serve` (else the key store's, if there is one: the UI is where a
-/// first one is requested).
+/// `config.konnektors`; `live` is the Clientmodul's renewable certificate towards the
+/// Fachdienst with its handle, so that the UI's Account Manager calls present the current
+/// one and an imported certificate is used at once (without it: the key store's, if there
+/// is one, as the UI is where a first one is requested).
 pub async fn start(
     config: &CmConfig,
     stores: &Stores,
     clients: &[(Option<String>, Arc<KonnektorClient>)],
-    identity: Option<kim_tls::Identity>,
+    live: Option<(kim_tls::Identity, kim_tls::IdentityRenewal)>,
 ) -> anyhow::Result<Option<RunningAdminWeb>> {
     let auth = &config.auth_log;
     if !auth.auth_ui {
@@ -53,7 +54,10 @@ pub async fn start(
             contexts: vec![context(&settings.context)?],
         });
     }
-    let identity = identity.or_else(|| stores.identity(&Partner::Fachdienst).ok());
+    let (identity, live) = match live {
+        Some((identity, handle)) => (Some(identity), Some(handle)),
+        None => (stores.identity(&Partner::Fachdienst).ok(), None),
+    };
     let am = crate::account::am_client_with(config, stores, identity)?;
     let running = kim_admin_web::start(AdminWebConfig {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), auth.auth_port),
@@ -62,6 +66,7 @@ pub async fn start(
         key_store: Some(KeyStoreTarget {
             key_store: config.stores.key_store.clone(),
             password_file: config.stores.password_file.clone(),
+            live,
         }),
     })
     .await

@@ -29,7 +29,8 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     let vzd = Arc::new(setup::vzd_client(&config, &stores)?);
     let mut send = setup::send_config(&config, &stores)?;
     // Every Fachdienst connection (SMTP, POP3, KAS, Account Manager, also the UI's) presents
-    // the current certificate of this slot, which the renewal replaces (A_21381).
+    // the current certificate of this slot, which the renewal (A_21381) and a certificate
+    // imported in the UI replace.
     let (identity, renewal_handle) = send
         .fachdienst_tls
         .identity
@@ -37,6 +38,7 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         .renewable()
         .context("the Clientmodul's TLS identity (FD_CERTIFICATE-pk)")?;
     send.fachdienst_tls.identity = identity;
+    let live = (send.fachdienst_tls.identity.clone(), renewal_handle.clone());
     let renewal = renewal::Renewal::new(
         &config,
         &stores,
@@ -51,14 +53,7 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         )
     });
     // The mail proxy runs even if the administration UI cannot start (port taken).
-    let admin_ui = match super::admin_ui::start(
-        &config,
-        &stores,
-        &clients,
-        Some(send.fachdienst_tls.identity.clone()),
-    )
-    .await
-    {
+    let admin_ui = match super::admin_ui::start(&config, &stores, &clients, Some(live)).await {
         Ok(ui) => ui,
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "administration UI not started");

@@ -392,6 +392,7 @@ async fn start_admin_ui(
         key_store: Some(kim_admin_web::KeyStoreTarget {
             key_store: cm_dir.join("keystore.json"),
             password_file,
+            live: None,
         }),
     })
     .await
