@@ -1152,14 +1152,14 @@ async fn render_account(app: &App, sid: &Sid, sub: &Submitted) -> Response {
             e,
         ));
         body.push_str(
-            &Field::new("beginn", "Beginn (UTC)", Input::DateTime)
+            &Field::new("beginn", "Beginn", Input::DateTime)
                 .value(&start)
                 .optional()
-                .hint("Format: JJJJ-MM-TTTHH:MM, z. B. 2026-12-24T08:00")
+                .hint("Deutsche Zeit (MEZ/MESZ), Format: JJJJ-MM-TTTHH:MM, z. B. 2026-12-24T08:00")
                 .render(e),
         );
         body.push_str(
-            &Field::new("ende", "Ende (UTC)", Input::DateTime)
+            &Field::new("ende", "Ende", Input::DateTime)
                 .value(&end)
                 .optional()
                 .render(e),
@@ -1457,7 +1457,8 @@ async fn out_of_office(
     finish(&app, &sid, result, done, "abwesenheit", texts::ooo_error, f).await
 }
 
-/// A `datetime-local` value as RFC 3339 (UTC); empty → `None` (an error if `required`).
+/// A `datetime-local` value (German civil time) as RFC 3339 in UTC; empty → `None` (an error
+/// if `required`).
 fn parse_local(
     errors: &mut FormErrors,
     field: &'static str,
