@@ -541,7 +541,7 @@ fn account_lifecycle_through_the_cli() {
 
 /// A Clientmodul certificate that ends in `days` days, issued by the sandbox's provider CA
 /// with openssl: a PEM file with the chain and the PKCS#8 key.
-fn short_lived_certificate(pki: &Path, dir: &Path, days: u32) -> PathBuf {
+pub(crate) fn short_lived_certificate(pki: &Path, dir: &Path, days: u32) -> PathBuf {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)

@@ -804,3 +804,135 @@ async fn serve_with_implicit_tls_towards_the_practice_software() {
         text(&out)
     );
 }
+
+/// The KonnektorId of the user name (field 5 for SMTP) picks the `clientmodul.konnektor.<id>`
+/// section in `serve`: with the default Konnektor stopped, mail through the second one still
+/// goes out, the default user name gets a temporary refusal, and an unknown id is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_routes_by_konnektor_id_between_two_konnektors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two software Konnektors with the same cards (the test PKI is deterministic); the VZD
+    // of the second one is the directory, so that stopping the first leaves it up.
+    let (ti1, sds1, _) = start_ti(&dir.path().join("ti1"));
+    let (_ti2, sds2, ldap2) = start_ti(&dir.path().join("ti2"));
+    let pki = dir.path().join("ti2/pki");
+    let fd_dir = dir.path().join("fd");
+    std::fs::create_dir(&fd_dir).unwrap();
+    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
+    let (config, smtp_port) = practice(dir.path(), &pki, &sds1, &ldap2, fd_port);
+    let mut properties = std::fs::read_to_string(&config).unwrap();
+    properties.push_str(&format!(
+        "clientmodul.konnektor.Konn_2.uri = {sds2}\n\
+         clientmodul.konnektor.Konn_2.tlsAuth = NONE\n\
+         clientmodul.konnektor.Konn_2.context.mandantId = Mandant1\n\
+         clientmodul.konnektor.Konn_2.context.clientSystemId = ClientID1\n\
+         clientmodul.konnektor.Konn_2.context.workplaceId = Workplace1\n"
+    ));
+    std::fs::write(&config, properties).unwrap();
+    let config = config.to_str().unwrap();
+    let out = cm(&["check-config", "-c", config], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let _serve = start_serve(config);
+    let send = |konnektor_id: Option<&str>| {
+        let mut user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");
+        if let Some(id) = konnektor_id {
+            user.push('#');
+            user.push_str(id);
+        }
+        Command::new("swaks")
+            .args(["--server", "127.0.0.1", "--port", &smtp_port.to_string()])
+            .args(["--auth", "PLAIN", "--auth-user", &user])
+            .args([
+                "--auth-password",
+                PASSWORD,
+                "--from",
+                PRAXIS,
+                "--to",
+                ZAHNARZT,
+            ])
+            .args(["--h-Subject", "Befund", "--body", "Über Konnektor 2."])
+            .output()
+            .expect("swaks")
+    };
+    let queued =
+        |out: &Output| String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as");
+
+    // Both Konnektors up: both user names send.
+    let out = send(None);
+    assert!(queued(&out), "{}", text(&out));
+    let out = send(Some("Konn_2"));
+    assert!(queued(&out), "{}", text(&out));
+
+    // The default Konnektor stopped: its user name is refused for now, Konn_2 still sends.
+    drop(ti1);
+    let out = send(None);
+    assert!(!queued(&out), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<** 4"),
+        "a temporary refusal: {}",
+        text(&out)
+    );
+    let out = send(Some("Konn_2"));
+    assert!(queued(&out), "{}", text(&out));
+
+    // An id without a section is refused with its name.
+    let out = send(Some("Konn_9"));
+    assert!(!queued(&out), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Konn_9"),
+        "{}",
+        text(&out)
+    );
+
+    // Exactly the three accepted mails reached the Fachdienst, sealed.
+    let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
+    assert_eq!(
+        inbox.matches("Subject: KOM-LE-Nachricht").count(),
+        3,
+        "{inbox}"
+    );
+}
+
+/// `doctor` warns of a key store certificate that ends within 30 days (here the
+/// Clientmodul's TLS certificate towards the Fachdienst, issued for 10 days).
+#[test]
+fn doctor_warns_of_a_certificate_that_ends_within_30_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
+    let pki = dir.path().join("ti/pki");
+    let (config, _) = practice(dir.path(), &pki, &sds, &ldap, free_port());
+    let config = config.to_str().unwrap();
+    let out = cm(&["doctor", "-c", config], "");
+    let report = text(&out);
+    assert!(
+        report.contains("OK    key store FD_CERTIFICATE-pk certificate"),
+        "{report}"
+    );
+    assert!(!report.contains("within 30 days"), "{report}");
+
+    let work = dir.path().join("short");
+    std::fs::create_dir(&work).unwrap();
+    let pem = crate::account::short_lived_certificate(&pki, &work, 10);
+    let ks = dir.path().join("keyStore");
+    let out = cm(
+        &[
+            "keytool",
+            "add-client-keypair",
+            "-k",
+            ks.to_str().unwrap(),
+            "-o",
+            "FD",
+            pem.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cm(&["doctor", "-c", config], "");
+    let report = text(&out);
+    let line = report
+        .lines()
+        .find(|l| l.contains("FD_CERTIFICATE-pk certificate") && l.contains("kurzlebig.test"))
+        .unwrap_or_else(|| panic!("no line for the new certificate: {report}"));
+    assert!(line.starts_with("WARN  key store"), "{line}");
+    assert!(line.contains("(within 30 days)"), "{line}");
+}
