@@ -79,6 +79,18 @@ fn step_sums(lines: &[String]) -> std::collections::BTreeMap<String, f64> {
     sums
 }
 
+/// CPU time of this process (the test client) so far: the sum over its threads of the time
+/// on a CPU (`/proc/self/task/*/schedstat`, nanoseconds).
+fn own_cpu() -> Duration {
+    let ns: u64 = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
 fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with(field)).unwrap();
@@ -213,12 +225,14 @@ fn main() {
         for size in &sizes {
             let before = perf_lines(dir.path()).len();
             let content = mail(&a.address, &b.address, *size, 0);
+            let cpu = own_cpu();
             let t = Instant::now();
             send(a, &b.address, &content).await;
             let sent = t.elapsed();
             let t = Instant::now();
             let got = fetch_all(b).await;
             let fetched = t.elapsed();
+            let client_cpu = (own_cpu() - cpu).as_secs_f64();
             assert_eq!(got.len(), 1);
             let mib = content.len() as f64 / (1024.0 * 1024.0);
             println!(
@@ -248,13 +262,17 @@ fn main() {
                 .iter()
                 .filter_map(|s| sums.get(*s))
                 .sum();
+            let rest = total - konnektor - fachdienst;
             println!(
                 "            steps: {}; Konnektor calls {:.0} %, Fachdienst {:.0} %, \
-                 the rest (Clientmodul and the test client) {:.0} %",
+                 the rest (Clientmodul and the test client) {:.0} %; the test client's CPU \
+                 time {:.3} s, the rest without it {:.0} %",
                 steps.join(", "),
                 100.0 * konnektor / total,
                 100.0 * fachdienst / total,
-                100.0 * (total - konnektor - fachdienst) / total
+                100.0 * rest / total,
+                client_cpu,
+                100.0 * (rest - client_cpu).max(0.0) / total
             );
         }
         // Small mails: 8 concurrent senders (half A→B, half B→A), then both fetch at once.

@@ -382,9 +382,10 @@ async fn relay(
 /// A_22341: a Client-Mail with a `Content-Disposition: x-kas` part was already processed.
 pub(super) fn has_kas_part(mail: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"content-disposition: x-kas";
-    mail.split(|b| *b == b'\n').any(|line| {
-        line.get(..NEEDLE.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(NEEDLE))
+    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', mail).map(|i| i + 1));
+    line_starts.into_iter().any(|start| {
+        mail.get(start..start + NEEDLE.len())
+            .is_some_and(|line| line.eq_ignore_ascii_case(NEEDLE))
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::encoding::{base64_decode_tolerant, base64_lines, qp_decode};
+use super::encoding::{base64_decode_tolerant, base64_lines_into, qp_decode};
 use super::entity::Entity;
 use super::errors::MimeError;
 use super::header::{HeaderBlock, HeaderField};
@@ -210,10 +210,9 @@ pub fn outer_message(
         "Content-Disposition",
         "attachment; filename=smime.p7m",
     )?);
-    let body = base64_lines(auth_enveloped_der);
     let mut out = outer.to_bytes();
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
+    base64_lines_into(auth_enveloped_der, &mut out);
     Ok(out)
 }
 

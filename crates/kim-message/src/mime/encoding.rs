@@ -14,13 +14,31 @@ const LINE: usize = 76;
 /// Base64 of `data` in lines of 76 characters, each line (including the last) ending in
 /// CRLF. Empty input gives an empty output.
 pub(crate) fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(encoded.len() + encoded.len() / LINE * 2 + 2);
-    for chunk in encoded.as_bytes().chunks(LINE) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    base64_lines_into(data, &mut out);
     out
+}
+
+/// [`base64_lines`] appended to `out`.
+pub(crate) fn base64_lines_into(data: &[u8], out: &mut Vec<u8>) {
+    /// Input bytes of one full line.
+    const IN_LINE: usize = LINE / 4 * 3;
+    /// Lines encoded per call into the stack buffer (no whole-size intermediate).
+    const BLOCK_LINES: usize = 64;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let lines = data.len().div_ceil(IN_LINE);
+    out.reserve(lines * (LINE + 2));
+    let mut buf = [0u8; LINE * BLOCK_LINES];
+    // Every block but the last is whole lines, so the lines fall where they would in one
+    // encoding of all of `data`.
+    for block in data.chunks(IN_LINE * BLOCK_LINES) {
+        // The buffer holds the encoding of a whole block, padding included.
+        let n = engine.encode_slice(block, &mut buf).unwrap_or_default();
+        for line in buf.get(..n).unwrap_or_default().chunks(LINE) {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
 }
 
 /// Decodes base64, ignoring all ASCII whitespace (CRLF, LF, spaces) and tolerating missing
@@ -319,6 +337,21 @@ mod tests {
             .collect();
         assert_eq!(base64_decode_tolerant(inner.as_bytes()).unwrap(), data);
         assert!(base64_decode_tolerant(b"QUJD*A==").is_err());
+    }
+
+    #[test]
+    fn base64_lines_equal_one_encoding_cut_into_lines() {
+        use base64::Engine as _;
+        for len in [0, 1, 56, 57, 58, 3647, 3648, 3649, 57 * 64 * 3 + 5, 100_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let whole = base64::engine::general_purpose::STANDARD.encode(&data);
+            let mut expected = Vec::new();
+            for line in whole.as_bytes().chunks(LINE) {
+                expected.extend_from_slice(line);
+                expected.extend_from_slice(b"\r\n");
+            }
+            assert_eq!(base64_lines(&data), expected, "length {len}");
+        }
     }
 
     #[test]

@@ -26,18 +26,16 @@ pub fn to_crlf(input: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// True if every CR is followed by LF and every LF is preceded by CR.
+/// True if every CR is followed by LF and every LF is preceded by CR (memchr visits only the
+/// line-break bytes).
 fn is_crlf_clean(input: &[u8]) -> bool {
-    let mut prev_cr = false;
-    for &b in input {
-        match b {
-            b'\n' if !prev_cr => return false,
-            _ if prev_cr && b != b'\n' => return false,
-            _ => {}
+    memchr::memchr2_iter(b'\r', b'\n', input).all(|i| {
+        if input.get(i) == Some(&b'\r') {
+            input.get(i + 1) == Some(&b'\n')
+        } else {
+            i.checked_sub(1).and_then(|p| input.get(p)) == Some(&b'\r')
         }
-        prev_cr = b == b'\r';
-    }
-    !prev_cr
+    })
 }
 
 /// True if the buffer ends with a line break (LF, with or without CR).
@@ -55,6 +53,25 @@ mod tests {
         assert_eq!(to_crlf(b"\r").as_ref(), b"\r\n");
         assert_eq!(to_crlf(b"\n\n").as_ref(), b"\r\n\r\n");
         assert_eq!(to_crlf(b"\r\r\n").as_ref(), b"\r\n\r\n");
+    }
+
+    #[test]
+    fn clean_means_every_break_is_crlf() {
+        for (input, clean) in [
+            (&b""[..], true),
+            (b"a", true),
+            (b"a\r\nb\r\n", true),
+            (b"\r\n\r\n", true),
+            (b"\n", false),
+            (b"a\nb", false),
+            (b"a\r", false),
+            (b"\r", false),
+            (b"a\rb\r\n", false),
+            (b"\r\r\n", false),
+            (b"\r\n\n", false),
+        ] {
+            assert_eq!(is_crlf_clean(input), clean, "{input:?}");
+        }
     }
 
     #[test]
