@@ -54,7 +54,10 @@ pub(super) async fn add(
     let mut multipart = multipart.map_err(|r| KasError::BadRequest(r.body_text()))?;
     let mut form = Form::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        read_field(&state, &account, field, &mut form, declared).await?;
+        if let Err(e) = read_field(&state, &account, field, &mut form, declared).await {
+            drain(&mut multipart).await;
+            return Err(e);
+        }
     }
     let object = store(&state, &account, form).await?;
     tracing::info!(id = %object.id, size = object.size, recipients = object.recipients.len(), "mail data stored");
@@ -64,6 +67,22 @@ pub(super) async fn add(
         &serde_json::json!({ "sharedLink": link }),
     ))
 }
+
+/// Reads and discards the rest of a refused request's body (at most its declared length,
+/// checked above, and for at most [`DRAIN_TIME`]): closing a connection with unread data
+/// makes the kernel reset it, and a client still sending would lose the refusal (e.g. `507`)
+/// and see a broken connection instead.
+async fn drain(multipart: &mut Multipart) {
+    let rest = async {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, rest).await;
+}
+
+/// Longest time a refused upload's body is read on.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Checks the complete form, commits the blob, then the record (the order the crash-safety
 /// invariant needs); the quota reservation is released only after the record is committed.
