@@ -261,6 +261,30 @@ impl<K: Konnektor> CertGate<'_, K> {
     }
 }
 
+/// Boxed future of [`ServerCheck::check_leaf`].
+pub type CheckFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), CertCheckError>> + Send + 'a>>;
+
+/// The certificate check as the KAS client takes it, without the Konnektor's type: a
+/// [`CertGate`] checking a leaf certificate that was not presented on a stream of its own.
+pub trait ServerCheck: Send + Sync {
+    /// Checks the DER certificate `leaf` (`None`: the server sent none), as
+    /// [`FachdienstCertCheck::check`] does.
+    fn check_leaf<'a>(&'a self, leaf: Option<&'a [u8]>) -> CheckFuture<'a>;
+}
+
+impl std::fmt::Debug for dyn ServerCheck + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerCheck")
+    }
+}
+
+impl<K: Konnektor> ServerCheck for CertGate<'_, K> {
+    fn check_leaf<'a>(&'a self, leaf: Option<&'a [u8]>) -> CheckFuture<'a> {
+        Box::pin(self.check.check(self.konnektor, self.context, leaf))
+    }
+}
+
 /// Why a checked connection to the Fachdienst was not made.
 #[derive(Debug)]
 pub(crate) enum ConnectFailure {

@@ -74,19 +74,44 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// Decides whether a server's leaf certificate (DER), already verified by webpki, may be
+/// used: see [`client_config_approved`].
+pub type Approval = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
 /// A client configuration per `options`. TLS 1.2 and 1.3.
 pub fn client_config(options: ClientOptions) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    build_client_config(options, None)
+}
+
+/// [`client_config`] that also refuses every server whose leaf certificate `approve`
+/// rejects (after the usual chain and name checks): for connections that may only go to a
+/// server whose certificate was checked elsewhere beforehand (e.g. at the Konnektor).
+pub fn client_config_approved(
+    options: ClientOptions,
+    approve: Approval,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    build_client_config(options, Some(approve))
+}
+
+fn build_client_config(
+    options: ClientOptions,
+    approve: Option<Approval>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let provider = provider();
     let roots = Arc::new(options.trust.root_store()?);
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)?;
-    let builder = if options.danger_accept_any_hostname {
+    let builder = if options.danger_accept_any_hostname || approve.is_some() {
         let inner = WebPkiServerVerifier::builder_with_provider(roots, provider)
             .build()
             .map_err(|e| TlsError::Verifier(e.to_string()))?;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyHostname { inner }))
+            .with_custom_certificate_verifier(Arc::new(Verifier {
+                inner,
+                any_hostname: options.danger_accept_any_hostname,
+                approve,
+            }))
     } else {
         builder.with_root_certificates(roots)
     };
@@ -132,13 +157,24 @@ pub fn peer_leaf<IO>(stream: &tokio_rustls::server::TlsStream<IO>) -> Option<Vec
         .map(|c| c.as_ref().to_vec())
 }
 
-/// Verifies the chain like webpki but accepts any server name.
-#[derive(Debug)]
-struct AnyHostname {
+/// Verifies the chain like webpki; with `any_hostname` it accepts any server name, with
+/// `approve` the leaf must also be approved.
+struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
+    any_hostname: bool,
+    approve: Option<Approval>,
 }
 
-impl ServerCertVerifier for AnyHostname {
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("any_hostname", &self.any_hostname)
+            .field("approve", &self.approve.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -147,7 +183,7 @@ impl ServerCertVerifier for AnyHostname {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
+        let verified = match self.inner.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
@@ -157,8 +193,16 @@ impl ServerCertVerifier for AnyHostname {
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidForName
                 | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if self.any_hostname => Ok(ServerCertVerified::assertion()),
             other => other,
+        }?;
+        match &self.approve {
+            Some(approve) if !approve(end_entity.as_ref()) => {
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                ))
+            }
+            _ => Ok(verified),
         }
     }
 

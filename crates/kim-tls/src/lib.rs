@@ -22,7 +22,10 @@
 mod config;
 mod identity;
 
-pub use config::{ClientAuth, ClientOptions, client_config, peer_leaf, server_config};
+pub use config::{
+    Approval, ClientAuth, ClientOptions, client_config, client_config_approved, peer_leaf,
+    server_config,
+};
 pub use identity::{Identity, IdentityRenewal, TrustAnchors};
 
 /// Re-exported so that users name the same rustls the configurations were built with.

@@ -23,8 +23,12 @@ pub(super) async fn download(
     att: &KimAttachment,
     recipient: &str,
     password: &str,
+    server_check: &dyn crate::fd_cert::ServerCheck,
 ) -> Result<DownloadedMail, KasFetchError> {
     let started = Instant::now();
+    kas.approve_server(&att.link, server_check)
+        .await
+        .map_err(|e| download_error(&format!("the KAS's TLS certificate: {e}")))?;
     let key = att
         .key()
         .map_err(|e| KasFetchError::Decrypt(e.to_string()))?;

@@ -12,18 +12,26 @@
 //!
 //! Neither direction holds more than about 1 MiB of the mail in memory. A transfer in
 //! which nothing moves for `CM_KAS_TIMEOUT` is aborted.
+//!
+//! The server's certificate is checked at the Konnektor like the MTA's (A_22348, kim-spec
+//! §5): before a transfer, one handshake without payload fetches the KAS's leaf certificate
+//! for the session's [`ServerCheck`]; the HTTP client only completes handshakes with
+//! certificates approved that way, so no credential leaves before the check.
 
 mod download;
 mod pipe;
 mod upload;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use kim_message::kas::KimAttachment;
 use kim_tls::ClientOptions;
+use sha2::{Digest as _, Sha256};
 
 use crate::config::{FachdienstTls, KasSettings};
 use crate::error::StartError;
+use crate::fd_cert::ServerCheck;
 use crate::receive::kas::{DownloadFuture, KasDownload};
 use crate::send::kas::{DeleteFuture, KasInput, KasUpload, UploadFuture};
 
@@ -37,7 +45,15 @@ pub const LIMIT_PATH: &str = "/AccountLimit/v1.1/limit";
 pub struct HttpKas {
     http: reqwest::Client,
     settings: KasSettings,
+    /// TLS for the handshake that fetches a KAS's certificate before it is checked.
+    probe: Arc<kim_tls::rustls::ClientConfig>,
+    /// SHA-256 fingerprints of KAS certificates the Konnektor found valid; `http` completes
+    /// handshakes with these only.
+    approved: Arc<Mutex<HashSet<[u8; 32]>>>,
 }
+
+/// Most approved KAS certificates remembered (the set is emptied when full).
+const MAX_APPROVED: usize = 64;
 
 impl HttpKas {
     /// A client for the services at `settings.base_url` with the Clientmodul's TLS
@@ -48,15 +64,23 @@ impl HttpKas {
     /// if the base URL is not an `https://` URL or the timeout is zero.
     pub fn new(settings: KasSettings, tls: &FachdienstTls) -> Result<HttpKas, StartError> {
         validate(&settings)?;
-        let config = kim_tls::client_config(ClientOptions {
+        let options = || ClientOptions {
             trust: tls.trust.clone(),
             identity: Some(tls.identity.clone()),
             danger_accept_any_hostname: tls.danger_accept_any_hostname,
-        })
-        .map_err(|source| StartError::Tls {
+        };
+        let tls_error = |source| StartError::Tls {
             what: "kas",
             source,
-        })?;
+        };
+        let approved = Arc::new(Mutex::new(HashSet::new()));
+        let known = approved.clone();
+        let approval: kim_tls::Approval = Arc::new(move |leaf: &[u8]| {
+            let fingerprint: [u8; 32] = Sha256::digest(leaf).into();
+            known.lock().is_ok_and(|set| set.contains(&fingerprint))
+        });
+        let config = kim_tls::client_config_approved(options(), approval).map_err(tls_error)?;
+        let probe = kim_tls::client_config(options()).map_err(tls_error)?;
         // No client-wide read timeout: reqwest's would also bound the whole upload.
         // Inactivity is watched per transfer instead.
         let http = reqwest::Client::builder()
@@ -69,7 +93,63 @@ impl HttpKas {
                 value: e.to_string(),
                 reason: "an HTTP client",
             })?;
-        Ok(HttpKas { http, settings })
+        Ok(HttpKas {
+            http,
+            settings,
+            probe,
+            approved,
+        })
+    }
+
+    /// Fetches the certificate of the server of `url` in a handshake that sends nothing,
+    /// has `check` check it at the Konnektor and approves it for this client's connections.
+    ///
+    /// # Errors
+    /// Why the server may not be used (unreachable, no certificate, refused by the check).
+    pub(crate) async fn approve_server(
+        &self,
+        url: &str,
+        check: &dyn ServerCheck,
+    ) -> Result<(), String> {
+        let timeout = self.settings.timeout;
+        let url = reqwest::Url::parse(url).map_err(|e| format!("URL {url}: {e}"))?;
+        let host = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+            .ok_or_else(|| format!("URL {url} without a host"))?;
+        let port = url.port_or_known_default().unwrap_or(443);
+        let name = rustls_pki_types::ServerName::try_from(host.clone())
+            .map_err(|_| format!("host name {host}"))?;
+        let tcp = tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| format!("connecting to {host}:{port} timed out"))?
+        .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
+        let connector = kim_tls::tokio_rustls::TlsConnector::from(self.probe.clone());
+        let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
+            .await
+            .map_err(|_| format!("TLS handshake with {host}:{port} timed out"))?
+            .map_err(|e| format!("TLS handshake with {host}:{port}: {e}"))?;
+        let leaf = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|c| c.as_ref().to_vec());
+        drop(stream);
+        tokio::time::timeout(timeout, check.check_leaf(leaf.as_deref()))
+            .await
+            .map_err(|_| "the Konnektor did not check the certificate in time".to_owned())?
+            .map_err(|e| e.to_string())?;
+        if let (Some(leaf), Ok(mut set)) = (leaf, self.approved.lock()) {
+            if set.len() >= MAX_APPROVED {
+                set.clear();
+            }
+            set.insert(Sha256::digest(&leaf).into());
+        }
+        Ok(())
     }
 
     /// The same client behind both seams, for [`crate::start`] and the receive side.
@@ -130,8 +210,15 @@ impl KasDownload for HttpKas {
         attachment: &'a KimAttachment,
         recipient: &'a str,
         password: &'a str,
+        server_check: &'a dyn ServerCheck,
     ) -> DownloadFuture<'a> {
-        Box::pin(download::download(self, attachment, recipient, password))
+        Box::pin(download::download(
+            self,
+            attachment,
+            recipient,
+            password,
+            server_check,
+        ))
     }
 }
 

@@ -34,6 +34,16 @@ pub(crate) struct Limits {
 
 pub(super) async fn upload(kas: &HttpKas, input: KasInput<'_>) -> Result<KasClientMail, Reply> {
     let started = Instant::now();
+    kas.approve_server(&kas.settings.base_url, input.server_check)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "KAS server certificate not usable");
+            Reply::new(
+                451,
+                (4, 7, 0),
+                "KIM Attachment Service: server certificate rejected",
+            )
+        })?;
     let size = input.plaintext_len();
     let mut ttl_days = kas.settings.data_time_to_live_days;
     if kas.settings.account_limit {
@@ -297,6 +307,15 @@ mod tests {
         assert!(check_limits(&limits(1000, -1), 1000).is_ok());
     }
 
+    /// A certificate check the form frame never calls.
+    struct Unused;
+
+    impl crate::fd_cert::ServerCheck for Unused {
+        fn check_leaf<'a>(&'a self, _leaf: Option<&'a [u8]>) -> crate::fd_cert::CheckFuture<'a> {
+            Box::pin(async { Err(crate::fd_cert::CertCheckError::Konnektor("unused".into())) })
+        }
+    }
+
     #[test]
     fn the_form_frame_has_one_recipients_part_per_address_and_the_blob_length() {
         let recipients = ["a@x.kim.telematik".to_string(), "b@x.kim.telematik".into()];
@@ -308,6 +327,7 @@ mod tests {
             header: b"Subject: x\r\n\r\n",
             body: tempfile::tempfile().unwrap(),
             body_len: 0,
+            server_check: &Unused,
         };
         let (prefix, suffix) = form_frame("B", &input, "Thu, 03 Dec 2026 10:00:00 +0000", 77);
         let prefix = String::from_utf8(prefix).unwrap();

@@ -58,10 +58,14 @@ pub trait KasDownload: Send + Sync + std::fmt::Debug {
     /// Downloads `attachment.link` as `recipient` (the POP3 user's KIM address, sent as the
     /// `recipient` header, A_19370-04) with the mailbox `password` for Basic authentication,
     /// decrypts it with the attachment's key and checks its hash.
+    ///
+    /// `server_check` is the session's check of the KAS's certificate at the Konnektor
+    /// (A_22348), done before anything is sent to the KAS.
     fn download<'a>(
         &'a self,
         attachment: &'a KimAttachment,
         recipient: &'a str,
         password: &'a str,
+        server_check: &'a dyn crate::fd_cert::ServerCheck,
     ) -> DownloadFuture<'a>;
 }

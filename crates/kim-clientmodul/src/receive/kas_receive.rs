@@ -29,8 +29,19 @@ pub(crate) async fn restore(
     recipient: &Recipient,
     kas: &Arc<dyn KasDownload>,
     vzd: &kim_vzd::VzdClient,
+    server_check: &dyn crate::fd_cert::ServerCheck,
 ) -> Vec<u8> {
-    match try_restore(&delivered, inner, received, recipient, kas, vzd).await {
+    match try_restore(
+        &delivered,
+        inner,
+        received,
+        recipient,
+        kas,
+        vzd,
+        server_check,
+    )
+    .await
+    {
         Ok(message) => message,
         Err(e) => {
             tracing::warn!(error = %e, "KAS message could not be restored; delivered as decrypted");
@@ -46,6 +57,7 @@ async fn try_restore(
     recipient: &Recipient,
     kas: &Arc<dyn KasDownload>,
     vzd: &kim_vzd::VzdClient,
+    server_check: &dyn crate::fd_cert::ServerCheck,
 ) -> Result<Vec<u8>, String> {
     if !large_messages_enabled(&recipient.address, vzd).await {
         tracing::info!(
@@ -68,6 +80,7 @@ async fn try_restore(
             attachment,
             &recipient.address,
             recipient.password.expose_secret(),
+            server_check,
         )
         .await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

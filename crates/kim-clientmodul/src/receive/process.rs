@@ -23,6 +23,7 @@ use tokio::runtime::Handle;
 use super::kas::KasDownload;
 use super::kas_receive;
 use super::konnektor::{ReceiveKonnektor, Receiver};
+use crate::fd_cert::{CertGate, FachdienstCertCheck};
 
 /// Everything RETR processing needs about the session.
 #[derive(Debug, Clone)]
@@ -52,6 +53,7 @@ pub(crate) async fn process<K: Konnektor + 'static>(
     konnektor: &Arc<ReceiveKonnektor<K>>,
     kas: Option<&Arc<dyn KasDownload>>,
     vzd: &kim_vzd::VzdClient,
+    cert_check: &FachdienstCertCheck,
 ) -> (Vec<u8>, Outcome) {
     let received = Arc::new(received);
     let task = {
@@ -78,8 +80,15 @@ pub(crate) async fn process<K: Konnektor + 'static>(
             };
             match (kas, kas_inner) {
                 (Some(kas), Some(inner)) if positive => {
-                    let message =
-                        kas_receive::restore(message, &inner, &received, recipient, kas, vzd).await;
+                    let gate = CertGate {
+                        check: cert_check,
+                        konnektor: konnektor.konnektor(),
+                        context: &recipient.konnektor.context,
+                    };
+                    let message = kas_receive::restore(
+                        message, &inner, &received, recipient, kas, vzd, &gate,
+                    )
+                    .await;
                     (message, outcome)
                 }
                 _ => (message, outcome),

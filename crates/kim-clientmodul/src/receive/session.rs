@@ -321,6 +321,7 @@ where
         konnektor,
         shared.kas.as_ref(),
         &shared.vzd,
+        &shared.config.fachdienst_cert_check,
     )
     .await;
     log_outcome(n, &outcome);

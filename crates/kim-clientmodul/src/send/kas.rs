@@ -42,6 +42,9 @@ pub struct KasInput<'a> {
     pub body: std::fs::File,
     /// Length of the body in bytes.
     pub body_len: u64,
+    /// The session's check of the KAS's certificate at the Konnektor (A_22348), done
+    /// before anything is sent to the KAS.
+    pub server_check: &'a dyn crate::fd_cert::ServerCheck,
 }
 
 impl KasInput<'_> {

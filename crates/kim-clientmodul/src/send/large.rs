@@ -23,6 +23,7 @@ use super::process::{
 use super::spool::{MailFile, blocking};
 use super::{Session, Shared};
 use crate::error::SendFailure;
+use crate::fd_cert::CertGate;
 
 /// Largest header block accepted for a large mail.
 pub const MAX_HEADER: u64 = 1024 * 1024;
@@ -66,6 +67,18 @@ pub(super) async fn process<K: Konnektor>(
     let header = filter_headers(&prepared.bytes, &targets)?;
     let recipients: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
     let password = session.password.expose_secret().clone();
+    let context = super::konnektor::context(session.user.context()).map_err(|reason| {
+        SendFailure::Kas(Reply::new(
+            451,
+            (4, 3, 0),
+            format!("Konnektor context: {reason}"),
+        ))
+    })?;
+    let gate = CertGate {
+        check: &shared.config.fachdienst_cert_check,
+        konnektor: shared.konnektor(&session.user)?.konnektor.as_ref(),
+        context: &context,
+    };
     let input = KasInput {
         sender: &sender,
         password: &password,
@@ -74,6 +87,7 @@ pub(super) async fn process<K: Konnektor>(
         header: &header,
         body: mail.reader_at(body_offset as u64).map_err(spool_error)?,
         body_len: mail.len.saturating_sub(body_offset as u64),
+        server_check: &gate,
     };
     let KasClientMail {
         mail: kas_mail,

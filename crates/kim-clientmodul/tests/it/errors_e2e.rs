@@ -13,7 +13,7 @@ use kim_clientmodul::{ReceiveConfig, RunningPop3};
 use kim_message::kas::{KimAttachment, find_attachments, replace_body_with_attachment};
 
 use crate::harness::{ARZT, Chain, PASSWORD, PRAXIS, seal_soft};
-use crate::kas_env::{KasServer, allow_large_messages, http_kas, start_kas};
+use crate::kas_env::{KasCheck, KasServer, allow_large_messages, http_kas, start_kas};
 use crate::receive::pop3_user;
 
 /// Client-Mails above this size go through the KAS in these tests.
@@ -160,6 +160,7 @@ async fn upload(env: &KasChain, mail: &[u8]) -> KimAttachment {
     std::io::Write::write_all(&mut file, body).unwrap();
     std::io::Seek::rewind(&mut file).unwrap();
     let recipients = [ARZT.to_string()];
+    let check = KasCheck::new(&env.chain);
     let uploaded = http_kas(&env.kas.base_url, true)
         .upload(KasInput {
             sender: PRAXIS,
@@ -169,6 +170,7 @@ async fn upload(env: &KasChain, mail: &[u8]) -> KimAttachment {
             header,
             body: file,
             body_len: body.len() as u64,
+            server_check: &check.gate(),
         })
         .await
         .unwrap();

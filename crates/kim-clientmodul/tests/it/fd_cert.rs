@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use kim_clientmodul::fd_cert::{FachdienstCertCheck, FdCertSettings};
-use kim_testkit::pki::{PkiSpec, TestPki, TlsProfile, TlsSpec};
 use kim_ti_sim::knobs::{Knob, Operation, Unavailable};
-use kim_tls::{Identity, TrustAnchors};
+use kim_tls::TrustAnchors;
 
 use crate::harness::{ARZT, Chain, PRAXIS, pki, start_fachdienst_as};
 use crate::receive::start_recv;
@@ -131,24 +130,10 @@ async fn send_and_receive_share_one_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_certificate_aborts_smtp_and_pop3() {
     let chain = Chain::start(|_| {}).await;
-    let stranger = tokio::task::spawn_blocking(|| {
-        let mut spec = PkiSpec::from_u64_seed(0x5EED_FDCE);
-        spec.tls = vec![TlsSpec::localhost(
-            "fachdienst",
-            TlsProfile::FachdienstServer,
-            "fachdienst.other.kim.telematik",
-        )];
-        TestPki::generate(&spec).unwrap()
-    })
-    .await
-    .unwrap();
-    let issued = &stranger.tls_entity("fachdienst").unwrap().issued;
-    let mut chain_der = vec![issued.certificate_der.clone()];
-    chain_der.extend(issued.chain_der.iter().cloned());
-    let identity = Identity::from_der(chain_der, issued.private_key_pkcs8_der.to_vec()).unwrap();
+    let (identity, stranger_cas) = crate::harness::stranger_fachdienst().await;
     let dir = tempfile::tempdir().unwrap();
     let (other_fd, _) = start_fachdienst_as(&dir, identity).await;
-    let bundle = pki().ca_bundle_pem().unwrap() + &stranger.ca_bundle_pem().unwrap();
+    let bundle = pki().ca_bundle_pem().unwrap() + &stranger_cas;
     let both = TrustAnchors::from_pem(bundle.as_bytes()).unwrap();
     let smtp_user =
         |fd_port: u16| format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");

@@ -278,6 +278,29 @@ pub fn seal_soft(mail: &[u8]) -> Vec<u8> {
 }
 
 /// The Clientmodul's mutual TLS towards the test Fachdienst.
+/// A Fachdienst server identity from a second test PKI whose CAs the Konnektor does not
+/// know, and that PKI's CA bundle (PEM), so that a Clientmodul may trust it while
+/// VerifyCertificate says INVALID.
+pub async fn stranger_fachdienst() -> (Identity, String) {
+    use kim_testkit::pki::{PkiSpec, TlsProfile, TlsSpec};
+    let stranger = tokio::task::spawn_blocking(|| {
+        let mut spec = PkiSpec::from_u64_seed(0x5EED_FDCE);
+        spec.tls = vec![TlsSpec::localhost(
+            "fachdienst",
+            TlsProfile::FachdienstServer,
+            "fachdienst.other.kim.telematik",
+        )];
+        TestPki::generate(&spec).unwrap()
+    })
+    .await
+    .unwrap();
+    let issued = &stranger.tls_entity("fachdienst").unwrap().issued;
+    let mut chain_der = vec![issued.certificate_der.clone()];
+    chain_der.extend(issued.chain_der.iter().cloned());
+    let identity = Identity::from_der(chain_der, issued.private_key_pkcs8_der.to_vec()).unwrap();
+    (identity, stranger.ca_bundle_pem().unwrap())
+}
+
 pub fn fachdienst_tls() -> FachdienstTls {
     FachdienstTls {
         identity: identity("clientmodul"),

@@ -11,7 +11,7 @@ use kim_clientmodul::send::{KasInput, KasUpload};
 use kim_message::kas::KimAttachment;
 
 use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS};
-use crate::kas_env::{http_kas, kas_chain, set_quota, start_kas};
+use crate::kas_env::{KasCheck, http_kas, kas_chain, set_quota, start_kas};
 use crate::send::open_as_weber;
 
 /// 20 MiB of 80-byte CRLF lines.
@@ -84,8 +84,9 @@ async fn a_20_mib_mail_goes_through_the_kas_and_downloads_to_the_exact_bytes() {
         "{outer}"
     );
 
+    let check = KasCheck::new(&chain);
     let restored = http_kas(&kas.base_url, true)
-        .download(&att, ARZT, PASSWORD)
+        .download(&att, ARZT, PASSWORD, &check.gate())
         .await
         .unwrap();
     let mut bytes = Vec::new();
@@ -113,6 +114,8 @@ async fn downloads_fail_with_the_code_of_their_cause() {
     let chain = Chain::start(|_| {}).await;
     let kas = start_kas(chain.fd_state.clone()).await;
     let client = http_kas(&kas.base_url, true);
+    let check = KasCheck::new(&chain);
+    let gate = check.gate();
     let header = b"From: <praxis.schmidt@test.kim.telematik>\r\nMessage-ID: <k@x>\r\n\r\n";
     let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let mut file = tempfile::tempfile().unwrap();
@@ -128,6 +131,7 @@ async fn downloads_fail_with_the_code_of_their_cause() {
             header,
             body: file,
             body_len: body.len() as u64,
+            server_check: &gate,
         })
         .await
         .unwrap();
@@ -137,19 +141,22 @@ async fn downloads_fail_with_the_code_of_their_cause() {
         .remove(0);
 
     // Not among the recipients (403).
-    let err = client.download(&att, PRAXIS, PASSWORD).await.unwrap_err();
+    let err = client
+        .download(&att, PRAXIS, PASSWORD, &gate)
+        .await
+        .unwrap_err();
     assert!(matches!(err, KasFetchError::Download(_)), "{err:?}");
     assert_eq!(err.code(), 4006);
 
     // Download 1: correct.
-    let ok = client.download(&att, ARZT, PASSWORD).await.unwrap();
+    let ok = client.download(&att, ARZT, PASSWORD, &gate).await.unwrap();
     assert_eq!(ok.len, uploaded.size);
 
     // Download 2: the attachment's hash does not match (4012).
     let mut wrong_hash = att.clone();
     wrong_hash.hash = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
     let err = client
-        .download(&wrong_hash, ARZT, PASSWORD)
+        .download(&wrong_hash, ARZT, PASSWORD, &gate)
         .await
         .unwrap_err();
     assert_eq!(err, KasFetchError::HashMismatch);
@@ -157,12 +164,18 @@ async fn downloads_fail_with_the_code_of_their_cause() {
 
     // Download 3: the stored blob was altered (4007).
     crate::kas_env::tamper_largest_blob(&chain.dir.path().join("blobs"), 100);
-    let err = client.download(&att, ARZT, PASSWORD).await.unwrap_err();
+    let err = client
+        .download(&att, ARZT, PASSWORD, &gate)
+        .await
+        .unwrap_err();
     assert!(matches!(err, KasFetchError::Decrypt(_)), "{err:?}");
     assert_eq!(err.code(), 4007);
 
     // Download 4: over the KAS's limit of three (4013).
-    let err = client.download(&att, ARZT, PASSWORD).await.unwrap_err();
+    let err = client
+        .download(&att, ARZT, PASSWORD, &gate)
+        .await
+        .unwrap_err();
     assert_eq!(err, KasFetchError::TooManyRequests);
     assert_eq!(err.code(), 4013);
     drop(kas);
@@ -267,4 +280,97 @@ async fn the_kas_object_is_deleted_when_the_mta_refuses_the_mail() {
     assert_eq!(stored, 0, "the KAS object was not deleted");
     drop(kas);
     chain.stop().await;
+}
+
+/// A KAS whose certificate comes from a CA the Konnektor does not know (the Clientmodul's
+/// trust store has it): VerifyCertificate says INVALID, so nothing is uploaded to it and
+/// nothing downloaded from it; the same client uses a KAS the Konnektor accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kas_certificate_the_konnektor_rejects_is_never_used() {
+    let chain = Chain::start(|_| {}).await;
+    let (stranger, stranger_cas) = crate::harness::stranger_fachdienst().await;
+    let good = start_kas(chain.fd_state.clone()).await;
+    let bad = crate::kas_env::start_kas_as(chain.fd_state.clone(), stranger).await;
+    let mut tls = crate::harness::fachdienst_tls();
+    let bundle = crate::harness::pki().ca_bundle_pem().unwrap() + &stranger_cas;
+    tls.trust = kim_tls::TrustAnchors::from_pem(bundle.as_bytes()).unwrap();
+    let client = |base_url: &str| {
+        kim_clientmodul::kas::HttpKas::new(kim_clientmodul::KasSettings::new(base_url), &tls)
+            .unwrap()
+    };
+    let check = KasCheck::new(&chain);
+    let gate = check.gate();
+    let header = b"From: <praxis.schmidt@test.kim.telematik>\r\nMessage-ID: <c@x>\r\n\r\n";
+    let body = vec![b'x'; 100_000];
+    let upload = |base_url: String| {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &body).unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
+        let recipients = [ARZT.to_string()];
+        let client = client(&base_url);
+        let (gate, len) = (&gate, body.len() as u64);
+        async move {
+            client
+                .upload(KasInput {
+                    sender: PRAXIS,
+                    password: PASSWORD,
+                    recipients: &recipients,
+                    message_id: "<c@x>",
+                    header,
+                    body: file,
+                    body_len: len,
+                    server_check: gate,
+                })
+                .await
+        }
+    };
+    let blobs = chain.dir.path().join("blobs");
+    let stored = || walk_files(&blobs);
+    let before = stored();
+
+    let refused = upload(bad.base_url.clone()).await.unwrap_err();
+    assert_eq!(refused.code, 451, "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("certificate rejected"),
+        "{refused:?}"
+    );
+    assert_eq!(stored(), before, "nothing reached the rejected KAS");
+
+    // The same client configuration with the KAS the Konnektor accepts.
+    let uploaded = upload(good.base_url.clone()).await.unwrap();
+    let att = kim_message::kas::find_attachments(&uploaded.mail)
+        .unwrap()
+        .remove(0);
+    assert!(stored() > before);
+
+    // Its link moved to the rejected KAS: no download (4006), naming the certificate.
+    let mut moved = att.clone();
+    moved.link = att.link.replacen(&good.base_url, &bad.base_url, 1);
+    assert_ne!(moved.link, att.link);
+    let err = client(&good.base_url)
+        .download(&moved, ARZT, PASSWORD, &gate)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 4006);
+    assert!(err.to_string().contains("INVALID"), "{err}");
+    let ok = client(&good.base_url)
+        .download(&att, ARZT, PASSWORD, &gate)
+        .await
+        .unwrap();
+    assert_eq!(ok.len, uploaded.size);
+    drop((good, bad));
+    chain.stop().await;
+}
+
+/// Number of files below `dir` (the Fachdienst's blob store).
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() { walk_files(&path) } else { 1 }
+            })
+            .sum()
+    })
 }

@@ -32,6 +32,11 @@ impl Drop for KasServer {
 
 /// Serves KAS + AccountLimit of `fd` at `https://localhost:<port>`.
 pub async fn start_kas(fd: Fachdienst) -> KasServer {
+    start_kas_as(fd, identity("fachdienst")).await
+}
+
+/// [`start_kas`] presenting `server` as its TLS certificate.
+pub async fn start_kas_as(fd: Fachdienst, server: kim_tls::Identity) -> KasServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base_url = format!("https://localhost:{}", addr.port());
@@ -40,8 +45,7 @@ pub async fn start_kas(fd: Fachdienst) -> KasServer {
     let router = kas_router(KasState::new(fd.clone(), config).unwrap()).merge(
         account_limit_router(LimitState::new(fd, AccountLimitConfig::default()).unwrap()),
     );
-    let tls =
-        kim_tls::server_config(&identity("fachdienst"), ClientAuth::Required(trust())).unwrap();
+    let tls = kim_tls::server_config(&server, ClientAuth::Required(trust())).unwrap();
     let acceptor = TlsAcceptor::from(tls);
     let task = tokio::spawn(async move {
         loop {
@@ -60,6 +64,35 @@ pub async fn start_kas(fd: Fachdienst) -> KasServer {
         }
     });
     KasServer { base_url, task }
+}
+
+/// The Clientmodul's check of a KAS's certificate at `chain`'s Konnektor in the context of
+/// the test user names (Mandant1, ClientID1, Workplace1), with its own cache.
+pub struct KasCheck {
+    check: kim_clientmodul::fd_cert::FachdienstCertCheck,
+    context: kim_konnektor::model::Context,
+    konnektor: std::sync::Arc<kim_konnektor::client::KonnektorClient>,
+}
+
+impl KasCheck {
+    pub fn new(chain: &Chain) -> KasCheck {
+        KasCheck {
+            check: kim_clientmodul::fd_cert::FachdienstCertCheck::new(Default::default()),
+            context: kim_konnektor::model::Context::new("Mandant1", "ClientID1", "Workplace1")
+                .unwrap(),
+            konnektor: chain.konnektor_client.clone(),
+        }
+    }
+
+    pub fn gate(
+        &self,
+    ) -> kim_clientmodul::fd_cert::CertGate<'_, kim_konnektor::client::KonnektorClient> {
+        kim_clientmodul::fd_cert::CertGate {
+            check: &self.check,
+            konnektor: self.konnektor.as_ref(),
+            context: &self.context,
+        }
+    }
 }
 
 /// The Clientmodul's KAS client for `base_url`.

@@ -28,6 +28,7 @@ impl KasDownload for StandInKas {
         attachment: &'a KimAttachment,
         recipient: &'a str,
         _password: &'a str,
+        _server_check: &'a dyn kim_clientmodul::fd_cert::ServerCheck,
     ) -> DownloadFuture<'a> {
         Box::pin(async move {
             self.asked
