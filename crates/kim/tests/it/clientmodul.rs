@@ -34,6 +34,15 @@ fn cm(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `kim clientmodul keytool <args> <file>` with `stdin`, which must succeed.
+fn keytool(args: &[&str], file: &Path, stdin: &str) {
+    let mut all = vec!["keytool"];
+    all.extend_from_slice(args);
+    all.push(file.to_str().unwrap());
+    let out = cm(&all, stdin);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -380,34 +389,24 @@ fn practice(dir: &Path, pki: &Path, sds: &str, ldap: &str, fd_port: u16) -> (Pat
     let ts = dir.join("trustStore");
     let ks = dir.join("keyStore");
     let bundle = pki.join("ca-bundle.pem");
-    let out = cm(
-        &[
-            "keytool",
-            "add-certificate",
-            "-t",
-            ts.to_str().unwrap(),
-            "-a",
-            "TI",
-            bundle.to_str().unwrap(),
-        ],
+    keytool(
+        &["add-certificate", "-t", ts.to_str().unwrap(), "-a", "TI"],
+        &bundle,
         "",
     );
-    assert!(out.status.success(), "{}", text(&out));
     let p12 = pki.join("tls/clientmodul.p12");
-    let out = cm(
+    keytool(
         &[
-            "keytool",
             "add-client-keypair",
             "-k",
             ks.to_str().unwrap(),
             "-o",
             "FD",
             "-p",
-            p12.to_str().unwrap(),
         ],
+        &p12,
         "00\n",
     );
-    assert!(out.status.success(), "{}", text(&out));
     (path, smtp_port)
 }
 
@@ -914,19 +913,11 @@ fn doctor_warns_of_a_certificate_that_ends_within_30_days() {
     std::fs::create_dir(&work).unwrap();
     let pem = crate::account::short_lived_certificate(&pki, &work, 10);
     let ks = dir.path().join("keyStore");
-    let out = cm(
-        &[
-            "keytool",
-            "add-client-keypair",
-            "-k",
-            ks.to_str().unwrap(),
-            "-o",
-            "FD",
-            pem.to_str().unwrap(),
-        ],
+    keytool(
+        &["add-client-keypair", "-k", ks.to_str().unwrap(), "-o", "FD"],
+        &pem,
         "",
     );
-    assert!(out.status.success(), "{}", text(&out));
     let out = cm(&["doctor", "-c", config], "");
     let report = text(&out);
     let line = report
