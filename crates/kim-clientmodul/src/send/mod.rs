@@ -244,15 +244,23 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
         Ok(())
     }
 
-    async fn data_start(&self, _: &SessionInfo, _: &Envelope) -> Result<Spool, Reply> {
+    async fn data_start(&self, _: &SessionInfo, envelope: &Envelope) -> Result<Spool, Reply> {
         let config = &self.shared.config;
-        let (limit, over_limit) =
-            if self.shared.kas.is_none() && config.kas_threshold < config.max_mail_size {
-                let reply = SendFailure::KasUnavailable("no KAS configured".into()).reply();
-                (config.kas_threshold, reply)
-            } else {
-                (config.max_mail_size, too_big())
-            };
+        // A mail to oneself may be a forwarded KOM-LE message above the threshold
+        // (KOM-LE-A_2029), re-submitted without the KAS.
+        let to_oneself = envelope
+            .rcpts
+            .iter()
+            .all(|r| r.address.eq_ignore_ascii_case(&envelope.mail_from.address));
+        let (limit, over_limit) = if self.shared.kas.is_none()
+            && config.kas_threshold < config.max_mail_size
+            && !to_oneself
+        {
+            let reply = SendFailure::KasUnavailable("no KAS configured".into()).reply();
+            (config.kas_threshold, reply)
+        } else {
+            (config.max_mail_size, too_big())
+        };
         Ok(Spool::new(limit, over_limit, config.spool_memory_limit))
     }
 

@@ -356,7 +356,7 @@ async fn seal<K: Konnektor>(
 /// MAIL FROM with the size of what is sent (FAQ "MAIL FROM SIZE"), the filtered RCPT
 /// list, DATA; the MTA's final reply is what the client gets. A refused RCPT with others
 /// accepted is not visible to the client (the MTA reports it).
-async fn relay(
+pub(super) async fn relay(
     mta: &mut MtaClient,
     envelope: &Envelope,
     rcpts: Vec<RcptTo>,

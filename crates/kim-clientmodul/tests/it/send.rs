@@ -134,6 +134,20 @@ async fn swaks_sends_through_the_clientmodul() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kom_le_message_forwarded_to_oneself_is_resubmitted_unchanged() {
+    forwarded_to_oneself(r#"b"Original.\r\n""#, false).await;
+}
+
+/// The same with a KOM-LE message above the KAS threshold (a mail of 14 MiB sealed whole):
+/// the forward is re-submitted, not moved to the KAS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kom_le_message_above_the_kas_threshold_forwarded_to_oneself_is_resubmitted() {
+    forwarded_to_oneself(r#"b"Befundzeile 0123456789 abcdefghij\r\n" * 420000"#, true).await;
+}
+
+/// Sends a mail with the body of the Python expression `body` from PRAXIS to ARZT, has
+/// ARZT forward the KOM-LE message to himself as message/rfc822 (KOM-LE-A_2029) and checks
+/// that exactly it is re-submitted; `large`: the forward is above the KAS threshold.
+async fn forwarded_to_oneself(body: &str, large: bool) {
     let chain = Chain::start(|_| {}).await;
     let praxis = chain.user(PRAXIS);
     chain
@@ -141,12 +155,18 @@ async fn a_kom_le_message_forwarded_to_oneself_is_resubmitted_unchanged() {
             r#"
 s = smtplib.SMTP('127.0.0.1', cm_port)
 s.login({praxis:?}, password)
-s.sendmail({PRAXIS:?}, [{ARZT:?}], b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <orig@praxis.test>\r\n\r\nOriginal.\r\n")
+s.sendmail({PRAXIS:?}, [{ARZT:?}], b"From: <{PRAXIS}>\r\nTo: <{ARZT}>\r\nMessage-ID: <orig@praxis.test>\r\n\r\n" + {body})
 s.quit()
 "#
         ))
         .await;
     let original = chain.fetch(ARZT).await.remove(0);
+    assert_eq!(
+        original.len() as u64 > kim_clientmodul::KAS_THRESHOLD,
+        large,
+        "{} bytes",
+        original.len()
+    );
     let original_body = String::from_utf8_lossy(&original)
         .split_once("\r\n\r\n")
         .unwrap()
