@@ -285,6 +285,26 @@ fn start_ti(data: &Path) -> (Daemon, String, String) {
 }
 
 fn start_ti_with(data: &Path, extra: &[&str]) -> (Daemon, String, String) {
+    let (daemon, lines) = start_ti_lines(data, extra);
+    let (sds, ldap) = (
+        ti_field(&lines, "Konnektor"),
+        ti_field(&lines, "VZD (LDAP)"),
+    );
+    (daemon, sds, ldap)
+}
+
+/// The first word after `name` in `kim ti serve`'s summary `lines`.
+fn ti_field(lines: &[String], name: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{name} in {lines:?}"))
+        .to_owned()
+}
+
+/// `kim ti serve` on system-chosen ports: the daemon and its summary lines.
+fn start_ti_lines(data: &Path, extra: &[&str]) -> (Daemon, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kim"))
         .args(["ti", "serve", "--seconds", "600", "--data"])
         .arg(data)
@@ -303,15 +323,7 @@ fn start_ti_with(data: &Path, extra: &[&str]) -> (Daemon, String, String) {
         }
         lines.push(line);
     }
-    let field = |name: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.trim_start().strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("{name} in {lines:?}"))
-            .to_owned()
-    };
-    (Daemon(child), field("Konnektor"), field("VZD (LDAP)"))
+    (Daemon(child), lines)
 }
 
 /// `kim fachdienst serve` with the two practices' accounts: (daemon, SMTPS port, POP3S
@@ -926,4 +938,36 @@ fn doctor_warns_of_a_certificate_that_ends_within_30_days() {
         .unwrap_or_else(|| panic!("no line for the new certificate: {report}"));
     assert!(line.starts_with("WARN  key store"), "{line}");
     assert!(line.contains("(within 30 days)"), "{line}");
+}
+
+/// The VZD over LDAPS, trusted with the Konnektor's anchors (A_21223-01): only the LDAPS
+/// listener of `kim ti serve` is configured, `doctor` reaches it and `serve` looks the
+/// sender and recipient up through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_looks_up_the_vzd_over_ldaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, lines) = start_ti_lines(&dir.path().join("ti"), &[]);
+    let (sds, ldaps) = (
+        ti_field(&lines, "Konnektor"),
+        ti_field(&lines, "VZD (LDAPS)"),
+    );
+    assert!(ldaps.starts_with("ldaps://"), "{ldaps}");
+    let pki = dir.path().join("ti/pki");
+    let fd_dir = dir.path().join("fd");
+    std::fs::create_dir(&fd_dir).unwrap();
+    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
+    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldaps, fd_port);
+    let config = config.to_str().unwrap();
+    let out = cm(&["doctor", "-c", config], "");
+    let report = text(&out);
+    assert!(report.contains("OK    vzd ldaps://"), "{report}");
+    let _serve = start_serve(config);
+    let out = swaks(smtp_port, fd_port);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as"),
+        "{}",
+        text(&out)
+    );
+    let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
+    assert!(inbox.contains("Subject: KOM-LE-Nachricht"), "{inbox}");
 }
