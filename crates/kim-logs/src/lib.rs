@@ -81,6 +81,7 @@ mod writer;
 use std::sync::Arc;
 
 use tracing::Subscriber;
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
@@ -148,11 +149,45 @@ where
 {
     config.validate()?;
     let (level, performance) = (config.level, config.performance);
-    let report_drops = level >= tracing::level_filters::LevelFilter::WARN;
+    let report_drops = level >= LevelFilter::WARN;
     let (sender, guard) =
         writer::spawn(sink, Arc::clone(&clock), config.queue_lines, report_drops)?;
+    guard.level.set(level);
+    let current = guard.level.clone();
     let layer = layer::LogLayer { clock, sender }.with_filter(filter_fn(move |meta| {
-        layer::wanted(meta, level, performance)
+        layer::wanted(meta, current.get(), performance)
     }));
     Ok((layer, guard))
+}
+
+/// The operation log's level, shared between the layer's filter and [`LogGuard`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OperationLevel(Arc<std::sync::atomic::AtomicU8>);
+
+impl OperationLevel {
+    const LEVELS: [LevelFilter; 6] = [
+        LevelFilter::OFF,
+        LevelFilter::ERROR,
+        LevelFilter::WARN,
+        LevelFilter::INFO,
+        LevelFilter::DEBUG,
+        LevelFilter::TRACE,
+    ];
+
+    fn get(&self) -> LevelFilter {
+        let i = usize::from(self.0.load(std::sync::atomic::Ordering::Relaxed));
+        Self::LEVELS.get(i).copied().unwrap_or(LevelFilter::OFF)
+    }
+
+    /// Sets the level and has every callsite asked again (tracing caches the answers).
+    pub(crate) fn set(&self, level: LevelFilter) {
+        let i = Self::LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+        let old = self.0.swap(
+            u8::try_from(i).unwrap_or(0),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if usize::from(old) != i {
+            tracing::callsite::rebuild_interest_cache();
+        }
+    }
 }

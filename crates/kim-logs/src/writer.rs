@@ -126,9 +126,17 @@ pub struct LogGuard {
     tx: SyncSender<Msg>,
     stats: Arc<Stats>,
     thread: Option<JoinHandle<()>>,
+    /// The operation log's level, changeable while running.
+    pub(crate) level: crate::OperationLevel,
 }
 
 impl LogGuard {
+    /// Changes the most verbose level written to the operation log from now on (the
+    /// manual's `clientmodul.core.log.operation` needs no restart).
+    pub fn set_operation_level(&self, level: tracing::level_filters::LevelFilter) {
+        self.level.set(level);
+    }
+
     /// Lines dropped so far because the queue was full (or the writer had stopped).
     #[must_use]
     pub fn dropped(&self) -> u64 {
@@ -181,6 +189,7 @@ pub(crate) fn spawn(
         tx,
         stats,
         thread: Some(thread),
+        level: crate::OperationLevel::default(),
     };
     Ok((sender, guard))
 }

@@ -24,6 +24,7 @@ mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kim_konnektor::client::Konnektor;
@@ -53,6 +54,9 @@ struct Shared<K> {
     konnektors: Konnektors<ReceiveKonnektor<K>>,
     vzd: Arc<VzdClient>,
     kas: Option<Arc<dyn KasDownload>>,
+    /// `clientmodul.proxy.pop3.timeout.client` in milliseconds: changeable while running
+    /// (the manual's table: no restart), read by every new session.
+    timeout_client_ms: Arc<AtomicU64>,
 }
 
 /// A running POP3 proxy.
@@ -62,9 +66,19 @@ pub struct RunningPop3 {
     pub pop3_addr: SocketAddr,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    timeout_client_ms: Arc<AtomicU64>,
 }
 
 impl RunningPop3 {
+    /// Sets how long sessions that start from now on wait for the practice software
+    /// (`clientmodul.proxy.pop3.timeout.client`, which needs no restart).
+    pub fn set_timeout_client(&self, timeout: std::time::Duration) {
+        let ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.timeout_client_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// Stops accepting, ends waiting sessions (`-ERR`, nothing deleted) and waits for them.
     pub async fn shutdown(self) {
         self.shutdown.cancel();
@@ -98,7 +112,11 @@ pub async fn start_pop3<K: Konnektor + 'static>(
         addr: config.listen,
         source,
     })?;
+    let timeout_client_ms = Arc::new(AtomicU64::new(
+        u64::try_from(config.timeout_client.as_millis()).unwrap_or(u64::MAX),
+    ));
     let shared = Arc::new(Shared {
+        timeout_client_ms: timeout_client_ms.clone(),
         konnektors: konnektors.map(|k| {
             ReceiveKonnektor::new(k.clone(), config.konnektor_timeout, config.ttl_email_iccsn)
         }),
@@ -114,6 +132,7 @@ pub async fn start_pop3<K: Konnektor + 'static>(
         pop3_addr,
         shutdown,
         task,
+        timeout_client_ms,
     })
 }
 
@@ -215,7 +234,8 @@ async fn run_session<K: Konnektor + 'static>(
     shared: &Shared<K>,
     shutdown: CancellationToken,
 ) {
-    let timeout = shared.config.timeout_client;
+    let timeout =
+        std::time::Duration::from_millis(shared.timeout_client_ms.load(Ordering::Relaxed));
     let result = match acceptor {
         None => {
             let mut conn = Conn::new(tcp, timeout, shutdown);

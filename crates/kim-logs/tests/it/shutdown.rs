@@ -101,3 +101,30 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     );
     assert!(written.iter().all(|(k, _)| *k == LogKind::Operation));
 }
+
+/// `clientmodul.core.log.operation` needs no restart: the operation log's level changes
+/// while the layer runs, the performance log is not affected.
+#[test]
+fn the_operation_level_changes_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(T0);
+    let mut config = config(dir.path());
+    config.level = kim_logs::LogConfig::operation_level(false);
+    let (dispatch, guard) = crate::dispatch(&config, &clock);
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!(n = 1_u64, "before");
+        tracing::info!(target: "kim_perf", step = "sign", ms = 1_u64, "step timed");
+        guard.set_operation_level(kim_logs::LogConfig::operation_level(true));
+        tracing::info!(n = 2_u64, "on");
+        guard.set_operation_level(kim_logs::LogConfig::operation_level(false));
+        tracing::info!(n = 3_u64, "off again");
+    });
+    drop(guard);
+    let operation = lines(dir.path(), &format!("operation-{TODAY}.log"));
+    assert_eq!(operation.len(), 1, "{operation:?}");
+    assert!(operation[0].ends_with("msg=on n=2"), "{operation:?}");
+    assert_eq!(
+        lines(dir.path(), &format!("performance-{TODAY}.log")).len(),
+        1
+    );
+}

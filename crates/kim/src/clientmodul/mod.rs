@@ -9,6 +9,7 @@
 mod admin_ui;
 mod doctor;
 mod keytool;
+mod reload;
 mod renewal;
 mod secrets;
 mod serve;

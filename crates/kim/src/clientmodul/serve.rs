@@ -1,6 +1,7 @@
 //! `kim clientmodul serve`: the SMTP and POP3 proxies from `cm.properties` until
-//! SIGTERM/SIGINT, with the operation and performance log files of manual §4.6, and the
-//! renewal of the Clientmodul's TLS certificate (`renewal.rs`, A_21381).
+//! SIGTERM/SIGINT, with the operation and performance log files of manual §4.6, the
+//! renewal of the Clientmodul's TLS certificate (`renewal.rs`, A_21381) and the keys that
+//! take effect without a restart (`reload.rs`).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::Outcome;
 
 pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     let config = load(&args.config)?;
-    let _logs = init_logging(&config)?;
+    let logs = init_logging(&config)?;
     if !config.proxy.enabled {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
     }
@@ -87,7 +88,43 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         let _ = out.write_all(lines.as_bytes());
         let _ = out.flush();
     }
-    crate::fachdienst::wait_for_signal().await?;
+    // Until SIGTERM/SIGINT: changes of cm.properties to the keys that need no restart
+    // take effect (reload.rs).
+    let signal = crate::fachdienst::wait_for_signal();
+    tokio::pin!(signal);
+    let mut watched = super::reload::Watched::new(&args.config);
+    let mut ticks = tokio::time::interval(super::reload::POLL_INTERVAL);
+    loop {
+        tokio::select! {
+            r = &mut signal => {
+                r?;
+                break;
+            }
+            _ = ticks.tick() => match watched.poll() {
+                None => {}
+                Some(Err(e)) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "cm.properties changed but is not valid; the running values stay"
+                ),
+                Some(Ok(change)) => {
+                    let c = &change.config;
+                    logs.set_operation_level(kim_logs::LogConfig::operation_level(
+                        c.auth_log.log_operation,
+                    ));
+                    pop3.set_timeout_client(c.proxy.pop3_timeout_client);
+                    if !change.applied.is_empty() {
+                        tracing::info!(keys = ?change.applied, "cm.properties: applied");
+                    }
+                    if !change.need_restart.is_empty() {
+                        tracing::warn!(
+                            keys = ?change.need_restart,
+                            "cm.properties: these changes take effect after a restart"
+                        );
+                    }
+                }
+            },
+        }
+    }
     tracing::info!("stopping");
     if let Some(task) = renewal {
         task.abort();

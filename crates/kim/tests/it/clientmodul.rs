@@ -971,3 +971,96 @@ async fn serve_looks_up_the_vzd_over_ldaps() {
     let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
     assert!(inbox.contains("Subject: KOM-LE-Nachricht"), "{inbox}");
 }
+
+/// The manual's two keys without restart take effect while `serve` runs: switching the
+/// operation log on fills it, a shorter POP3 client timeout ends idle sessions; an invalid
+/// change leaves the running values alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_applies_the_keys_that_need_no_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
+    let pki = dir.path().join("ti/pki");
+    let fd_dir = dir.path().join("fd");
+    std::fs::create_dir(&fd_dir).unwrap();
+    let (_fd, fd_port, _) = start_fachdienst(&fd_dir, &pki).await;
+    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
+    let original = std::fs::read_to_string(&config).unwrap();
+    assert!(original.contains("clientmodul.core.log.operation = false"));
+    assert!(original.contains("clientmodul.proxy.pop3.timeout.client = 300"));
+    let pop3_port: u16 = original
+        .lines()
+        .find_map(|l| l.strip_prefix("clientmodul.proxy.pop3.port = "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _serve = start_serve(config.to_str().unwrap());
+    let log_dir = dir.path().join("log");
+    let operation_lines = || -> usize {
+        std::fs::read_dir(&log_dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("operation"))
+                    .map(|e| {
+                        std::fs::read_to_string(e.path())
+                            .unwrap_or_default()
+                            .lines()
+                            .count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    // An idle POP3 session for `idle` seconds, then CAPA: "+OK" or how it ended.
+    let idle_noop = |idle: u32| {
+        kim_testkit::peers::python(&format!(
+            "import poplib, time\n\
+             s = poplib.POP3('127.0.0.1', {pop3_port}, timeout=30)\n\
+             time.sleep({idle})\n\
+             try:\n    s.capa()\n    print('+OK')\n\
+             except Exception as e:\n    print('ENDED', type(e).__name__)\n"
+        ))
+    };
+    let out = swaks(smtp_port, fd_port);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(operation_lines(), 0, "the operation log is off");
+    let kept = idle_noop(3);
+    assert!(kept.starts_with("+OK"), "a 300 s timeout: {kept}");
+
+    // An invalid value is refused; then the valid change is applied.
+    std::fs::write(
+        &config,
+        original.replace(
+            "clientmodul.core.log.operation = false",
+            "clientmodul.core.log.operation = vielleicht",
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let out = swaks(smtp_port, fd_port);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(operation_lines(), 0, "an invalid file changes nothing");
+    std::fs::write(
+        &config,
+        original
+            .replace(
+                "clientmodul.core.log.operation = false",
+                "clientmodul.core.log.operation = true",
+            )
+            .replace(
+                "clientmodul.proxy.pop3.timeout.client = 300",
+                "clientmodul.proxy.pop3.timeout.client = 1",
+            ),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let out = swaks(smtp_port, fd_port);
+    assert!(out.status.success(), "{}", text(&out));
+    let start = std::time::Instant::now();
+    while operation_lines() == 0 && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(operation_lines() > 0, "the operation log is on");
+    let ended = idle_noop(3);
+    assert!(!ended.starts_with("+OK"), "a 1 s timeout: {ended}");
+}
