@@ -13,12 +13,13 @@
 use std::io::Read;
 
 use kim_konnektor::client::Konnektor;
-use kim_message::mime::compose::{extract_self_forward, prepare_client_mail};
+use kim_message::mime::compose::prepare_client_mail;
 use kim_smtp::{Envelope, Reply};
 
 use super::kas::{KasClientMail, KasInput};
 use super::process::{
-    dropped_list, filter_headers, finish, gate_large, refresh, relay, resolve_all, seal_with_retry,
+    dropped_list, filter_headers, finish, gate_large, refresh, resolve_all, resubmit_self_forward,
+    seal_with_retry, to_oneself,
 };
 use super::spool::{MailFile, blocking};
 use super::{Session, Shared};
@@ -41,24 +42,12 @@ pub(super) async fn process<K: Konnektor>(
     mail: MailFile,
 ) -> Result<Reply, SendFailure> {
     let sender = envelope.mail_from.address.clone();
-    if envelope
-        .rcpts
-        .iter()
-        .all(|r| r.address.eq_ignore_ascii_case(&sender))
-        && mail.len <= MAX_SELF_FORWARD
-    {
-        // KOM-LE-A_2029 for a KOM-LE message that was sealed whole and is above the
-        // threshold as a forward: it goes out unchanged, not through the KAS.
+    if to_oneself(envelope) && mail.len <= MAX_SELF_FORWARD {
+        // A KOM-LE message sealed whole is above the threshold as a forward: it goes out
+        // unchanged, not through the KAS.
         let whole = mail.head(mail.len).await.map_err(spool_error)?;
-        if let Some(embedded) = extract_self_forward(&whole, &sender) {
-            tracing::info!("self-forwarded KOM-LE message re-submitted");
-            return relay(
-                &mut session.mta,
-                envelope,
-                envelope.rcpts.clone(),
-                &embedded,
-            )
-            .await;
+        if let Some(reply) = resubmit_self_forward(session, envelope, &whole).await {
+            return reply;
         }
     }
     let head = mail.head(MAX_HEADER).await.map_err(spool_error)?;

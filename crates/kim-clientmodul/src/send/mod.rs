@@ -248,10 +248,7 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
         let config = &self.shared.config;
         // A mail to oneself may be a forwarded KOM-LE message above the threshold
         // (KOM-LE-A_2029), re-submitted without the KAS.
-        let to_oneself = envelope
-            .rcpts
-            .iter()
-            .all(|r| r.address.eq_ignore_ascii_case(&envelope.mail_from.address));
+        let to_oneself = process::to_oneself(envelope);
         let (limit, over_limit) = if self.shared.kas.is_none()
             && config.kas_threshold < config.max_mail_size
             && !to_oneself

@@ -66,21 +66,10 @@ async fn process_small<K: Konnektor>(
     if has_kas_part(&mail) {
         return Err(SendFailure::AlreadyKas);
     }
-    if envelope
-        .rcpts
-        .iter()
-        .all(|r| r.address.eq_ignore_ascii_case(&sender))
-        && let Some(embedded) = extract_self_forward(&mail, &sender)
+    if to_oneself(envelope)
+        && let Some(reply) = resubmit_self_forward(session, envelope, &mail).await
     {
-        // KOM-LE-A_2029: the embedded KOM-LE message goes out unchanged.
-        tracing::info!("self-forwarded KOM-LE message re-submitted");
-        return relay(
-            &mut session.mta,
-            envelope,
-            envelope.rcpts.clone(),
-            &embedded,
-        )
-        .await;
+        return reply;
     }
     let prepared =
         prepare_client_mail(&mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
@@ -356,7 +345,36 @@ async fn seal<K: Konnektor>(
 /// MAIL FROM with the size of what is sent (FAQ "MAIL FROM SIZE"), the filtered RCPT
 /// list, DATA; the MTA's final reply is what the client gets. A refused RCPT with others
 /// accepted is not visible to the client (the MTA reports it).
-pub(super) async fn relay(
+/// Whether every recipient is the sender (a forward to oneself may be KOM-LE-A_2029).
+pub(super) fn to_oneself(envelope: &Envelope) -> bool {
+    let sender = &envelope.mail_from.address;
+    envelope
+        .rcpts
+        .iter()
+        .all(|r| r.address.eq_ignore_ascii_case(sender))
+}
+
+/// KOM-LE-A_2029: if `mail` embeds a KOM-LE message, that message goes out unchanged (the
+/// MTA's reply); `None` if it embeds none.
+pub(super) async fn resubmit_self_forward(
+    session: &mut Session,
+    envelope: &Envelope,
+    mail: &[u8],
+) -> Option<Result<Reply, SendFailure>> {
+    let embedded = extract_self_forward(mail, &envelope.mail_from.address)?;
+    tracing::info!("self-forwarded KOM-LE message re-submitted");
+    Some(
+        relay(
+            &mut session.mta,
+            envelope,
+            envelope.rcpts.clone(),
+            &embedded,
+        )
+        .await,
+    )
+}
+
+async fn relay(
     mta: &mut MtaClient,
     envelope: &Envelope,
     rcpts: Vec<RcptTo>,

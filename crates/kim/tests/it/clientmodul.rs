@@ -422,6 +422,22 @@ fn practice(dir: &Path, pki: &Path, sds: &str, ldap: &str, fd_port: u16) -> (Pat
     (path, smtp_port)
 }
 
+/// `kim fachdienst serve` in `dir/fd` and the practice's cm.properties in `dir` for the
+/// Konnektor `sds` and the directory `vzd`: (daemon, SMTPS port, POP3S port, cm.properties,
+/// the SMTP proxy's port).
+async fn fachdienst_and_practice(
+    dir: &Path,
+    pki: &Path,
+    sds: &str,
+    vzd: &str,
+) -> (Daemon, u16, u16, PathBuf, u16) {
+    let fd_dir = dir.join("fd");
+    std::fs::create_dir(&fd_dir).unwrap();
+    let (fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, pki).await;
+    let (config, smtp_port) = practice(dir, pki, sds, vzd, fd_port);
+    (fd, fd_port, fd_pop3, config, smtp_port)
+}
+
 fn swaks(cm_port: u16, fd_port: u16) -> Output {
     swaks_with(cm_port, fd_port, &[])
 }
@@ -473,10 +489,8 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
     let dir = tempfile::tempdir().unwrap();
     let (ti, sds, ldap) = start_ti(&dir.path().join("ti"));
     let pki = dir.path().join("ti/pki");
-    let fd_dir = dir.path().join("fd");
-    std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
-    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
+    let (_fd, fd_port, fd_pop3, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
     let config = config.to_str().unwrap();
 
     // A good setup: every check passes, the user names are printed.
@@ -769,10 +783,8 @@ async fn serve_with_implicit_tls_towards_the_practice_software() {
     let dir = tempfile::tempdir().unwrap();
     let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
     let pki = dir.path().join("ti/pki");
-    let fd_dir = dir.path().join("fd");
-    std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port, _) = start_fachdienst(&fd_dir, &pki).await;
-    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
+    let (_fd, fd_port, _, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
     let text_of = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
@@ -827,10 +839,8 @@ async fn serve_routes_by_konnektor_id_between_two_konnektors() {
     let (ti1, sds1, _) = start_ti(&dir.path().join("ti1"));
     let (_ti2, sds2, ldap2) = start_ti(&dir.path().join("ti2"));
     let pki = dir.path().join("ti2/pki");
-    let fd_dir = dir.path().join("fd");
-    std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
-    let (config, smtp_port) = practice(dir.path(), &pki, &sds1, &ldap2, fd_port);
+    let (_fd, fd_port, fd_pop3, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds1, &ldap2).await;
     let mut properties = std::fs::read_to_string(&config).unwrap();
     properties.push_str(&format!(
         "clientmodul.konnektor.Konn_2.uri = {sds2}\n\
@@ -953,10 +963,8 @@ async fn serve_looks_up_the_vzd_over_ldaps() {
     );
     assert!(ldaps.starts_with("ldaps://"), "{ldaps}");
     let pki = dir.path().join("ti/pki");
-    let fd_dir = dir.path().join("fd");
-    std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port, fd_pop3) = start_fachdienst(&fd_dir, &pki).await;
-    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldaps, fd_port);
+    let (_fd, fd_port, fd_pop3, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds, &ldaps).await;
     let config = config.to_str().unwrap();
     let out = cm(&["doctor", "-c", config], "");
     let report = text(&out);
@@ -980,10 +988,8 @@ async fn serve_applies_the_keys_that_need_no_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
     let pki = dir.path().join("ti/pki");
-    let fd_dir = dir.path().join("fd");
-    std::fs::create_dir(&fd_dir).unwrap();
-    let (_fd, fd_port, _) = start_fachdienst(&fd_dir, &pki).await;
-    let (config, smtp_port) = practice(dir.path(), &pki, &sds, &ldap, fd_port);
+    let (_fd, fd_port, _, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
     let original = std::fs::read_to_string(&config).unwrap();
     assert!(original.contains("clientmodul.core.log.operation = false"));
     assert!(original.contains("clientmodul.proxy.pop3.timeout.client = 300"));
