@@ -72,7 +72,7 @@ pub struct RunningPop3 {
 impl RunningPop3 {
     /// Sets how long sessions that start from now on wait for the practice software
     /// (`clientmodul.proxy.pop3.timeout.client`, which needs no restart).
-    pub fn set_timeout_client(&self, timeout: std::time::Duration) {
+    pub fn set_timeout_client(&self, timeout: Duration) {
         let ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -234,8 +234,7 @@ async fn run_session<K: Konnektor + 'static>(
     shared: &Shared<K>,
     shutdown: CancellationToken,
 ) {
-    let timeout =
-        std::time::Duration::from_millis(shared.timeout_client_ms.load(Ordering::Relaxed));
+    let timeout = Duration::from_millis(shared.timeout_client_ms.load(Ordering::Relaxed));
     let result = match acceptor {
         None => {
             let mut conn = Conn::new(tcp, timeout, shutdown);

@@ -81,17 +81,10 @@ pub(super) async fn process<K: Konnektor>(
     let header = filter_headers(&prepared.bytes, &targets)?;
     let recipients: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
     let password = session.password.expose_secret().clone();
-    let context = super::konnektor::context(session.user.context()).map_err(|reason| {
-        SendFailure::Kas(Reply::new(
-            451,
-            (4, 3, 0),
-            format!("Konnektor context: {reason}"),
-        ))
-    })?;
     let gate = CertGate {
         check: &shared.config.fachdienst_cert_check,
         konnektor: shared.konnektor(&session.user)?.konnektor.as_ref(),
-        context: &context,
+        context: &session.context,
     };
     let input = KasInput {
         sender: &sender,

@@ -50,10 +50,11 @@ use crate::konnektors::Konnektors;
 /// Konnektor fault codes that mean the user name's context is wrong (Tab_SMTP_Verbindung).
 const CONTEXT_FAULTS: [u32; 3] = [4004, 4005, 4006];
 
-/// An authenticated client session: its user name, password (for AccountLimit and KAS)
-/// and the MTA session opened at AUTH.
+/// An authenticated client session: its user name with the Konnektor context it names,
+/// password (for AccountLimit and KAS) and the MTA session opened at AUTH.
 pub(crate) struct Session {
     user: SmtpUserName,
+    context: kim_konnektor::model::Context,
     password: Secret<String>,
     mta: MtaClient,
 }
@@ -227,6 +228,7 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             info.peer,
             Session {
                 user,
+                context,
                 password: Secret::new(password.to_string()),
                 mta,
             },

@@ -312,12 +312,11 @@ async fn seal<K: Konnektor>(
         }
     }
     let attribute = recipient_emails(&certs).to_attribute_der();
-    let ctx = konnektor::context(session.user.context()).map_err(SendFailure::Sign)?;
     let selected = shared.konnektor(&session.user)?;
     let signed = konnektor::sign(
         selected.konnektor.as_ref(),
         &selected.cards,
-        &ctx,
+        &session.context,
         &me.telematik_id,
         rfc822_wrap(mail),
         &attribute,
@@ -327,8 +326,14 @@ async fn seal<K: Konnektor>(
     let entity = signed_data_entity(&signed);
     drop(signed);
     let ders = certs.into_iter().map(|c| c.cert.der).collect();
-    let enveloped =
-        konnektor::encrypt(selected.konnektor.as_ref(), &ctx, ders, entity, &attribute).await?;
+    let enveloped = konnektor::encrypt(
+        selected.konnektor.as_ref(),
+        &session.context,
+        ders,
+        entity,
+        &attribute,
+    )
+    .await?;
     let now = directory::now();
     let ttl = i64::from(shared.config.data_time_to_live_days) * 86_400;
     let params = OuterParams {
@@ -342,9 +347,6 @@ async fn seal<K: Konnektor>(
     outer_message(mail, &enveloped, &params).map_err(|e| SendFailure::Compose(e.to_string()))
 }
 
-/// MAIL FROM with the size of what is sent (FAQ "MAIL FROM SIZE"), the filtered RCPT
-/// list, DATA; the MTA's final reply is what the client gets. A refused RCPT with others
-/// accepted is not visible to the client (the MTA reports it).
 /// Whether every recipient is the sender (a forward to oneself may be KOM-LE-A_2029).
 pub(super) fn to_oneself(envelope: &Envelope) -> bool {
     let sender = &envelope.mail_from.address;
@@ -374,6 +376,9 @@ pub(super) async fn resubmit_self_forward(
     )
 }
 
+/// MAIL FROM with the size of what is sent (FAQ "MAIL FROM SIZE"), the filtered RCPT
+/// list, DATA; the MTA's final reply is what the client gets. A refused RCPT with others
+/// accepted is not visible to the client (the MTA reports it).
 async fn relay(
     mta: &mut MtaClient,
     envelope: &Envelope,
@@ -400,8 +405,8 @@ async fn relay(
 /// A_22341: a Client-Mail with a `Content-Disposition: x-kas` part was already processed.
 pub(super) fn has_kas_part(mail: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"content-disposition: x-kas";
-    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', mail).map(|i| i + 1));
-    line_starts.into_iter().any(|start| {
+    let mut line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', mail).map(|i| i + 1));
+    line_starts.any(|start| {
         mail.get(start..start + NEEDLE.len())
             .is_some_and(|line| line.eq_ignore_ascii_case(NEEDLE))
     })
