@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use kim_cm_config::CmConfig;
-use kim_cm_config::keys::KEYS;
 
 /// How often the file's modification time and length are compared.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Keys that take effect while running (the manual: no restart needed).
+/// The keys `serve` applies while running: those of the manual's table without restart
+/// (a test checks that the table has no others).
 const LIVE: [&str; 2] = [
     "clientmodul.core.log.operation",
     "clientmodul.proxy.pop3.timeout.client",
@@ -46,7 +46,10 @@ impl Watched {
         Watched {
             path: path.to_owned(),
             stamp: stamp(path),
-            entries: entries(path).unwrap_or_default(),
+            entries: read(path)
+                .ok()
+                .and_then(|text| entries(&text).ok())
+                .unwrap_or_default(),
         }
     }
 
@@ -58,13 +61,17 @@ impl Watched {
             return None;
         }
         self.stamp = now;
-        let config = match super::load(&self.path) {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e)),
-        };
-        let new = match entries(&self.path) {
-            Ok(e) => e,
-            Err(e) => return Some(Err(e)),
+        // One read for the validated configuration and the key comparison.
+        let parsed = read(&self.path).and_then(|text| {
+            let base = self.path.parent().unwrap_or(Path::new("."));
+            let config = CmConfig::parse(&text, base)?;
+            Ok((config, entries(&text)?))
+        });
+        let (config, new) = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                return Some(Err(e.context(format!("{}", self.path.display()))));
+            }
         };
         let mut changed: Vec<String> = self
             .entries
@@ -80,7 +87,9 @@ impl Watched {
         changed.sort();
         changed.dedup();
         self.entries = new;
-        let (applied, need_restart) = changed.into_iter().partition(|k| is_live(k));
+        let (applied, need_restart) = changed
+            .into_iter()
+            .partition(|k| LIVE.contains(&k.as_str()));
         Some(Ok(Change {
             config,
             applied,
@@ -89,21 +98,19 @@ impl Watched {
     }
 }
 
-/// Whether `key` takes effect without a restart (the manual's table 4).
-fn is_live(key: &str) -> bool {
-    LIVE.contains(&key) && KEYS.iter().any(|k| k.name == key && !k.restart)
-}
-
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
 
-/// The file's entries (a later duplicate wins, as for the loader's error it would be one).
-fn entries(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let bytes = std::fs::read(path)?;
-    let text = kim_cm_config::properties::decode(&bytes);
-    Ok(kim_cm_config::properties::parse(&text)?
+/// The file's text (UTF-8, else ISO-8859-1, as the loader reads it).
+fn read(path: &Path) -> anyhow::Result<String> {
+    Ok(kim_cm_config::properties::decode(&std::fs::read(path)?))
+}
+
+/// The entries of a file's text (the loader has refused duplicates already).
+fn entries(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    Ok(kim_cm_config::properties::parse(text)?
         .into_iter()
         .map(|p| (p.key, p.value))
         .collect())
@@ -112,6 +119,8 @@ fn entries(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]
+    use kim_cm_config::keys::KEYS;
+
     use super::*;
 
     fn example() -> String {
@@ -127,6 +136,14 @@ mod tests {
         let file = std::fs::File::options().write(true).open(path).unwrap();
         file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + nth))
             .unwrap();
+    }
+
+    #[test]
+    fn the_live_keys_are_the_manuals_keys_without_restart() {
+        let mut without_restart: Vec<&str> =
+            KEYS.iter().filter(|k| !k.restart).map(|k| k.name).collect();
+        without_restart.sort_unstable();
+        assert_eq!(without_restart, LIVE);
     }
 
     #[test]
