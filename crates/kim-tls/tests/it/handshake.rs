@@ -298,3 +298,39 @@ fn bad_inputs_are_named() {
     .unwrap();
     assert!(kim_tls::server_config(&mismatched, ClientAuth::None).is_err());
 }
+
+/// `client_config_approved`: a trusted server passes only if its leaf is approved, and
+/// approval never admits what the chain or name check refuses.
+#[tokio::test]
+async fn approval_is_needed_on_top_of_the_usual_checks() {
+    let server_leaf = pki()
+        .tls_entity("konnektor")
+        .unwrap()
+        .issued
+        .certificate_der
+        .clone();
+    let only = |leaf: Vec<u8>| -> kim_tls::Approval {
+        std::sync::Arc::new(move |presented: &[u8]| presented == leaf.as_slice())
+    };
+    let approved = kim_tls::client_config_approved(options(None), only(server_leaf)).unwrap();
+    exchange_with(pki(), ClientAuth::None, approved.clone(), "localhost")
+        .await
+        .unwrap();
+    let refused = kim_tls::client_config_approved(options(None), only(vec![1, 2, 3])).unwrap();
+    let err = exchange_with(pki(), ClientAuth::None, refused, "localhost")
+        .await
+        .unwrap_err();
+    assert!(err.contains("invalid peer certificate"), "{err}");
+    let err = exchange_with(
+        pki(),
+        ClientAuth::None,
+        approved,
+        "konnektor.elsewhere.example",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("not valid for name") || err.contains("NotValidForName"),
+        "{err}"
+    );
+}
