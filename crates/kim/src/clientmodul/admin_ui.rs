@@ -10,25 +10,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kim_admin_web::{AdminWebConfig, KeyStoreTarget, KonnektorChoice, RunningAdminWeb};
-use kim_cm_config::{CmConfig, ContextIds, Partner};
+use kim_cm_config::{CmConfig, Partner};
 use kim_konnektor::client::KonnektorClient;
 
-use super::setup::Stores;
-
-/// The Konnektor call context of `cm.properties` ids.
-pub fn context(ids: &ContextIds) -> anyhow::Result<kim_admin::Context> {
-    let ctx = kim_admin::Context::new(&ids.mandant_id, &ids.client_system_id, &ids.workplace_id)
-        .map_err(|e| anyhow::anyhow!("Konnektor context: {e}"))?;
-    match &ids.user_id {
-        Some(user) => ctx
-            .with_user_id(user)
-            .map_err(|e| anyhow::anyhow!("Konnektor context: {e}")),
-        None => Ok(ctx),
-    }
-}
+use super::setup::{self, Stores};
 
 /// Starts the UI, or `None` if `clientmodul.auth.client.ui.enabled` is false. `clients`
-/// are the Konnektor clients of [`super::setup::konnektor_clients`], in the order of
+/// are the Konnektor clients of [`setup::konnektor_clients`], in the order of
 /// `config.konnektors`; `live` is the Clientmodul's renewable certificate towards the
 /// Fachdienst with its handle, so that the UI's Account Manager calls present the current
 /// one and an imported certificate is used at once (without it: the key store's, if there
@@ -51,7 +39,7 @@ pub async fn start(
                 |id| format!("Konnektor {id}"),
             ),
             client: client.clone(),
-            contexts: vec![context(&settings.context)?],
+            contexts: vec![setup::context(&settings.context)?],
         });
     }
     let (identity, live) = match live {

@@ -142,15 +142,6 @@ fn check_expiry(r: &mut Report, stores: &Stores) {
     }
 }
 
-fn context_of(k: &KonnektorSettings) -> anyhow::Result<Context> {
-    let c = &k.context;
-    let ctx = Context::new(&c.mandant_id, &c.client_system_id, &c.workplace_id)?;
-    Ok(match &c.user_id {
-        Some(u) => ctx.with_user_id(u)?,
-        None => ctx,
-    })
-}
-
 async fn check_konnektor(
     r: &mut Report,
     config: &CmConfig,
@@ -169,7 +160,7 @@ async fn check_konnektor(
         ),
         Err(e) => return r.fail(&name, format!("{}: {e}", k.sds_url)),
     }
-    let context = match context_of(k) {
+    let context = match setup::context(&k.context) {
         Ok(c) => c,
         Err(e) => return r.fail(&format!("{name} context"), e),
     };

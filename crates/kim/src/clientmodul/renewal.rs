@@ -71,7 +71,7 @@ impl Renewal {
         let default = config
             .default_konnektor()
             .context("no Konnektor configured")?;
-        let context = super::admin_ui::context(&default.context)?;
+        let context = super::setup::context(&default.context)?;
         let am = crate::account::am_client(config, stores, Some(tls.identity.clone()))?;
         let fd_tls = kim_tls::client_config(kim_tls::ClientOptions {
             trust: tls.trust.clone(),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use kim_clientmodul::{FachdienstTls, ProxyTls, ReceiveConfig, SendConfig};
 use kim_cm_config::{
-    CmConfig, KeyStore, KonnektorSettings, Partner, ProxyTlsMode, StorePassword, TlsAuth,
-    TrustStore,
+    CmConfig, ContextIds, KeyStore, KonnektorSettings, Partner, ProxyTlsMode, StorePassword,
+    TlsAuth, TrustStore,
 };
 use kim_konnektor::client::{KonnektorAuth, KonnektorClient, KonnektorConfig};
 use kim_tls::{ClientOptions, Identity, TrustAnchors};
@@ -61,6 +61,22 @@ impl Stores {
 /// The key store partner of a Konnektor section.
 pub fn konnektor_partner(k: &KonnektorSettings) -> Partner {
     Partner::Konnektor(k.id.clone())
+}
+
+/// The Konnektor call context of a `cm.properties` section's ids.
+pub fn context(ids: &ContextIds) -> anyhow::Result<kim_konnektor::model::Context> {
+    let ctx = kim_konnektor::model::Context::new(
+        &ids.mandant_id,
+        &ids.client_system_id,
+        &ids.workplace_id,
+    )
+    .map_err(|e| anyhow::anyhow!("Konnektor context: {e}"))?;
+    match &ids.user_id {
+        Some(user) => ctx
+            .with_user_id(user)
+            .map_err(|e| anyhow::anyhow!("Konnektor context: {e}")),
+        None => Ok(ctx),
+    }
 }
 
 /// A client for one Konnektor (TLS authentication per `tlsAuth`).
