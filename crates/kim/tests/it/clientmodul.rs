@@ -1033,13 +1033,19 @@ async fn serve_applies_the_keys_that_need_no_restart() {
     let kept = idle_noop(3);
     assert!(kept.starts_with("+OK"), "a 300 s timeout: {kept}");
 
-    // An invalid value is refused; then the valid change is applied.
+    // A file with one invalid value is refused as a whole: its valid `log.operation =
+    // true` must not switch the operation log on. Then the valid change is applied.
     std::fs::write(
         &config,
-        original.replace(
-            "clientmodul.core.log.operation = false",
-            "clientmodul.core.log.operation = vielleicht",
-        ),
+        original
+            .replace(
+                "clientmodul.core.log.operation = false",
+                "clientmodul.core.log.operation = true",
+            )
+            .replace(
+                "clientmodul.proxy.pop3.timeout.client = 300",
+                "clientmodul.proxy.pop3.timeout.client = vielleicht",
+            ),
     )
     .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
