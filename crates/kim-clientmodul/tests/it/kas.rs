@@ -325,7 +325,7 @@ async fn a_kas_certificate_the_konnektor_rejects_is_never_used() {
         }
     };
     let blobs = chain.dir.path().join("blobs");
-    let stored = || walk_files(&blobs);
+    let stored = || crate::kas_env::blob_files(&blobs).len();
     let before = stored();
 
     let refused = upload(bad.base_url.clone()).await.unwrap_err();
@@ -360,17 +360,4 @@ async fn a_kas_certificate_the_konnektor_rejects_is_never_used() {
     assert_eq!(ok.len, uploaded.size);
     drop((good, bad));
     chain.stop().await;
-}
-
-/// Number of files below `dir` (the Fachdienst's blob store).
-fn walk_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| {
-                let path = e.path();
-                if path.is_dir() { walk_files(&path) } else { 1 }
-            })
-            .sum()
-    })
 }

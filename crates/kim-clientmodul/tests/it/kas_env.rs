@@ -147,10 +147,22 @@ pub async fn set_quota(fd: &Fachdienst, address: &str, quota: i64) {
 /// Flips the byte at `offset` of the largest file under `dir` (the stored KAS object: a
 /// ciphertext byte for offsets past the 12-byte IV).
 pub fn tamper_largest_blob(dir: &std::path::Path, offset: usize) {
+    let (_, path) = blob_files(dir).into_iter().max().expect("no blob stored");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[offset] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+}
+
+/// Every file below `dir` (the Fachdienst's blob store) with its length; none if `dir`
+/// does not exist yet.
+pub fn blob_files(dir: &std::path::Path) -> Vec<(u64, std::path::PathBuf)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(d).unwrap() {
+        let Ok(entries) = std::fs::read_dir(d) else {
+            continue;
+        };
+        for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
@@ -159,8 +171,5 @@ pub fn tamper_largest_blob(dir: &std::path::Path, offset: usize) {
             }
         }
     }
-    let (_, path) = files.into_iter().max().expect("no blob stored");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[offset] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
+    files
 }
