@@ -443,7 +443,21 @@ fn swaks(cm_port: u16, fd_port: u16) -> Output {
 }
 
 fn swaks_with(cm_port: u16, fd_port: u16, extra: &[&str]) -> Output {
+    swaks_as(cm_port, &praxis_user(fd_port, None), extra)
+}
+
+/// PRAXIS's SMTP user name for the Fachdienst at `fd_port`, with a KonnektorId if given.
+fn praxis_user(fd_port: u16, konnektor_id: Option<&str>) -> String {
     let user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");
+    match konnektor_id {
+        Some(id) => format!("{user}#{id}"),
+        None => user,
+    }
+}
+
+/// swaks sends an Arztbrief from PRAXIS to ZAHNARZT through the proxy at `cm_port` as
+/// `user`.
+fn swaks_as(cm_port: u16, user: &str, extra: &[&str]) -> Output {
     Command::new("swaks")
         .args(extra)
         .args(["--server", "127.0.0.1", "--port", &cm_port.to_string()])
@@ -451,7 +465,7 @@ fn swaks_with(cm_port: u16, fd_port: u16, extra: &[&str]) -> Output {
             "--auth",
             "PLAIN",
             "--auth-user",
-            &user,
+            user,
             "--auth-password",
             PASSWORD,
         ])
@@ -513,7 +527,7 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
         report.contains(&format!("login of {PRAXIS} OK")),
         "{report}"
     );
-    let user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");
+    let user = praxis_user(fd_port, None);
     assert!(
         report.contains(&format!("smtp user name (konnektor (default)): {user}\n")),
         "{report}"
@@ -854,27 +868,8 @@ async fn serve_routes_by_konnektor_id_between_two_konnektors() {
     let out = cm(&["check-config", "-c", config], "");
     assert!(out.status.success(), "{}", text(&out));
     let _serve = start_serve(config);
-    let send = |konnektor_id: Option<&str>| {
-        let mut user = format!("{PRAXIS}#localhost:{fd_port}#Mandant1#ClientID1#Workplace1");
-        if let Some(id) = konnektor_id {
-            user.push('#');
-            user.push_str(id);
-        }
-        Command::new("swaks")
-            .args(["--server", "127.0.0.1", "--port", &smtp_port.to_string()])
-            .args(["--auth", "PLAIN", "--auth-user", &user])
-            .args([
-                "--auth-password",
-                PASSWORD,
-                "--from",
-                PRAXIS,
-                "--to",
-                ZAHNARZT,
-            ])
-            .args(["--h-Subject", "Befund", "--body", "Über Konnektor 2."])
-            .output()
-            .expect("swaks")
-    };
+    let send =
+        |konnektor_id: Option<&str>| swaks_as(smtp_port, &praxis_user(fd_port, konnektor_id), &[]);
     let queued =
         |out: &Output| String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as");
 
