@@ -1030,37 +1030,26 @@ async fn serve_applies_the_keys_that_need_no_restart() {
 
     // A file with one invalid value is refused as a whole: its valid `log.operation =
     // true` must not switch the operation log on. Then the valid change is applied.
-    std::fs::write(
-        &config,
-        original
+    // cm.properties with the operation log on and `timeout` for the POP3 client, then
+    // longer than one poll of the file.
+    let rewrite = |timeout: &str| {
+        let text = original
             .replace(
                 "clientmodul.core.log.operation = false",
                 "clientmodul.core.log.operation = true",
             )
             .replace(
                 "clientmodul.proxy.pop3.timeout.client = 300",
-                "clientmodul.proxy.pop3.timeout.client = vielleicht",
-            ),
-    )
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+                &format!("clientmodul.proxy.pop3.timeout.client = {timeout}"),
+            );
+        std::fs::write(&config, text).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    };
+    rewrite("vielleicht");
     let out = swaks(smtp_port, fd_port);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(operation_lines(), 0, "an invalid file changes nothing");
-    std::fs::write(
-        &config,
-        original
-            .replace(
-                "clientmodul.core.log.operation = false",
-                "clientmodul.core.log.operation = true",
-            )
-            .replace(
-                "clientmodul.proxy.pop3.timeout.client = 300",
-                "clientmodul.proxy.pop3.timeout.client = 1",
-            ),
-    )
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    rewrite("1");
     let out = swaks(smtp_port, fd_port);
     assert!(out.status.success(), "{}", text(&out));
     let start = std::time::Instant::now();
