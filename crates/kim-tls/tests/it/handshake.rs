@@ -87,6 +87,14 @@ async fn exchange_with(
     server_result
 }
 
+/// The handshake failed on the server name.
+fn assert_name_refused(err: &str) {
+    assert!(
+        err.contains("not valid for name") || err.contains("NotValidForName"),
+        "{err}"
+    );
+}
+
 fn options(identity: Option<Identity>) -> ClientOptions {
     ClientOptions {
         trust: trust(pki()),
@@ -114,10 +122,7 @@ async fn wrong_server_name_fails_unless_explicitly_accepted() {
     )
     .await
     .unwrap_err();
-    assert!(
-        err.contains("not valid for name") || err.contains("NotValidForName"),
-        "{err}"
-    );
+    assert_name_refused(&err);
     let mut lenient = options(None);
     lenient.danger_accept_any_hostname = true;
     exchange(ClientAuth::None, lenient, "konnektor.elsewhere.example")
@@ -329,8 +334,5 @@ async fn approval_is_needed_on_top_of_the_usual_checks() {
     )
     .await
     .unwrap_err();
-    assert!(
-        err.contains("not valid for name") || err.contains("NotValidForName"),
-        "{err}"
-    );
+    assert_name_refused(&err);
 }
