@@ -43,16 +43,11 @@ impl DecryptError {
 
 /// Decrypts an AuthEnvelopedData for the receiver (Konnektor DecryptDocument).
 pub trait Decryptor {
-    /// `cms` is the ContentInfo as received (what a Konnektor is sent) and `env` its parsed
-    /// form, handed over so that software decryption can work in place; `entries` are the
-    /// recipient-emails entries naming the receiver, from which the card/key is chosen
+    /// `cms` is the ContentInfo as received (what a Konnektor is sent), handed over by
+    /// value so that it can go on without a copy (or be decrypted in place); `entries` are
+    /// the recipient-emails entries naming the receiver, from which the card/key is chosen
     /// (KOM-LE-A_2043).
-    fn decrypt(
-        &self,
-        cms: &[u8],
-        env: AuthEnvelopedData,
-        entries: &[RecipientEmail],
-    ) -> Result<Vec<u8>, DecryptError>;
+    fn decrypt(&self, cms: Vec<u8>, entries: &[RecipientEmail]) -> Result<Vec<u8>, DecryptError>;
 }
 
 /// The outcome of a signature check (Konnektor VerifyDocument, nonQES).
@@ -76,9 +71,10 @@ impl SignatureOutcome {
     }
 }
 
-/// Checks the SignedData (its DER/BER ContentInfo).
+/// Checks the SignedData: `signed` is its parsed form, `der` the ContentInfo as received
+/// (what a Konnektor is sent), handed over by value so that it can go on without a copy.
 pub trait SignatureCheck {
-    fn check(&self, signed: &SignedData) -> SignatureOutcome;
+    fn check(&self, signed: &SignedData, der: Vec<u8>) -> SignatureOutcome;
 }
 
 /// Values from outside: who receives, and the clock-derived values for new messages.
@@ -194,8 +190,8 @@ fn decryption_error(
     })
 }
 
-/// Parses the envelope once, picks the receiver's entries and decrypts. The CMS bytes are
-/// released when the decryptor returns (one copy of a large message at a time).
+/// Reads the envelope's recipient-emails (without copying the ciphertext), picks the
+/// receiver's entries and hands the CMS bytes to the decryptor.
 fn decrypt(
     cms: Vec<u8>,
     content: OuterContent,
@@ -207,8 +203,8 @@ fn decrypt(
             "EnvelopedData instead of AuthEnvelopedData".into(),
         ));
     }
-    let env =
-        AuthEnvelopedData::parse(&cms).map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
+    let env = AuthEnvelopedData::parse_without_content(&cms)
+        .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
     let emails = env
         .recipient_emails()
         .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
@@ -219,7 +215,8 @@ fn decrypt(
             ctx.receiver
         )));
     }
-    let plaintext = decryptor.decrypt(&cms, env, &entries)?;
+    drop(env);
+    let plaintext = decryptor.decrypt(cms, &entries)?;
     Ok((plaintext, emails))
 }
 
@@ -233,14 +230,11 @@ fn inner_checks(
     check: &dyn SignatureCheck,
 ) -> Result<(SignedData, Vec<String>), VerifyFailure> {
     let format = |e: &dyn std::fmt::Display| VerifyFailure::Format(e.to_string());
-    let signed = {
-        let der = mime::parse_signed_data_entity(&plaintext).map_err(|e| format(&e))?;
-        SignedData::parse(&der).map_err(|e| match e {
-            CmsError::Profile(_) | CmsError::Encoding(_) => format(&e),
-            other => VerifyFailure::Other(other.to_string()),
-        })?
-    };
-    drop(plaintext);
+    let der = mime::into_signed_data(plaintext).map_err(|e| format(&e))?;
+    let signed = SignedData::parse(&der).map_err(|e| match e {
+        CmsError::Profile(_) | CmsError::Encoding(_) => format(&e),
+        other => VerifyFailure::Other(other.to_string()),
+    })?;
     let econtent = signed
         .econtent
         .as_deref()
@@ -248,7 +242,7 @@ fn inner_checks(
     let inner = mime::unwrap_rfc822(econtent).map_err(|e| format(&e))?;
     let (inner_header, _) = mime::HeaderBlock::parse(inner).map_err(|e| format(&e))?;
 
-    let mut ids = vec![check.check(&signed).integrity_id().to_string()];
+    let mut ids = vec![check.check(&signed, der).integrity_id().to_string()];
     if mime::compare_outer_inner(&outer.header, &inner_header).is_err() {
         ids.push("08".into());
     }
@@ -300,8 +294,7 @@ pub mod software {
     impl Decryptor for SoftwareDecryptor {
         fn decrypt(
             &self,
-            _cms: &[u8],
-            env: AuthEnvelopedData,
+            cms: Vec<u8>,
             entries: &[RecipientEmail],
         ) -> Result<Vec<u8>, DecryptError> {
             let candidate = self
@@ -315,6 +308,10 @@ pub mod software {
                     named.join("; ")
                 )));
             };
+            // Parsed again with the ciphertext, which is then decrypted in place.
+            let env = AuthEnvelopedData::parse(&cms)
+                .map_err(|e| DecryptError::WrongFormat(e.to_string()))?;
+            drop(cms);
             key.decrypt_owned(env, cert).map_err(|e| match e {
                 CmsError::NoMatchingRecipient(m) => DecryptError::KeyNotAvailable(m),
                 other => DecryptError::WrongFormat(other.to_string()),
@@ -330,7 +327,7 @@ pub mod software {
     }
 
     impl SignatureCheck for LocalSignatureCheck {
-        fn check(&self, signed: &SignedData) -> SignatureOutcome {
+        fn check(&self, signed: &SignedData, _der: Vec<u8>) -> SignatureOutcome {
             let signer = match signed.verify(&[]) {
                 Ok(s) => s,
                 Err(f) => return SignatureOutcome::Invalid(f),

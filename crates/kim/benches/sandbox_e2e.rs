@@ -248,7 +248,7 @@ fn main() {
             let lines = perf_lines(dir.path());
             let sums = step_sums(lines.get(before..).unwrap_or_default());
             let total = (sent + fetched).as_secs_f64();
-            let konnektor: f64 = ["sign", "encrypt", "decrypt", "verify"]
+            let konnektor: f64 = ["cards", "sign", "encrypt", "decrypt", "verify"]
                 .iter()
                 .filter_map(|s| sums.get(*s))
                 .sum();
@@ -256,9 +256,9 @@ fn main() {
                 .iter()
                 .map(|(k, v)| format!("{k} {:.3} s", v))
                 .collect();
-            // The Fachdienst's part as the Clientmodul sees it: relaying to the MTA and
-            // reading the message from the POP3 server.
-            let fachdienst: f64 = ["mta", "fetch", "kas"]
+            // The Fachdienst's part as the Clientmodul sees it: the logins at the MTA and
+            // the POP3 server, relaying to the MTA and reading the message.
+            let fachdienst: f64 = ["mta_login", "mta", "pop3_login", "fetch", "kas"]
                 .iter()
                 .filter_map(|s| sums.get(*s))
                 .sum();

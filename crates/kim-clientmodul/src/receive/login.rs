@@ -44,6 +44,7 @@ pub(crate) async fn login<K: Konnektor + 'static>(
         konnektor: selected.konnektor(),
         context: &receiver.context,
     };
+    let timer = crate::perf::timer("pop3_login");
     let upstream = upstream::connect(
         &target,
         gate,
@@ -53,6 +54,7 @@ pub(crate) async fn login<K: Konnektor + 'static>(
         password,
     )
     .await?;
+    drop(timer);
     tracing::info!("POP3 session logged in at the Fachdienst");
     Ok((
         upstream,
@@ -110,7 +112,10 @@ async fn check_context<K: Konnektor>(
         ));
     };
     let check = selected.raw().get_cards(&request);
-    match tokio::time::timeout(shared.config.konnektor_timeout, check).await {
+    let timer = crate::perf::timer("cards");
+    let cards = tokio::time::timeout(shared.config.konnektor_timeout, check).await;
+    drop(timer);
+    match cards {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(format!(
             "Konnektor context refused ({})",

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex};
 
 use kim_konnektor::client::Konnektor;
-use kim_message::cms::{AuthEnvelopedData, RecipientEmail, SignedData};
+use kim_message::cms::{RecipientEmail, SignedData};
 use kim_message::mime;
 use kim_message::open::{
     self, DecryptError, Decryptor, OpenContext, Opened, SignatureCheck, SignatureOutcome,
@@ -127,13 +127,11 @@ fn run_open<K: Konnektor + 'static>(
         error_message_id: &message_id,
         date: &date,
     };
-    let plaintext = Mutex::new(None);
     let kas_inner = Mutex::new(None);
     let adapter = Adapter {
         konnektor,
         receiver: &recipient.konnektor,
         handle,
-        plaintext: &plaintext,
         kas_inner: &kas_inner,
     };
     let opened = open::open(received, &ctx, &adapter, &adapter);
@@ -147,36 +145,24 @@ pub(crate) fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-/// Drives the async Konnektor from `open`'s blocking thread. The decrypted signed-data
-/// entity is kept until the check because VerifyDocument needs the SignedData as received.
+/// Drives the async Konnektor from `open`'s blocking thread. The CMS bytes `open` hands
+/// over go into the requests as they are (no copy of a large message).
 struct Adapter<'a, K> {
     konnektor: Arc<ReceiveKonnektor<K>>,
     receiver: &'a Receiver,
     handle: Handle,
-    plaintext: &'a Mutex<Option<Vec<u8>>>,
     kas_inner: &'a Mutex<Option<Vec<u8>>>,
 }
 
 impl<K: Konnektor + 'static> Decryptor for Adapter<'_, K> {
-    fn decrypt(
-        &self,
-        cms: &[u8],
-        env: AuthEnvelopedData,
-        entries: &[RecipientEmail],
-    ) -> Result<Vec<u8>, DecryptError> {
-        drop(env);
-        let plaintext =
-            self.handle
-                .block_on(self.konnektor.decrypt(self.receiver, entries, cms.to_vec()))?;
-        if let Ok(mut slot) = self.plaintext.lock() {
-            *slot = Some(plaintext.clone());
-        }
-        Ok(plaintext)
+    fn decrypt(&self, cms: Vec<u8>, entries: &[RecipientEmail]) -> Result<Vec<u8>, DecryptError> {
+        self.handle
+            .block_on(self.konnektor.decrypt(self.receiver, entries, cms))
     }
 }
 
 impl<K: Konnektor + 'static> SignatureCheck for Adapter<'_, K> {
-    fn check(&self, signed: &SignedData) -> SignatureOutcome {
+    fn check(&self, signed: &SignedData, der: Vec<u8>) -> SignatureOutcome {
         let inner = signed
             .econtent
             .as_deref()
@@ -185,16 +171,6 @@ impl<K: Konnektor + 'static> SignatureCheck for Adapter<'_, K> {
         if let (Some(inner), Ok(mut slot)) = (inner, self.kas_inner.lock()) {
             *slot = Some(inner.to_vec());
         }
-        let plaintext = self.plaintext.lock().ok().and_then(|mut s| s.take());
-        let der = plaintext
-            .as_deref()
-            .and_then(|p| mime::parse_signed_data_entity(p).ok())
-            .map(|d| d.into_owned());
-        let Some(der) = der else {
-            return SignatureOutcome::Invalid(kim_message::cms::signed::VerifyFailure::Format(
-                "signed-data entity".into(),
-            ));
-        };
         self.handle
             .block_on(self.konnektor.verify(&self.receiver.context, der))
     }

@@ -13,9 +13,10 @@ use kim_message::mime::{HeaderBlock, HeaderField, MimeError, addr_specs};
 const RECIPIENT_FIELDS: [&str; 3] = ["To", "Cc", "Bcc"];
 
 /// Returns `mail` (CRLF, as prepared) with its recipient fields filtered to `kept`
-/// (compared ASCII-case-insensitively).
-pub fn filter_recipients(mail: &[u8], kept: &[String]) -> Result<Vec<u8>, MimeError> {
-    let (header, body_offset) = HeaderBlock::parse(mail)?;
+/// (compared ASCII-case-insensitively). The header block is replaced in the same buffer;
+/// an unchanged mail is returned as it is.
+pub fn filter_recipients(mut mail: Vec<u8>, kept: &[String]) -> Result<Vec<u8>, MimeError> {
+    let (header, body_offset) = HeaderBlock::parse(&mail)?;
     let is_kept = |a: &str| kept.iter().any(|k| k.eq_ignore_ascii_case(a));
     let mut out = HeaderBlock::default();
     let mut changed = false;
@@ -40,12 +41,12 @@ pub fn filter_recipients(mail: &[u8], kept: &[String]) -> Result<Vec<u8>, MimeEr
         }
     }
     if !changed {
-        return Ok(mail.to_vec());
+        return Ok(mail);
     }
-    let mut bytes = out.to_bytes();
-    bytes.extend_from_slice(b"\r\n");
-    bytes.extend_from_slice(mail.get(body_offset..).unwrap_or_default());
-    Ok(bytes)
+    let mut header = out.to_bytes();
+    header.extend_from_slice(b"\r\n");
+    mail.splice(..body_offset, header);
+    Ok(mail)
 }
 
 #[cfg(test)]
@@ -59,7 +60,7 @@ mod tests {
             b"From: A <a@x.kim.telematik>\r\nTo: B <b@x.kim.telematik>, c@x.kim.telematik\r\n\
 Cc: D <d@x.kim.telematik>\r\nBcc: e@x.kim.telematik\r\nSubject: s\r\n\r\nbody\r\n";
         let kept = vec!["B@x.kim.telematik".to_string(), "e@x.kim.telematik".into()];
-        let out = String::from_utf8(filter_recipients(mail, &kept).unwrap()).unwrap();
+        let out = String::from_utf8(filter_recipients(mail.to_vec(), &kept).unwrap()).unwrap();
         assert_eq!(
             out,
             "From: A <a@x.kim.telematik>\r\nTo: <b@x.kim.telematik>\r\n\
@@ -70,7 +71,7 @@ Bcc: e@x.kim.telematik\r\nSubject: s\r\n\r\nbody\r\n"
     #[test]
     fn unchanged_mails_stay_byte_identical() {
         let mail = b"From: a@x\r\nTo: B <b@x>\r\n\r\nbody";
-        let out = filter_recipients(mail, &["b@x".to_string()]).unwrap();
+        let out = filter_recipients(mail.to_vec(), &["b@x".to_string()]).unwrap();
         assert_eq!(out, mail);
     }
 }

@@ -78,7 +78,7 @@ pub(super) async fn process<K: Konnektor>(
     if targets.is_empty() {
         return Err(SendFailure::NoRecipient(dropped_list(&affected)));
     }
-    let header = filter_headers(&prepared.bytes, &targets)?;
+    let header = filter_headers(prepared.bytes, &targets)?;
     let recipients: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
     let password = session.password.expose_secret().clone();
     let gate = CertGate {

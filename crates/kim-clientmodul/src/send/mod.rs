@@ -153,7 +153,10 @@ impl<K: Konnektor + 'static> SendBackend<K> {
         };
         let ctx = konnektor::context(user.context())
             .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
-        match konnektor::smcb_cards(selected.konnektor.as_ref(), &ctx).await {
+        let timer = crate::perf::timer("cards");
+        let cards = konnektor::smcb_cards(selected.konnektor.as_ref(), &ctx).await;
+        drop(timer);
+        match cards {
             Ok(_) => Ok(()),
             Err(e) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(Reply::new(
                 501,
@@ -214,6 +217,7 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             konnektor: selected.konnektor.as_ref(),
             context: &context,
         };
+        let login = crate::perf::timer("mta_login");
         let mta = mta::connect(
             &target,
             gate,
@@ -224,6 +228,7 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             password,
         )
         .await?;
+        drop(login);
         self.put(
             info.peer,
             Session {

@@ -4,7 +4,7 @@
 use kim_konnektor::client::Konnektor;
 use kim_message::cms::CertInfo;
 use kim_message::mime::compose::{
-    OuterParams, extract_self_forward, outer_message, prepare_client_mail, rfc822_wrap,
+    OuterParams, extract_self_forward, outer_message, prepare_client_mail_owned, rfc822_wrap,
     signed_data_entity,
 };
 use kim_message::mime::dsn::{DsnRecipient, SendErrorCode};
@@ -72,8 +72,7 @@ async fn process_small<K: Konnektor>(
         return reply;
     }
     let prepared =
-        prepare_client_mail(&mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
-    drop(mail);
+        prepare_client_mail_owned(mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
     if prepared.bytes.len() as u64 > shared.config.kas_threshold {
         // Line ends made CRLF pushed it over the threshold.
         let file = MailFile::from_bytes(prepared.bytes)
@@ -83,8 +82,7 @@ async fn process_small<K: Konnektor>(
     }
     let (ecc, me, mut targets, mut affected) =
         resolve_all(shared, session, &sender, envelope).await?;
-    let mut to_seal = filter_headers(&prepared.bytes, &targets)?;
-    drop(prepared);
+    let mut to_seal = filter_headers(prepared.bytes, &targets)?;
     if targets.is_empty() {
         return Err(SendFailure::NoRecipient(dropped_list(&affected)));
     }
@@ -234,7 +232,7 @@ pub(super) async fn seal_with_retry<K: Konnektor>(
             if targets.is_empty() {
                 return Err(SendFailure::NoRecipient(dropped_list(affected)));
             }
-            *to_seal = filter_headers(to_seal, targets)?;
+            *to_seal = filter_headers(std::mem::take(to_seal), targets)?;
             seal(shared, session, &me, targets, to_seal, kas_size, ecc).await
         }
         other => other,
@@ -267,7 +265,7 @@ pub(super) async fn refresh<K: Konnektor>(
 }
 
 /// To/Cc/Bcc reduced to the targets (A_23174, KOM-LE-A_2028).
-pub(super) fn filter_headers(mail: &[u8], targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
+pub(super) fn filter_headers(mail: Vec<u8>, targets: &[Target]) -> Result<Vec<u8>, SendFailure> {
     let kept: Vec<String> = targets.iter().map(|t| t.rcpt.address.clone()).collect();
     headers::filter_recipients(mail, &kept).map_err(|e| SendFailure::ClientMail(e.to_string()))
 }

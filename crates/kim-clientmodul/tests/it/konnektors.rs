@@ -161,14 +161,14 @@ struct SignerRecorder {
 }
 
 impl SignatureCheck for SignerRecorder {
-    fn check(&self, signed: &SignedData) -> SignatureOutcome {
+    fn check(&self, signed: &SignedData, der: Vec<u8>) -> SignatureOutcome {
         let tid = signed
             .certificates
             .first()
             .and_then(|der| CertInfo::parse(der).ok())
             .and_then(|c| c.telematik_id());
         *self.signer.lock().unwrap() = tid;
-        self.check.check(signed)
+        self.check.check(signed, der)
     }
 }
 

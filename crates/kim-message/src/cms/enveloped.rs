@@ -180,6 +180,17 @@ impl AuthEnvelopedData {
     /// Reads a ContentInfo holding AuthEnvelopedData. EnvelopedData is a profile error
     /// (gemSMIME_KOMLE requires AuthEnvelopedData).
     pub fn parse(bytes: &[u8]) -> Result<Self, CmsError> {
+        Self::parse_with(bytes, true)
+    }
+
+    /// Like [`Self::parse`], but leaves `encrypted_content` empty: for reading the
+    /// recipient infos and attributes of a message whose ContentInfo goes whole to a
+    /// Konnektor, without a copy of the ciphertext.
+    pub fn parse_without_content(bytes: &[u8]) -> Result<Self, CmsError> {
+        Self::parse_with(bytes, false)
+    }
+
+    fn parse_with(bytes: &[u8], with_content: bool) -> Result<Self, CmsError> {
         let ci = ContentInfo::parse(bytes)?;
         if ci.content_type == oid::ENVELOPED_DATA {
             return Err(CmsError::Profile(
@@ -192,10 +203,10 @@ impl AuthEnvelopedData {
                 oid::name(&ci.content_type)
             )));
         }
-        Ok(Self::from_tlv(ci.content)?)
+        Ok(Self::from_tlv(ci.content, with_content)?)
     }
 
-    fn from_tlv(t: Tlv<'_>) -> Result<Self, ber::BerError> {
+    fn from_tlv(t: Tlv<'_>, with_content: bool) -> Result<Self, ber::BerError> {
         let t = t.expect_universal(Tag::SEQUENCE, "AuthEnvelopedData")?;
         let mut s = Seq::new(t)?;
         let version = s.next("version")?.small_uint()?;
@@ -215,8 +226,8 @@ impl AuthEnvelopedData {
         let content_encryption_algorithm = AlgId::parse(alg_t)?;
         let (nonce, icv_len) = gcm_params(&content_encryption_algorithm, alg_t.offset)?;
         let encrypted_content = match e.optional_context(0)? {
-            Some(c) => c.octets()?.into_owned(),
-            None => Vec::new(),
+            Some(c) if with_content => c.octets()?.into_owned(),
+            _ => Vec::new(),
         };
         e.finish()?;
         let auth_attrs_der = match s.optional_context(1)? {

@@ -47,7 +47,31 @@ impl std::fmt::Debug for PreparedMail {
 /// (A_19488-02; the position matches the gematik sample `inputEmail.txt.01.rfc822wrap`).
 pub fn prepare_client_mail(mail: &[u8]) -> Result<PreparedMail, MimeError> {
     let crlf = to_crlf(mail);
-    let (mut header, body_offset) = HeaderBlock::parse(&crlf)?;
+    let (header, body_offset) = prepared_header(&crlf)?;
+    let body = crlf.get(body_offset..).unwrap_or_default();
+    let mut bytes = Vec::with_capacity(header.bytes.len() + body.len());
+    bytes.extend_from_slice(&header.bytes);
+    bytes.extend_from_slice(body);
+    Ok(header.with_bytes(bytes))
+}
+
+/// Like [`prepare_client_mail`], taking the Client-Mail by value: a mail that already has
+/// CRLF line ends gets its new header block in the same buffer (the body is moved, not
+/// copied into a second buffer of the mail's size).
+pub fn prepare_client_mail_owned(mail: Vec<u8>) -> Result<PreparedMail, MimeError> {
+    let converted = match to_crlf(&mail) {
+        Cow::Owned(converted) => Some(converted),
+        Cow::Borrowed(_) => None,
+    };
+    let mut bytes = converted.unwrap_or(mail);
+    let (header, body_offset) = prepared_header(&bytes)?;
+    bytes.splice(..body_offset, header.bytes.iter().copied());
+    Ok(header.with_bytes(bytes))
+}
+
+/// The prepared header block (with the empty line) and where the body starts in `crlf`.
+fn prepared_header(crlf: &[u8]) -> Result<(PreparedMail, usize), MimeError> {
+    let (mut header, body_offset) = HeaderBlock::parse(crlf)?;
     if header.is_empty() {
         return Err(MimeError::MalformedHeader {
             offset: 0,
@@ -66,17 +90,22 @@ pub fn prepare_client_mail(mail: &[u8]) -> Result<PreparedMail, MimeError> {
         }
     };
     header.terminate_last();
-    let body = crlf.get(body_offset..).unwrap_or_default();
-    let mut bytes = Vec::with_capacity(crlf.len() + 48);
+    let mut bytes = Vec::new();
     header.write_to(&mut bytes);
     bytes.extend_from_slice(b"\r\n");
-    bytes.extend_from_slice(body);
-    Ok(PreparedMail {
+    let prepared = PreparedMail {
         bytes,
         dienstkennung,
         dienstkennung_inserted: inserted,
         message_id,
-    })
+    };
+    Ok((prepared, body_offset))
+}
+
+impl PreparedMail {
+    fn with_bytes(self, bytes: Vec<u8>) -> PreparedMail {
+        PreparedMail { bytes, ..self }
+    }
 }
 
 /// The content that is signed: `Content-Type: message/rfc822` CRLF CRLF followed by the

@@ -61,7 +61,7 @@ mod vermerk;
 pub use address::{addr_specs, address_set};
 pub use compose::{
     OuterParams, PreparedMail, extract_self_forward, outer_message, prepare_client_mail,
-    rfc822_wrap, signed_data_entity,
+    prepare_client_mail_owned, rfc822_wrap, signed_data_entity,
 };
 pub use content_type::ContentType;
 pub use deliver::{DeliveryResult, build_delivered};
@@ -74,6 +74,6 @@ pub use errors::{MimeError, OuterError};
 pub use header::{HeaderBlock, HeaderField};
 pub use lines::to_crlf;
 pub use outer::{
-    OuterContent, OuterMessage, compare_outer_inner, parse_signed_data_entity, unwrap_rfc822,
-    version_supported,
+    OuterContent, OuterMessage, compare_outer_inner, into_signed_data, parse_signed_data_entity,
+    unwrap_rfc822, version_supported,
 };

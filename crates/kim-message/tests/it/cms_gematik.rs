@@ -38,6 +38,26 @@ fn encrypted_sample_is_ber_with_chunks_and_profile_conformant() {
 }
 
 #[test]
+fn the_envelope_without_its_content_keeps_everything_else() {
+    let bytes = gematik("inputEmail.txt.04.encryptedcms");
+    let whole = AuthEnvelopedData::parse(&bytes).unwrap();
+    let light = AuthEnvelopedData::parse_without_content(&bytes).unwrap();
+    assert!(light.encrypted_content.is_empty());
+    assert_eq!(light.recipient_infos.len(), whole.recipient_infos.len());
+    assert_eq!(light.nonce, whole.nonce);
+    assert_eq!(light.mac, whole.mac);
+    assert_eq!(light.auth_attrs_der, whole.auth_attrs_der);
+    assert_eq!(
+        light.recipient_emails().unwrap(),
+        whole.recipient_emails().unwrap()
+    );
+    assert_eq!(light.profile_findings(), whole.profile_findings());
+    // Malformed input is refused the same way.
+    let cut = bytes.get(..bytes.len() / 2).unwrap();
+    assert!(AuthEnvelopedData::parse_without_content(cut).is_err());
+}
+
+#[test]
 fn recipient_emails_are_readable_before_decryption() {
     let env = AuthEnvelopedData::parse(&gematik("inputEmail.txt.04.encryptedcms")).unwrap();
     let emails = env.recipient_emails().unwrap();

@@ -629,13 +629,25 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
         serve.0.wait().unwrap().success(),
         "SIGTERM ends serve cleanly"
     );
-    // The performance log timed the Konnektor steps, without addresses.
+    // The performance log timed every step of sending and receiving, without addresses.
     let perf: String = std::fs::read_dir(&log_dir)
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
-    assert!(perf.contains("step=decrypt"), "{perf}");
-    assert!(perf.contains("step=verify"), "{perf}");
+    for step in [
+        "cards",
+        "mta_login",
+        "vzd",
+        "sign",
+        "encrypt",
+        "mta",
+        "pop3_login",
+        "fetch",
+        "decrypt",
+        "verify",
+    ] {
+        assert!(perf.contains(&format!("step={step} ")), "{step}: {perf}");
+    }
     assert!(!perf.contains(ZAHNARZT), "{perf}");
 
     // A stopped Konnektor.

@@ -4,8 +4,8 @@
 use super::*;
 use kim_message::mime::{
     DecryptionFailure, ErrorMailContext, ErrorMailKind, MimeError, OuterMessage, OuterParams,
-    error_mail, extract_self_forward, outer_message, prepare_client_mail, rfc822_wrap,
-    signed_data_entity,
+    error_mail, extract_self_forward, outer_message, prepare_client_mail,
+    prepare_client_mail_owned, rfc822_wrap, signed_data_entity,
 };
 use mail_parser::MimeHeaders as _;
 
@@ -43,6 +43,33 @@ fn prepare_accepts_a_header_only_mail() {
         prepared.bytes,
         b"Message-ID: <1@x>\r\nX-KIM-Dienstkennung: a;b;c\r\n\r\n"
     );
+}
+
+#[test]
+fn prepare_by_value_gives_the_same_result() {
+    let cases: [&[u8]; 7] = [
+        INPUT_EMAIL,
+        b"From: a@x.de\r\nMessage-ID: <1@x>\r\n\r\nbody\r\n",
+        b"From: a@x.de\nMessage-ID: <1@x>\nX-KIM-Dienstkennung: eAU;Lieferung;V1.0\n\nbody\n",
+        b"Message-ID: <1@x>\r\nSubject: folded\r\n  line\r\n\r\n\r\n.\r\nbody",
+        b"Message-ID: <1@x>\nX-KIM-Dienstkennung: a;b;c",
+        b"From: a@x.de\r\n\r\nbody",
+        b"this is not a mail\r\n",
+    ];
+    for mail in cases {
+        let borrowed = prepare_client_mail(mail);
+        let owned = prepare_client_mail_owned(mail.to_vec());
+        match (borrowed, owned) {
+            (Ok(b), Ok(o)) => {
+                assert_eq!(o.bytes, b.bytes);
+                assert_eq!(o.message_id, b.message_id);
+                assert_eq!(o.dienstkennung, b.dienstkennung);
+                assert_eq!(o.dienstkennung_inserted, b.dienstkennung_inserted);
+            }
+            (Err(b), Err(o)) => assert_eq!(o, b),
+            (b, o) => panic!("{b:?} against {o:?}"),
+        }
+    }
 }
 
 #[test]

@@ -4,7 +4,8 @@
 use super::*;
 use kim_message::mime::{
     HeaderBlock, MimeError, OuterContent, OuterError, OuterMessage, compare_outer_inner,
-    parse_signed_data_entity, prepare_client_mail, unwrap_rfc822, version_supported,
+    into_signed_data, parse_signed_data_entity, prepare_client_mail, unwrap_rfc822,
+    version_supported,
 };
 
 #[test]
@@ -115,32 +116,41 @@ fn versions() {
 fn signed_data_entity_is_read_from_the_sample_and_from_lf() {
     let header_len = find(SIGNED_WRAP, b"\r\n\r\n").unwrap() + 4;
     assert_eq!(
-        parse_signed_data_entity(SIGNED_WRAP).unwrap().as_ref(),
+        signed_data(SIGNED_WRAP).unwrap(),
         &SIGNED_WRAP[header_len..]
     );
     let lf = b"MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\nContent-Transfer-Encoding: binary\n\n\x30\x80\r\n\x00";
-    assert_eq!(
-        parse_signed_data_entity(lf).unwrap().as_ref(),
-        b"\x30\x80\r\n\x00"
-    );
+    assert_eq!(signed_data(lf).unwrap(), b"\x30\x80\r\n\x00");
     let b64 = b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAK\r\n";
+    assert_eq!(signed_data(b64).unwrap(), b"\x30\x80\x0a");
+    assert!(matches!(
+        signed_data(b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nx"),
+        Err(MimeError::UnexpectedHeader {
+            field: "Content-Type",
+            ..
+        })
+    ));
     assert_eq!(
-        parse_signed_data_entity(b64).unwrap().as_ref(),
-        b"\x30\x80\x0a"
+        signed_data(b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n"),
+        Err(MimeError::EmptyBody)
     );
-    assert!(
-        parse_signed_data_entity(
-            b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nx"
-        )
-        .is_err()
-    );
-    assert!(
-        parse_signed_data_entity(
-            b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n"
-        )
-        .is_err()
-    );
-    assert!(parse_signed_data_entity(b"\x30\x82\x01").is_err());
+    assert!(matches!(
+        signed_data(b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nx"),
+        Err(MimeError::UnexpectedHeader {
+            field: "Content-Transfer-Encoding",
+            ..
+        })
+    ));
+    assert!(signed_data(b"\x30\x82\x01").is_err());
+}
+
+/// The SignedData bytes of a decrypted entity, read both by reference and by value (the
+/// two must agree, errors included).
+fn signed_data(entity: &[u8]) -> Result<Vec<u8>, MimeError> {
+    let borrowed = parse_signed_data_entity(entity).map(|d| d.into_owned());
+    let owned = into_signed_data(entity.to_vec());
+    assert_eq!(borrowed, owned);
+    owned
 }
 
 #[test]
