@@ -670,7 +670,7 @@ impl RawCard {
     fn into_card(self, i: usize, base: &Path) -> Result<CardConfig, ConfigError> {
         let key = |k: &str| format!("card[{i}].{k}");
         let kind = CardKind::from_wire(&self.kind)
-            .ok_or_else(|| invalid(key("type"), &self.kind, "SMC-B | HBA"))?;
+            .ok_or_else(|| invalid(key("type"), &self.kind, "SMC-B | HSM-B | HBA"))?;
         let keys = load_key_dir(&key("keys"), &base.join(&self.keys), kind)?;
         let mut pins = default_pins(kind);
         for p in self.pins {
@@ -703,13 +703,18 @@ impl RawCard {
     }
 }
 
-/// The PINs of a fresh card: every PIN verifiable with 3 tries.
+/// The PINs of a fresh card: every PIN verifiable with 3 tries; an HSM-B's PIN is
+/// verified from the start (the HSM's operator unlocks it, no card terminal asks).
 pub fn default_pins(kind: CardKind) -> Vec<PinConfig> {
+    let status = match kind {
+        CardKind::Hsmb => PinStatus::Verified,
+        CardKind::Smcb | CardKind::Hba => PinStatus::Verifiable,
+    };
     kind.pin_types()
         .iter()
         .map(|t| PinConfig {
             pin_type: *t,
-            status: PinStatus::Verifiable,
+            status,
             left_tries: 3,
         })
         .collect()

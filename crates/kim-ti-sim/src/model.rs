@@ -21,13 +21,18 @@ pub enum CardKind {
     /// HBA (health professional card).
     #[serde(rename = "HBA")]
     Hba,
+    /// HSM-B: an institution identity held in a hardware security module (the SMC-B's
+    /// keys and certificate profiles; its PIN is verified by the HSM's operator).
+    #[serde(rename = "HSM-B")]
+    Hsmb,
 }
 
 impl CardKind {
-    /// Parses `SMC-B` or `HBA`.
+    /// Parses `SMC-B`, `HSM-B` or `HBA`.
     pub fn from_wire(s: &str) -> Option<CardKind> {
         match s {
             "SMC-B" => Some(CardKind::Smcb),
+            "HSM-B" => Some(CardKind::Hsmb),
             "HBA" => Some(CardKind::Hba),
             _ => None,
         }
@@ -37,6 +42,7 @@ impl CardKind {
     pub fn wire(self) -> &'static str {
         match self {
             CardKind::Smcb => "SMC-B",
+            CardKind::Hsmb => "HSM-B",
             CardKind::Hba => "HBA",
         }
     }
@@ -45,6 +51,7 @@ impl CardKind {
     pub fn matches_filter(self, filter: &str) -> bool {
         match self {
             CardKind::Smcb => matches!(filter, "SMC-B" | "SM-B"),
+            CardKind::Hsmb => matches!(filter, "HSM-B" | "SM-B"),
             CardKind::Hba => matches!(filter, "HBA" | "HBAx"),
         }
     }
@@ -52,7 +59,7 @@ impl CardKind {
     /// PIN types of this card kind.
     pub fn pin_types(self) -> &'static [PinType] {
         match self {
-            CardKind::Smcb => &[PinType::Smc],
+            CardKind::Smcb | CardKind::Hsmb => &[PinType::Smc],
             CardKind::Hba => &[PinType::Ch, PinType::Qes],
         }
     }
@@ -60,15 +67,16 @@ impl CardKind {
     /// Allowed PIN types as text for error messages.
     pub fn pin_types_text(self) -> &'static str {
         match self {
-            CardKind::Smcb => "PIN.SMC",
+            CardKind::Smcb | CardKind::Hsmb => "PIN.SMC",
             CardKind::Hba => "PIN.CH | PIN.QES",
         }
     }
 
-    /// The PIN guarding a key role (SMC-B: PIN.SMC; HBA: PIN.QES for QES, else PIN.CH).
+    /// The PIN guarding a key role (SMC-B, HSM-B: PIN.SMC; HBA: PIN.QES for QES, else
+    /// PIN.CH).
     pub fn pin_for(self, role: KeyRole) -> PinType {
         match (self, role) {
-            (CardKind::Smcb, _) => PinType::Smc,
+            (CardKind::Smcb | CardKind::Hsmb, _) => PinType::Smc,
             (CardKind::Hba, KeyRole::Sig) => PinType::Qes,
             (CardKind::Hba, _) => PinType::Ch,
         }
@@ -90,7 +98,7 @@ impl KeyRole {
         match (self, kind) {
             (KeyRole::Aut, _) => "aut",
             (KeyRole::Enc, _) => "enc",
-            (KeyRole::Sig, CardKind::Smcb) => "osig",
+            (KeyRole::Sig, CardKind::Smcb | CardKind::Hsmb) => "osig",
             (KeyRole::Sig, CardKind::Hba) => "qes",
         }
     }
@@ -100,7 +108,9 @@ impl KeyRole {
         match (cert_ref, kind) {
             ("C.AUT", _) => Some(KeyRole::Aut),
             ("C.ENC", _) => Some(KeyRole::Enc),
-            ("C.SIG", CardKind::Smcb) | ("C.QES", CardKind::Hba) => Some(KeyRole::Sig),
+            ("C.SIG", CardKind::Smcb | CardKind::Hsmb) | ("C.QES", CardKind::Hba) => {
+                Some(KeyRole::Sig)
+            }
             _ => None,
         }
     }
@@ -424,6 +434,25 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::{CardTerminalConfig, MandantConfig, WorkplaceConfig};
+
+    #[test]
+    fn an_hsm_b_is_an_institution_card_with_its_own_type() {
+        let hsm = CardKind::from_wire("HSM-B").unwrap();
+        assert_eq!(hsm, CardKind::Hsmb);
+        assert_eq!(hsm.wire(), "HSM-B");
+        assert!(hsm.matches_filter("HSM-B") && hsm.matches_filter("SM-B"));
+        assert!(!hsm.matches_filter("SMC-B") && !hsm.matches_filter("HBA"));
+        assert!(!CardKind::Smcb.matches_filter("HSM-B"));
+        assert_eq!(hsm.pin_for(KeyRole::Sig), PinType::Smc);
+        assert_eq!(KeyRole::from_cert_ref("C.SIG", hsm), Some(KeyRole::Sig));
+        assert_eq!(KeyRole::from_cert_ref("C.QES", hsm), None);
+        assert_eq!(KeyRole::Sig.file_tag(hsm), "osig");
+        let pins: Vec<(PinType, PinStatus)> = crate::config::default_pins(hsm)
+            .iter()
+            .map(|p| (p.pin_type, p.status))
+            .collect();
+        assert_eq!(pins, [(PinType::Smc, PinStatus::Verified)]);
+    }
 
     fn model() -> InfoModel {
         InfoModel::new(&InfoModelConfig {

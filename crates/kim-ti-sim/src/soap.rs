@@ -147,6 +147,7 @@ fn card_info(c: &CardView) -> Result<CardInfo, Fault> {
         card_type: match c.kind {
             crate::model::CardKind::Smcb => km::CardType::SmcB,
             crate::model::CardKind::Hba => km::CardType::Hba,
+            crate::model::CardKind::Hsmb => km::CardType::HsmB,
         },
         version: None,
         iccsn: Some(value(Iccsn::new(&c.iccsn))?),

@@ -188,7 +188,7 @@ pub(crate) fn vzd_seeds(
             }
         }
         let (kind, entry_type) = match card.kind {
-            CardKind::Smcb => (kim_vzd_sim::HolderKind::Institution, "2"),
+            CardKind::Smcb | CardKind::Hsmb => (kim_vzd_sim::HolderKind::Institution, "2"),
             CardKind::Hba => (kim_vzd_sim::HolderKind::Person, "1"),
         };
         seeds.push(kim_vzd_sim::SeedEntry {

@@ -227,7 +227,7 @@ impl<K: Konnektor> ReceiveKonnektor<K> {
         )))
     }
 
-    /// SMC-Bs (and HBAs when the user name has a UserId) of the context.
+    /// SMC-Bs and HSM-Bs (and HBAs when the user name has a UserId) of the context.
     async fn cards(&self, receiver: &Receiver) -> Result<Vec<FoundCard>, DecryptError> {
         let response = self
             .call(
@@ -247,7 +247,7 @@ impl<K: Konnektor> ReceiveKonnektor<K> {
             .into_iter()
             .filter_map(|c| {
                 let pin = match c.card_type {
-                    CardType::SmcB => PinType::Smc,
+                    t if t.is_institution() => PinType::Smc,
                     CardType::Hba if receiver.hba => PinType::Ch,
                     _ => return None,
                 };

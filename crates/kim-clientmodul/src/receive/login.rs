@@ -5,7 +5,7 @@
 //! address.
 
 use kim_konnektor::client::Konnektor;
-use kim_konnektor::model::{CardType, Context};
+use kim_konnektor::model::Context;
 use kim_konnektor::ops::GetCards;
 use kim_types::{Pop3UserName, Secret};
 
@@ -98,7 +98,7 @@ async fn check_context<K: Konnektor>(
         context: receiver.context.clone(),
         ct_id: None,
         slot_id: None,
-        card_type: Some(CardType::SmcB),
+        card_type: None,
     };
     let Some(selected) = shared.konnektors.get(receiver.konnektor_id.as_ref()) else {
         let id = receiver.konnektor_id.as_ref().map(|i| i.as_str());

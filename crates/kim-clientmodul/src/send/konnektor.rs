@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use kim_konnektor::client::{ClientError, Konnektor};
 use kim_konnektor::model::{
-    CardHandle, CardType, CertRef, CmsProperty, Context, Crypt, Document, EncryptionType,
-    PinStatus, PinType, SignatureType, TvMode,
+    CardHandle, CertRef, CmsProperty, Context, Crypt, Document, EncryptionType, PinStatus, PinType,
+    SignatureType, TvMode,
 };
 use kim_konnektor::ops::{
     EncryptDocument, GetCards, GetJobNumber, GetPinStatus, ReadCardCertificate, RecipientKeys,
@@ -71,8 +71,9 @@ impl CardCache {
     }
 }
 
-/// GetCards for the SMC-Bs of `ctx`; a fault here at AUTH time means the context is
-/// wrong (4004–4006 → `501`, Tab_SMTP_Verbindung).
+/// GetCards for the SMC-Bs (and HSM-Bs) of `ctx`; a fault here at AUTH time means the
+/// context is wrong (4004–4006 → `501`, Tab_SMTP_Verbindung). Asked without a card type
+/// filter, which every Konnektor supports (the `SM-B` group is not everywhere).
 pub async fn smcb_cards<K: Konnektor>(
     konnektor: &K,
     ctx: &Context,
@@ -83,13 +84,13 @@ pub async fn smcb_cards<K: Konnektor>(
             context: ctx.clone(),
             ct_id: None,
             slot_id: None,
-            card_type: Some(CardType::SmcB),
+            card_type: None,
         })
         .await?;
     Ok(cards
         .cards
         .into_iter()
-        .filter(|c| c.card_type == CardType::SmcB)
+        .filter(|c| c.card_type.is_institution())
         .map(|c| c.handle)
         .collect())
 }
@@ -133,7 +134,7 @@ async fn select_card<K: Konnektor>(
     cards
         .into_iter()
         .next()
-        .ok_or_else(|| SendFailure::Sign("no SMC-B in the context".into()))
+        .ok_or_else(|| SendFailure::Sign("no SMC-B or HSM-B in the context".into()))
 }
 
 /// Makes sure the SMC-B's PIN is verified (VerifyPin asks at the card terminal).

@@ -17,6 +17,7 @@ use kim_message::open::software::LocalSignatureCheck;
 use kim_message::open::{self, OpenContext, Opened, SignatureCheck, SignatureOutcome};
 use kim_store::{Account, AccountStore};
 use kim_ti_sim::RunningSim;
+use kim_ti_sim::model::CardKind;
 
 use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS, pki, trust};
 
@@ -36,9 +37,14 @@ struct Two {
 
 impl Two {
     async fn start() -> Two {
+        Two::start_with(&[]).await
+    }
+
+    /// Like [`Two::start`], the cards of `hsm_b` being HSM-Bs instead of SMC-Bs.
+    async fn start_with(hsm_b: &[&str]) -> Two {
         let chain = Chain::start(|_| {}).await;
-        let a = sim(&[SCHMIDT, ALICE]).await;
-        let b = sim(&[WEBER]).await;
+        let a = sim(&[SCHMIDT, ALICE], hsm_b).await;
+        let b = sim(&[WEBER], hsm_b).await;
         let konnektors = Konnektors::single(client(&a))
             .with(kim_types::KonnektorId::parse(KONN_B).unwrap(), client(&b));
         let fd_tls = crate::harness::fachdienst_tls();
@@ -129,6 +135,31 @@ impl Two {
             .collect())
     }
 
+    /// Sends a mail with `subject` from the Arztpraxis to the Zahnarztpraxis and checks
+    /// that the Zahnarztpraxis's POP3 user at Konnektor B receives it decrypted and
+    /// verified.
+    async fn praxis_to_arzt_at_b(&self, subject: &str) {
+        let out = self
+            .send(&self.smtp_user(PRAXIS, None), PRAXIS, ARZT, subject)
+            .await;
+        assert!(out.contains("refused: {}"), "{out}");
+        self.assert_delivered(&self.pop3_user(ARZT, None, Some(KONN_B)), subject)
+            .await;
+    }
+
+    /// Checks that `pop3_user` receives one message, `subject`, decrypted and verified.
+    async fn assert_delivered(&self, pop3_user: &str, subject: &str) {
+        let got = self.retr_all(pop3_user).await.unwrap();
+        assert_eq!(got.len(), 1);
+        for field in [
+            "X-KIM-DecryptionResult: 00",
+            "X-KIM-IntegrityCheckResult: 01",
+            &format!("Subject: {subject}"),
+        ] {
+            assert!(got[0].contains(field), "{field} missing in\n{}", got[0]);
+        }
+    }
+
     async fn stop(self) {
         self.smtp.shutdown().await;
         self.pop3.shutdown().await;
@@ -138,14 +169,21 @@ impl Two {
     }
 }
 
-/// A software Konnektor with only the cards of `telematik_ids`.
-async fn sim(telematik_ids: &[&str]) -> RunningSim {
+/// A software Konnektor with only the cards of `telematik_ids`; those in `hsm_b` are
+/// HSM-Bs (same keys, PIN verified from the start).
+async fn sim(telematik_ids: &[&str], hsm_b: &[&str]) -> RunningSim {
     let mut config = kim_ti_sim::SimConfig::from_test_pki(pki()).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config
         .cards
         .retain(|c| telematik_ids.contains(&c.telematik_id.as_str()));
     assert_eq!(config.cards.len(), telematik_ids.len());
+    for card in &mut config.cards {
+        if hsm_b.contains(&card.telematik_id.as_str()) {
+            card.kind = CardKind::Hsmb;
+            card.pins = kim_ti_sim::config::default_pins(CardKind::Hsmb);
+        }
+    }
     kim_ti_sim::KonnektorSim::start(config).await.unwrap()
 }
 
@@ -255,23 +293,8 @@ async fn an_unknown_konnektor_id_is_refused_at_auth_and_at_login() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_are_decrypted_at_the_konnektor_the_pop3_user_name_selects() {
     let two = Two::start().await;
-    let out = two
-        .send(&two.smtp_user(PRAXIS, None), PRAXIS, ARZT, "Befund")
-        .await;
-    assert!(out.contains("refused: {}"), "{out}");
     // Weber's SMC-B is at B only.
-    let at_b = two
-        .retr_all(&two.pop3_user(ARZT, None, Some(KONN_B)))
-        .await
-        .unwrap();
-    assert_eq!(at_b.len(), 1);
-    for field in [
-        "X-KIM-DecryptionResult: 00",
-        "X-KIM-IntegrityCheckResult: 01",
-        "Subject: Befund",
-    ] {
-        assert!(at_b[0].contains(field), "{field} missing in\n{}", at_b[0]);
-    }
+    two.praxis_to_arzt_at_b("Befund").await;
     // A: the key is not there (E2 with result 01); the ICCSN cache of B is not consulted.
     let at_a = two
         .retr_all(&two.pop3_user(ARZT, None, None))
@@ -300,22 +323,8 @@ async fn with_a_user_id_the_hba_decrypts_and_without_it_the_key_is_not_available
         .await;
     assert!(out.contains("refused: {}"), "{out}");
 
-    let with_hba = two
-        .retr_all(&two.pop3_user(HBA, Some("User1"), None))
-        .await
-        .unwrap();
-    assert_eq!(with_hba.len(), 1);
-    for field in [
-        "X-KIM-DecryptionResult: 00",
-        "X-KIM-IntegrityCheckResult: 01",
-        "Subject: An Dr Schmidt",
-    ] {
-        assert!(
-            with_hba[0].contains(field),
-            "{field} missing in\n{}",
-            with_hba[0]
-        );
-    }
+    two.assert_delivered(&two.pop3_user(HBA, Some("User1"), None), "An Dr Schmidt")
+        .await;
     let without = two.retr_all(&two.pop3_user(HBA, None, None)).await.unwrap();
     assert!(
         without[0].contains("X-KIM-DecryptionResult: 01"),
@@ -332,5 +341,24 @@ async fn with_a_user_id_the_hba_decrypts_and_without_it_the_key_is_not_available
         "{}",
         at_b[0]
     );
+    two.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hsm_b_signs_and_decrypts_where_an_smc_b_would() {
+    // Weber's institution identity is an HSM-B at Konnektor B.
+    let two = Two::start_with(&[WEBER]).await;
+    let out = two
+        .send(&two.smtp_user(ARZT, Some(KONN_B)), ARZT, PRAXIS, "Vom HSM")
+        .await;
+    assert!(out.contains("refused: {}"), "{out}");
+    let sent = two.chain.fetch(PRAXIS).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        subject_and_signer(&sent[0], PRAXIS, SCHMIDT),
+        ("Vom HSM".to_string(), WEBER.to_string())
+    );
+
+    two.praxis_to_arzt_at_b("An das HSM").await;
     two.stop().await;
 }

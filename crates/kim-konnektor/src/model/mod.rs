@@ -242,6 +242,15 @@ wire_enum! {
     }
 }
 
+impl CardType {
+    /// An institution identity: an SMC-B, or an HSM-B (the same keys and certificate
+    /// profiles held in an HSM), accepted wherever an SMC-B is (konnektor.md §5).
+    #[must_use]
+    pub fn is_institution(self) -> bool {
+        matches!(self, CardType::SmcB | CardType::HsmB)
+    }
+}
+
 /// `CARDCMN:Iccsn`: exactly 20 decimal digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Iccsn(String);

@@ -181,7 +181,7 @@ async fn check_konnektor(
         "{}/{}/{}",
         k.context.mandant_id, k.context.client_system_id, k.context.workplace_id
     );
-    if cards.iter().any(|c| c.card_type == CardType::SmcB) {
+    if cards.iter().any(|c| c.card_type.is_institution()) {
         r.ok(
             &format!("{name} cards"),
             format!("{} card(s) in context {ids}", cards.len()),
@@ -189,12 +189,12 @@ async fn check_konnektor(
     } else {
         r.fail(
             &format!("{name} cards"),
-            format!("no SMC-B visible in context {ids}"),
+            format!("no SMC-B or HSM-B visible in context {ids}"),
         );
     }
     for card in cards {
         let pin_type = match card.card_type {
-            CardType::SmcB => PinType::Smc,
+            t if t.is_institution() => PinType::Smc,
             CardType::Hba => PinType::Ch,
             _ => continue,
         };
