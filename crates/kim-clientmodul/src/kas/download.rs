@@ -1,6 +1,7 @@
 //! `readMailData` and the restoration of the E-Mail-Daten (kim-spec §4.5 steps 3–5):
-//! `GET` the link with the `recipient` header and Basic auth over mutual TLS, decrypt the
-//! stream into an unnamed temporary file, check the SHA-256.
+//! `GET` the link with the `recipient` header over mutual TLS (no credentials: the
+//! operation has none, and the link may name another provider's KAS), decrypt the stream
+//! into an unnamed temporary file, check the SHA-256.
 //!
 //! Failures: `429` → [`KasFetchError::TooManyRequests`] (4013); connection, TLS, other
 //! status, stall → [`KasFetchError::Download`] (4006); tag mismatch or a blob too short →
@@ -22,7 +23,6 @@ pub(super) async fn download(
     kas: &HttpKas,
     att: &KimAttachment,
     recipient: &str,
-    password: &str,
     server_check: &dyn crate::fd_cert::ServerCheck,
 ) -> Result<DownloadedMail, KasFetchError> {
     let started = Instant::now();
@@ -37,7 +37,6 @@ pub(super) async fn download(
         .http
         .get(&att.link)
         .header("recipient", recipient)
-        .basic_auth(recipient, Some(password))
         .send();
     let response = tokio::time::timeout(timeout, request)
         .await

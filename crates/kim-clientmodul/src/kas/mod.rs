@@ -209,14 +209,12 @@ impl KasDownload for HttpKas {
         &'a self,
         attachment: &'a KimAttachment,
         recipient: &'a str,
-        password: &'a str,
         server_check: &'a dyn ServerCheck,
     ) -> DownloadFuture<'a> {
         Box::pin(download::download(
             self,
             attachment,
             recipient,
-            password,
             server_check,
         ))
     }

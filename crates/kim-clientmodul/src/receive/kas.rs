@@ -56,8 +56,9 @@ pub type DownloadFuture<'a> =
 /// Restores the E-Mail-Daten of one KIM-Attachment for a receiver.
 pub trait KasDownload: Send + Sync + std::fmt::Debug {
     /// Downloads `attachment.link` as `recipient` (the POP3 user's KIM address, sent as the
-    /// `recipient` header, A_19370-04) with the mailbox `password` for Basic authentication,
-    /// decrypts it with the attachment's key and checks its hash.
+    /// `recipient` header, A_19370-04), decrypts it with the attachment's key and checks its
+    /// hash. No credentials are sent: `readMailData` has no authentication besides mutual
+    /// TLS (AttachmentService.yaml), and the link may point to another provider's KAS.
     ///
     /// `server_check` is the session's check of the KAS's certificate at the Konnektor
     /// (A_22348), done before anything is sent to the KAS.
@@ -65,7 +66,6 @@ pub trait KasDownload: Send + Sync + std::fmt::Debug {
         &'a self,
         attachment: &'a KimAttachment,
         recipient: &'a str,
-        password: &'a str,
         server_check: &'a dyn crate::fd_cert::ServerCheck,
     ) -> DownloadFuture<'a>;
 }

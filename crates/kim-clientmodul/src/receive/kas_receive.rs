@@ -76,12 +76,7 @@ async fn try_restore(
     };
     let started = std::time::Instant::now();
     let downloaded = kas
-        .download(
-            attachment,
-            &recipient.address,
-            recipient.password.expose_secret(),
-            server_check,
-        )
+        .download(attachment, &recipient.address, server_check)
         .await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(target: "kim_perf", step = "kas", ms, "step timed");

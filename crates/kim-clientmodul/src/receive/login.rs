@@ -7,7 +7,7 @@
 use kim_konnektor::client::Konnektor;
 use kim_konnektor::model::Context;
 use kim_konnektor::ops::GetCards;
-use kim_types::{Pop3UserName, Secret};
+use kim_types::Pop3UserName;
 
 use super::Shared;
 use super::konnektor::Receiver;
@@ -60,7 +60,6 @@ pub(crate) async fn login<K: Konnektor + 'static>(
         upstream,
         Recipient {
             address,
-            password: Secret::new(password.to_string()),
             konnektor: receiver,
             hostname: shared.config.hostname.clone(),
         },

@@ -30,8 +30,6 @@ use crate::fd_cert::{CertGate, FachdienstCertCheck};
 pub(crate) struct Recipient {
     /// The POP3 user's KIM address (KOM-LE-A_2044).
     pub address: String,
-    /// The mailbox password (KAS download).
-    pub password: kim_types::Secret<String>,
     pub konnektor: Receiver,
     /// Host name for generated Message-IDs.
     pub hostname: String,

@@ -11,7 +11,7 @@ use kim_clientmodul::send::{KasInput, KasUpload};
 use kim_message::kas::KimAttachment;
 
 use crate::harness::{ARZT, Chain, HBA, PASSWORD, PRAXIS};
-use crate::kas_env::{KasCheck, http_kas, kas_chain, set_quota, start_kas};
+use crate::kas_env::{KasCheck, http_kas, kas_chain, serve_https, set_quota, start_kas};
 use crate::send::open_as_weber;
 
 /// 20 MiB of 80-byte CRLF lines.
@@ -86,7 +86,7 @@ async fn a_20_mib_mail_goes_through_the_kas_and_downloads_to_the_exact_bytes() {
 
     let check = KasCheck::new(&chain);
     let restored = http_kas(&kas.base_url, true)
-        .download(&att, ARZT, PASSWORD, &check.gate())
+        .download(&att, ARZT, &check.gate())
         .await
         .unwrap();
     let mut bytes = Vec::new();
@@ -141,41 +141,29 @@ async fn downloads_fail_with_the_code_of_their_cause() {
         .remove(0);
 
     // Not among the recipients (403).
-    let err = client
-        .download(&att, PRAXIS, PASSWORD, &gate)
-        .await
-        .unwrap_err();
+    let err = client.download(&att, PRAXIS, &gate).await.unwrap_err();
     assert!(matches!(err, KasFetchError::Download(_)), "{err:?}");
     assert_eq!(err.code(), 4006);
 
     // Download 1: correct.
-    let ok = client.download(&att, ARZT, PASSWORD, &gate).await.unwrap();
+    let ok = client.download(&att, ARZT, &gate).await.unwrap();
     assert_eq!(ok.len, uploaded.size);
 
     // Download 2: the attachment's hash does not match (4012).
     let mut wrong_hash = att.clone();
     wrong_hash.hash = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
-    let err = client
-        .download(&wrong_hash, ARZT, PASSWORD, &gate)
-        .await
-        .unwrap_err();
+    let err = client.download(&wrong_hash, ARZT, &gate).await.unwrap_err();
     assert_eq!(err, KasFetchError::HashMismatch);
     assert_eq!(err.code(), 4012);
 
     // Download 3: the stored blob was altered (4007).
     crate::kas_env::tamper_largest_blob(&chain.dir.path().join("blobs"), 100);
-    let err = client
-        .download(&att, ARZT, PASSWORD, &gate)
-        .await
-        .unwrap_err();
+    let err = client.download(&att, ARZT, &gate).await.unwrap_err();
     assert!(matches!(err, KasFetchError::Decrypt(_)), "{err:?}");
     assert_eq!(err.code(), 4007);
 
     // Download 4: over the KAS's limit of three (4013).
-    let err = client
-        .download(&att, ARZT, PASSWORD, &gate)
-        .await
-        .unwrap_err();
+    let err = client.download(&att, ARZT, &gate).await.unwrap_err();
     assert_eq!(err, KasFetchError::TooManyRequests);
     assert_eq!(err.code(), 4013);
     drop(kas);
@@ -348,16 +336,59 @@ async fn a_kas_certificate_the_konnektor_rejects_is_never_used() {
     moved.link = att.link.replacen(&good.base_url, &bad.base_url, 1);
     assert_ne!(moved.link, att.link);
     let err = client(&good.base_url)
-        .download(&moved, ARZT, PASSWORD, &gate)
+        .download(&moved, ARZT, &gate)
         .await
         .unwrap_err();
     assert_eq!(err.code(), 4006);
     assert!(err.to_string().contains("INVALID"), "{err}");
     let ok = client(&good.base_url)
-        .download(&att, ARZT, PASSWORD, &gate)
+        .download(&att, ARZT, &gate)
         .await
         .unwrap();
     assert_eq!(ok.len, uploaded.size);
     drop((good, bad));
+    chain.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_names_the_recipient_and_sends_no_credentials() {
+    // The link may name another provider's KAS: readMailData has no authentication
+    // besides mutual TLS, so the mailbox password must not travel with it.
+    let chain = Chain::start(|_| {}).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let service = {
+        let seen = seen.clone();
+        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            seen.lock().unwrap().push(request.headers().clone());
+            async {
+                Ok::<_, std::convert::Infallible>(
+                    hyper::Response::builder()
+                        .status(404)
+                        .body(String::new())
+                        .unwrap(),
+                )
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = serve_https(listener, crate::harness::identity("fachdienst"), service);
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let att = KimAttachment::parse_json(
+        format!(
+            r#"{{"link":"{}/attachment/v2.3/attachment/0c7e","k":"{key}","hash":"{key}","size":10}}"#,
+            other.base_url
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let check = KasCheck::new(&chain);
+    let own = http_kas("https://localhost:9", false);
+    let failed = own.download(&att, ARZT, &check.gate()).await.unwrap_err();
+    assert!(matches!(failed, KasFetchError::Download(_)), "{failed:?}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one GET");
+    assert_eq!(seen[0].get("recipient").unwrap(), ARZT);
+    assert!(seen[0].get("authorization").is_none(), "{:?}", seen[0]);
+    drop(other);
     chain.stop().await;
 }

@@ -38,12 +38,41 @@ pub async fn start_kas(fd: Fachdienst) -> KasServer {
 /// [`start_kas`] presenting `server` as its TLS certificate.
 pub async fn start_kas_as(fd: Fachdienst, server: kim_tls::Identity) -> KasServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base_url = format!("https://localhost:{}", addr.port());
+    let base_url = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
     let mut config = KasConfig::new(&base_url).unwrap();
     config.download_limit = DOWNLOADS;
     let router = kas_router(KasState::new(fd.clone(), config).unwrap()).merge(
         account_limit_router(LimitState::new(fd, AccountLimitConfig::default()).unwrap()),
+    );
+    serve_https(listener, server, TowerToHyperService::new(router))
+}
+
+/// Serves `service` on `listener` over HTTPS with mutual TLS (C.CM.TLS-CS clients),
+/// presenting `server`, at `https://localhost:<port>`.
+pub fn serve_https<S, B>(
+    listener: tokio::net::TcpListener,
+    server: kim_tls::Identity,
+    service: S,
+) -> KasServer
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let base_url = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
     );
     let tls = kim_tls::server_config(&server, ClientAuth::Required(trust())).unwrap();
     let acceptor = TlsAcceptor::from(tls);
@@ -52,13 +81,13 @@ pub async fn start_kas_as(fd: Fachdienst, server: kim_tls::Identity) -> KasServe
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let (acceptor, router) = (acceptor.clone(), router.clone());
+            let (acceptor, service) = (acceptor.clone(), service.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
                 let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                    .serve_connection(TokioIo::new(tls), service)
                     .await;
             });
         }

@@ -27,7 +27,6 @@ impl KasDownload for StandInKas {
         &'a self,
         attachment: &'a KimAttachment,
         recipient: &'a str,
-        _password: &'a str,
         _server_check: &'a dyn kim_clientmodul::fd_cert::ServerCheck,
     ) -> DownloadFuture<'a> {
         Box::pin(async move {
