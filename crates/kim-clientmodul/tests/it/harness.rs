@@ -205,6 +205,34 @@ pub async fn start_fachdienst_as(
     dir: &tempfile::TempDir,
     issued: Identity,
 ) -> (kim_fachdienst::server::Running, Fachdienst) {
+    start_provider(
+        dir,
+        Provider {
+            domain: "test.kim.telematik",
+            accounts: &[PRAXIS, ARZT],
+            routes: &[],
+        },
+        issued,
+    )
+    .await
+}
+
+/// One KIM provider's Fachdienst.
+pub struct Provider<'a> {
+    pub domain: &'a str,
+    /// Mailboxes (password [`PASSWORD`]).
+    pub accounts: &'a [&'a str],
+    /// Relay routes `(domain pattern, host:port)` to other providers' inbound ports.
+    pub routes: &'a [(&'a str, String)],
+}
+
+/// A Fachdienst for `provider` serving `issued`, with an inbound port for other
+/// providers' relays (`Running::inbound_addr`).
+pub async fn start_provider(
+    dir: &tempfile::TempDir,
+    provider: Provider<'_>,
+    issued: Identity,
+) -> (kim_fachdienst::server::Running, Fachdienst) {
     let meta = SqliteStore::open(&dir.path().join("fd.sqlite")).unwrap();
     let blobs = FileBlobStore::open(dir.path().join("blobs"), true)
         .await
@@ -213,28 +241,49 @@ pub async fn start_fachdienst_as(
     meta.create_contract(&Contract::new(
         "V-100",
         &hash,
-        vec!["test.kim.telematik".into()],
+        vec![provider.domain.into()],
         5,
         0,
     ))
     .await
     .unwrap();
-    for a in [PRAXIS, ARZT] {
+    for a in provider.accounts {
         meta.create_account(&account(a, &hash)).await.unwrap();
     }
-    let fd = Fachdienst::new(
+    let mut fd = Fachdienst::new(
         Arc::new(meta),
         Arc::new(blobs),
-        Policy::new("fd.test.kim.telematik", vec!["test.kim.telematik".into()]),
+        Policy::new(
+            format!("fd.{}", provider.domain),
+            vec![provider.domain.into()],
+        ),
     );
+    if !provider.routes.is_empty() {
+        // The test PKI has no C.FD.TLS-C profile; the Clientmodul's certificate
+        // (clientAuth) stands in for the relaying Fachdienst's.
+        let relay_tls = kim_tls::client_config(kim_tls::ClientOptions {
+            trust: trust(),
+            identity: Some(identity("clientmodul")),
+            danger_accept_any_hostname: false,
+        })
+        .unwrap();
+        let mut routes = kim_fachdienst::routes::Routes::new(relay_tls);
+        for (pattern, target) in provider.routes {
+            routes.add(pattern, &[target.as_str()]).unwrap();
+        }
+        fd = fd.with_routes(routes);
+    }
     let tls = kim_tls::server_config(&issued, ClientAuth::Required(trust())).unwrap();
     let running = start(
         fd.clone(),
         Listeners {
             smtp: "127.0.0.1:0".parse().unwrap(),
             pop3: "127.0.0.1:0".parse().unwrap(),
-            tls,
-            inbound: None,
+            tls: tls.clone(),
+            inbound: Some(kim_fachdienst::server::Inbound {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                tls,
+            }),
         },
     )
     .await

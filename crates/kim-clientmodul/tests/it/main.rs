@@ -15,6 +15,7 @@ mod kas;
 mod kas_env;
 mod konnektors;
 mod load;
+mod providers;
 mod receive;
 mod receive_kas;
 mod refusals;
