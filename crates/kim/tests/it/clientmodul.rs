@@ -438,6 +438,51 @@ async fn fachdienst_and_practice(
     (fd, fd_port, fd_pop3, config, smtp_port)
 }
 
+/// One simulated TI (Konnektor and VZD over LDAP), a Fachdienst and a practice's
+/// `cm.properties`, all under a fresh temporary directory.
+struct OnePractice {
+    dir: tempfile::TempDir,
+    ti: Daemon,
+    pki: PathBuf,
+    _fd: Daemon,
+    fd_port: u16,
+    fd_pop3: u16,
+    config: PathBuf,
+    smtp_port: u16,
+}
+
+async fn one_practice() -> OnePractice {
+    let dir = tempfile::tempdir().unwrap();
+    let (ti, sds, ldap) = start_ti(&dir.path().join("ti"));
+    let pki = dir.path().join("ti/pki");
+    let (fd, fd_port, fd_pop3, config, smtp_port) =
+        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
+    OnePractice {
+        dir,
+        ti,
+        pki,
+        _fd: fd,
+        fd_port,
+        fd_pop3,
+        config,
+        smtp_port,
+    }
+}
+
+/// Whether the MTA behind the proxy accepted swaks's mail (plain SMTP towards the proxy).
+fn queued(out: &Output) -> bool {
+    String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as")
+}
+
+/// swaks sends through the proxy at `cm_port`, the MTA accepts it, and ZAHNARZT's mailbox
+/// at the Fachdienst's POP3 port `fd_pop3` holds it (returned as fetched, still sealed).
+fn send_and_fetch_sealed(cm_port: u16, fd_port: u16, pki: &Path, fd_pop3: u16) -> String {
+    let out = swaks(cm_port, fd_port);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(queued(&out), "{}", text(&out));
+    fetch_sealed(pki, fd_pop3, ZAHNARZT)
+}
+
 fn swaks(cm_port: u16, fd_port: u16) -> Output {
     swaks_with(cm_port, fd_port, &[])
 }
@@ -500,11 +545,16 @@ fn fetch_sealed(pki: &Path, pop3_port: u16, address: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ti, sds, ldap) = start_ti(&dir.path().join("ti"));
-    let pki = dir.path().join("ti/pki");
-    let (_fd, fd_port, fd_pop3, config, smtp_port) =
-        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
+    let OnePractice {
+        dir,
+        ti,
+        pki,
+        _fd,
+        fd_port,
+        fd_pop3,
+        config,
+        smtp_port,
+    } = one_practice().await;
     let config = config.to_str().unwrap();
 
     // A good setup: every check passes, the user names are printed.
@@ -587,14 +637,7 @@ async fn serve_and_doctor_against_the_simulated_ti_and_a_fachdienst() {
     assert!(page.contains("Mandant Mandant1"), "{page}");
     assert!(page.contains("Telematik-ID 1-2.58.00000040"), "{page}");
     let serve = Daemon(serve);
-    let out = swaks(smtp_port, fd_port);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as"),
-        "{}",
-        text(&out)
-    );
-    let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
+    let inbox = send_and_fetch_sealed(smtp_port, fd_port, &pki, fd_pop3);
     assert!(inbox.contains("Subject: KOM-LE-Nachricht"), "{inbox}");
     assert!(inbox.contains("X-KOM-LE-Version:"), "{inbox}");
     assert!(
@@ -806,11 +849,16 @@ fn start_serve(config: &str) -> Daemon {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_implicit_tls_towards_the_practice_software() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
-    let pki = dir.path().join("ti/pki");
-    let (_fd, fd_port, _, config, smtp_port) =
-        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
+    let OnePractice {
+        dir,
+        ti: _ti,
+        pki,
+        _fd,
+        fd_port,
+        config,
+        smtp_port,
+        ..
+    } = one_practice().await;
     let text_of = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
@@ -882,8 +930,6 @@ async fn serve_routes_by_konnektor_id_between_two_konnektors() {
     let _serve = start_serve(config);
     let send =
         |konnektor_id: Option<&str>| swaks_as(smtp_port, &praxis_user(fd_port, konnektor_id), &[]);
-    let queued =
-        |out: &Output| String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as");
 
     // Both Konnektors up: both user names send.
     let out = send(None);
@@ -977,13 +1023,7 @@ async fn serve_looks_up_the_vzd_over_ldaps() {
     let report = text(&out);
     assert!(report.contains("OK    vzd ldaps://"), "{report}");
     let _serve = start_serve(config);
-    let out = swaks(smtp_port, fd_port);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("<-  250 2.0.0 Ok: queued as"),
-        "{}",
-        text(&out)
-    );
-    let inbox = fetch_sealed(&pki, fd_pop3, ZAHNARZT);
+    let inbox = send_and_fetch_sealed(smtp_port, fd_port, &pki, fd_pop3);
     assert!(inbox.contains("Subject: KOM-LE-Nachricht"), "{inbox}");
 }
 
@@ -992,11 +1032,15 @@ async fn serve_looks_up_the_vzd_over_ldaps() {
 /// change leaves the running values alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_applies_the_keys_that_need_no_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_ti, sds, ldap) = start_ti(&dir.path().join("ti"));
-    let pki = dir.path().join("ti/pki");
-    let (_fd, fd_port, _, config, smtp_port) =
-        fachdienst_and_practice(dir.path(), &pki, &sds, &ldap).await;
+    let OnePractice {
+        dir,
+        ti: _ti,
+        _fd,
+        fd_port,
+        config,
+        smtp_port,
+        ..
+    } = one_practice().await;
     let original = std::fs::read_to_string(&config).unwrap();
     assert!(original.contains("clientmodul.core.log.operation = false"));
     assert!(original.contains("clientmodul.proxy.pop3.timeout.client = 300"));
