@@ -127,9 +127,9 @@ fn outer_content(header: &HeaderBlock) -> Result<OuterContent, MimeError> {
 /// Line endings of the header may be CRLF or LF. The profile requires transfer encoding
 /// `binary`; `base64` is decoded as well for robustness (hence the `Cow`).
 pub fn parse_signed_data_entity(plaintext: &[u8]) -> Result<Cow<'_, [u8]>, MimeError> {
-    let body_offset = signed_data_body(plaintext)?;
+    let (body_offset, base64) = signed_data_body(plaintext)?;
     let body = plaintext.get(body_offset..).unwrap_or_default();
-    if signed_data_is_base64(plaintext)? {
+    if base64 {
         Ok(Cow::Owned(base64_decode_tolerant(body)?))
     } else {
         Ok(Cow::Borrowed(body))
@@ -140,35 +140,18 @@ pub fn parse_signed_data_entity(plaintext: &[u8]) -> Result<Cow<'_, [u8]>, MimeE
 /// bytes are moved to the front of the same buffer (no second buffer of the message's
 /// size for the usual `binary` encoding).
 pub fn into_signed_data(mut plaintext: Vec<u8>) -> Result<Vec<u8>, MimeError> {
-    let body_offset = signed_data_body(&plaintext)?;
-    if signed_data_is_base64(&plaintext)? {
+    let (body_offset, base64) = signed_data_body(&plaintext)?;
+    if base64 {
         return base64_decode_tolerant(plaintext.get(body_offset..).unwrap_or_default());
     }
     plaintext.drain(..body_offset);
     Ok(plaintext)
 }
 
-/// Whether the entity's body is base64 (`binary`, `8bit`, `7bit`: false; anything else is
-/// an error).
-fn signed_data_is_base64(plaintext: &[u8]) -> Result<bool, MimeError> {
-    let (header, _) = HeaderBlock::parse(plaintext)?;
-    let cte = header
-        .value("Content-Transfer-Encoding")
-        .unwrap_or_else(|| "binary".to_owned())
-        .to_ascii_lowercase();
-    match cte.as_str() {
-        "binary" | "8bit" | "7bit" => Ok(false),
-        "base64" => Ok(true),
-        _ => Err(MimeError::UnexpectedHeader {
-            field: "Content-Transfer-Encoding",
-            expected: "binary",
-            found: excerpt(&cte),
-        }),
-    }
-}
-
-/// Checks the entity's Content-Type and returns where its (non-empty) body starts.
-fn signed_data_body(plaintext: &[u8]) -> Result<usize, MimeError> {
+/// Checks the entity's header and returns where its (non-empty) body starts and whether
+/// the body is base64 (`binary`, `8bit`, `7bit`: not; any other transfer encoding is an
+/// error).
+fn signed_data_body(plaintext: &[u8]) -> Result<(usize, bool), MimeError> {
     let (header, body_offset) = HeaderBlock::parse(plaintext)?;
     let value = header
         .value("Content-Type")
@@ -189,7 +172,19 @@ fn signed_data_body(plaintext: &[u8]) -> Result<usize, MimeError> {
     if plaintext.get(body_offset..).is_none_or(<[u8]>::is_empty) {
         return Err(MimeError::EmptyBody);
     }
-    Ok(body_offset)
+    let cte = header
+        .value("Content-Transfer-Encoding")
+        .unwrap_or_else(|| "binary".to_owned())
+        .to_ascii_lowercase();
+    match cte.as_str() {
+        "binary" | "8bit" | "7bit" => Ok((body_offset, false)),
+        "base64" => Ok((body_offset, true)),
+        _ => Err(MimeError::UnexpectedHeader {
+            field: "Content-Transfer-Encoding",
+            expected: "binary",
+            found: excerpt(&cte),
+        }),
+    }
 }
 
 /// Strips the `Content-Type: message/rfc822` header block from the signed eContent and
