@@ -6,7 +6,6 @@
 
 use kim_konnektor::client::Konnektor;
 use kim_konnektor::model::Context;
-use kim_konnektor::ops::GetCards;
 use kim_types::Pop3UserName;
 
 use super::Shared;
@@ -92,13 +91,6 @@ async fn check_context<K: Konnektor>(
     shared: &Shared<K>,
     receiver: &Receiver,
 ) -> Result<(), String> {
-    let request = GetCards {
-        mandant_wide: false,
-        context: receiver.context.clone(),
-        ct_id: None,
-        slot_id: None,
-        card_type: None,
-    };
     let Some(selected) = shared.konnektors.get(receiver.konnektor_id.as_ref()) else {
         let id = receiver.konnektor_id.as_ref().map(|i| i.as_str());
         tracing::info!(
@@ -110,7 +102,7 @@ async fn check_context<K: Konnektor>(
             id.unwrap_or_default()
         ));
     };
-    let check = selected.raw().get_cards(&request);
+    let check = crate::send::smcb_cards(selected.raw(), &receiver.context);
     let timer = crate::perf::timer("cards");
     let cards = tokio::time::timeout(shared.config.konnektor_timeout, check).await;
     drop(timer);

@@ -74,7 +74,7 @@ impl CardCache {
 /// GetCards for the SMC-Bs (and HSM-Bs) of `ctx`; a fault here at AUTH time means the
 /// context is wrong (4004–4006 → `501`, Tab_SMTP_Verbindung). Asked without a card type
 /// filter, which every Konnektor supports (the `SM-B` group is not everywhere).
-pub async fn smcb_cards<K: Konnektor>(
+pub(crate) async fn smcb_cards<K: Konnektor>(
     konnektor: &K,
     ctx: &Context,
 ) -> Result<Vec<CardHandle>, ClientError> {

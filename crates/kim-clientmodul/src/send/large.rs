@@ -18,8 +18,7 @@ use kim_smtp::{Envelope, Reply};
 
 use super::kas::{KasClientMail, KasInput};
 use super::process::{
-    dropped_list, filter_headers, finish, gate_large, refresh, resolve_all, resubmit_self_forward,
-    seal_with_retry, to_oneself,
+    dropped_list, filter_headers, finish, gate_large, refresh, resolve_all, seal_with_retry,
 };
 use super::spool::{MailFile, blocking};
 use super::{Session, Shared};
@@ -32,7 +31,7 @@ pub const MAX_HEADER: u64 = 1024 * 1024;
 /// Largest mail to oneself that is read whole to look for a forwarded KOM-LE message: a
 /// message sealed whole is at most about 21 MiB (15 MiB in base64), forwarded perhaps in
 /// base64 once more.
-const MAX_SELF_FORWARD: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_SELF_FORWARD: u64 = 64 * 1024 * 1024;
 
 /// Runs the send algorithm for the large mail in `mail`.
 pub(super) async fn process<K: Konnektor>(
@@ -42,14 +41,6 @@ pub(super) async fn process<K: Konnektor>(
     mail: MailFile,
 ) -> Result<Reply, SendFailure> {
     let sender = envelope.mail_from.address.clone();
-    if to_oneself(envelope) && mail.len <= MAX_SELF_FORWARD {
-        // A KOM-LE message sealed whole is above the threshold as a forward: it goes out
-        // unchanged, not through the KAS.
-        let whole = mail.head(mail.len).await.map_err(spool_error)?;
-        if let Some(reply) = resubmit_self_forward(session, envelope, &whole).await {
-            return reply;
-        }
-    }
     let head = mail.head(MAX_HEADER).await.map_err(spool_error)?;
     let body_offset = header_end(&head).ok_or_else(|| {
         SendFailure::ClientMail("no end of the header block within the first MiB".into())

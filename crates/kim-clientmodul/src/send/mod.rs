@@ -39,6 +39,7 @@ use kim_vzd::VzdClient;
 pub use dsn::rfc5322_date;
 pub use kas::{KasClientMail, KasInput, KasUpload};
 use konnektor::SendKonnektor;
+pub(crate) use konnektor::smcb_cards;
 use mta::{MtaClient, MtaTarget};
 pub use spool::Spool;
 
@@ -138,7 +139,11 @@ impl<K: Konnektor + 'static> SendBackend<K> {
         }
     }
 
-    async fn check_context(&self, user: &SmtpUserName) -> Result<(), Reply> {
+    /// The user name's Konnektor context, checked with GetCards at its Konnektor.
+    async fn check_context(
+        &self,
+        user: &SmtpUserName,
+    ) -> Result<kim_konnektor::model::Context, Reply> {
         let Some(selected) = self.shared.konnektors.get(user.konnektor_id()) else {
             let id = user.konnektor_id().map(|i| i.as_str()).unwrap_or_default();
             tracing::info!(
@@ -157,7 +162,7 @@ impl<K: Konnektor + 'static> SendBackend<K> {
         let cards = konnektor::smcb_cards(selected.konnektor.as_ref(), &ctx).await;
         drop(timer);
         match cards {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(ctx),
             Err(e) if e.code().is_some_and(|c| CONTEXT_FAULTS.contains(&c)) => Err(Reply::new(
                 501,
                 (5, 5, 4),
@@ -169,7 +174,7 @@ impl<K: Konnektor + 'static> SendBackend<K> {
             Err(e) => {
                 // Not the user's fault; sending will report it (451) if it persists.
                 tracing::warn!(error = %e, "Konnektor not usable at AUTH");
-                Ok(())
+                Ok(ctx)
             }
         }
     }
@@ -203,11 +208,9 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
             tracing::info!(problem = %e, "SMTP user name refused");
             Reply::new(501, (5, 5, 4), format!("Invalid user name: {e}"))
         })?;
-        self.check_context(&user).await?;
+        let context = self.check_context(&user).await?;
         let target = self.mta_target(&user)?;
         let config = &self.shared.config;
-        let context = konnektor::context(user.context())
-            .map_err(|reason| Reply::new(501, (5, 5, 4), format!("Konnektor context: {reason}")))?;
         let selected = self
             .shared
             .konnektor(&user)
@@ -255,16 +258,22 @@ impl<K: Konnektor + 'static> SmtpBackend for SendBackend<K> {
         let config = &self.shared.config;
         // A mail to oneself may be a forwarded KOM-LE message above the threshold
         // (KOM-LE-A_2029), re-submitted without the KAS.
-        let to_oneself = process::to_oneself(envelope);
-        let (limit, over_limit) = if self.shared.kas.is_none()
-            && config.kas_threshold < config.max_mail_size
-            && !to_oneself
-        {
-            let reply = SendFailure::KasUnavailable("no KAS configured".into()).reply();
-            (config.kas_threshold, reply)
-        } else {
-            (config.max_mail_size, too_big())
-        };
+        let (limit, over_limit) =
+            if self.shared.kas.is_none() && config.kas_threshold < config.max_mail_size {
+                // Without a KAS: up to the threshold, and a mail to oneself up to the size
+                // that is read whole to look for a forwarded KOM-LE message.
+                let limit = if process::to_oneself(envelope) {
+                    large::MAX_SELF_FORWARD
+                        .max(config.kas_threshold)
+                        .min(config.max_mail_size)
+                } else {
+                    config.kas_threshold
+                };
+                let reply = SendFailure::KasUnavailable("no KAS configured".into()).reply();
+                (limit, reply)
+            } else {
+                (config.max_mail_size, too_big())
+            };
         Ok(Spool::new(limit, over_limit, config.spool_memory_limit))
     }
 

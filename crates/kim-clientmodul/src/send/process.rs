@@ -33,6 +33,31 @@ pub(super) async fn process<K: Konnektor>(
     envelope: &Envelope,
     mail: MailData,
 ) -> Result<Reply, SendFailure> {
+    // KOM-LE-A_2029 first, whatever the size: a KOM-LE message sealed whole is above the
+    // threshold as a forward and goes out unchanged, not through the KAS.
+    let mail = match mail {
+        MailData::File(file) if to_oneself(envelope) && file.len <= large::MAX_SELF_FORWARD => {
+            let whole = file
+                .head(file.len)
+                .await
+                .map_err(|e| SendFailure::Spool(e.to_string()))?;
+            if let Some(reply) = resubmit_self_forward(session, envelope, &whole).await {
+                return reply;
+            }
+            if file.len <= shared.config.kas_threshold {
+                MailData::Memory(whole)
+            } else {
+                MailData::File(file)
+            }
+        }
+        MailData::Memory(bytes) if to_oneself(envelope) => {
+            if let Some(reply) = resubmit_self_forward(session, envelope, &bytes).await {
+                return reply;
+            }
+            MailData::Memory(bytes)
+        }
+        other => other,
+    };
     match mail {
         MailData::Memory(bytes) if bytes.len() as u64 <= shared.config.kas_threshold => {
             process_small(shared, session, envelope, bytes).await
@@ -65,11 +90,6 @@ async fn process_small<K: Konnektor>(
     let sender = envelope.mail_from.address.clone();
     if has_kas_part(&mail) {
         return Err(SendFailure::AlreadyKas);
-    }
-    if to_oneself(envelope)
-        && let Some(reply) = resubmit_self_forward(session, envelope, &mail).await
-    {
-        return reply;
     }
     let prepared =
         prepare_client_mail_owned(mail).map_err(|e| SendFailure::ClientMail(e.to_string()))?;
