@@ -148,20 +148,23 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     config.validate()?;
-    let (level, performance) = (config.level, config.performance);
-    let report_drops = level >= LevelFilter::WARN;
-    let (sender, guard) =
-        writer::spawn(sink, Arc::clone(&clock), config.queue_lines, report_drops)?;
-    guard.level.set(level);
-    let current = guard.level.clone();
+    let performance = config.performance;
+    let current = OperationLevel::new(config.level);
+    let (sender, guard) = writer::spawn(
+        sink,
+        Arc::clone(&clock),
+        config.queue_lines,
+        current.clone(),
+    )?;
     let layer = layer::LogLayer { clock, sender }.with_filter(filter_fn(move |meta| {
         layer::wanted(meta, current.get(), performance)
     }));
     Ok((layer, guard))
 }
 
-/// The operation log's level, shared between the layer's filter and [`LogGuard`].
-#[derive(Debug, Clone, Default)]
+/// The operation log's level, shared between the layer's filter, the writer (whether it
+/// reports dropped lines) and [`LogGuard`] (which changes it).
+#[derive(Debug, Clone)]
 pub(crate) struct OperationLevel(Arc<std::sync::atomic::AtomicU8>);
 
 impl OperationLevel {
@@ -174,19 +177,31 @@ impl OperationLevel {
         LevelFilter::TRACE,
     ];
 
-    fn get(&self) -> LevelFilter {
+    /// Starts at `level`. No callsite has been asked yet (the layer is not part of a
+    /// dispatcher), so there is no interest cache to rebuild.
+    fn new(level: LevelFilter) -> Self {
+        let shared = Self(Arc::default());
+        shared
+            .0
+            .store(Self::index(level), std::sync::atomic::Ordering::Relaxed);
+        shared
+    }
+
+    fn index(level: LevelFilter) -> u8 {
+        let i = Self::LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+        u8::try_from(i).unwrap_or(0)
+    }
+
+    pub(crate) fn get(&self) -> LevelFilter {
         let i = usize::from(self.0.load(std::sync::atomic::Ordering::Relaxed));
         Self::LEVELS.get(i).copied().unwrap_or(LevelFilter::OFF)
     }
 
     /// Sets the level and has every callsite asked again (tracing caches the answers).
     pub(crate) fn set(&self, level: LevelFilter) {
-        let i = Self::LEVELS.iter().position(|l| *l == level).unwrap_or(0);
-        let old = self.0.swap(
-            u8::try_from(i).unwrap_or(0),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        if usize::from(old) != i {
+        let i = Self::index(level);
+        let old = self.0.swap(i, std::sync::atomic::Ordering::Relaxed);
+        if old != i {
             tracing::callsite::rebuild_interest_cache();
         }
     }

@@ -10,8 +10,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::LogError;
+use tracing::level_filters::LevelFilter;
+
 use crate::clock::{Clock, rfc3339_ms};
+use crate::{LogError, OperationLevel};
 
 /// How long the writer waits for a line before it calls [`Sink::tick`].
 pub const TICK: Duration = Duration::from_secs(60);
@@ -127,13 +129,13 @@ pub struct LogGuard {
     stats: Arc<Stats>,
     thread: Option<JoinHandle<()>>,
     /// The operation log's level, changeable while running.
-    pub(crate) level: crate::OperationLevel,
+    level: OperationLevel,
 }
 
 impl LogGuard {
     /// Changes the most verbose level written to the operation log from now on (the
     /// manual's `clientmodul.core.log.operation` needs no restart).
-    pub fn set_operation_level(&self, level: tracing::level_filters::LevelFilter) {
+    pub fn set_operation_level(&self, level: LevelFilter) {
         self.level.set(level);
     }
 
@@ -161,12 +163,13 @@ impl Drop for LogGuard {
     }
 }
 
-/// Starts the writer thread over `sink`.
+/// Starts the writer thread over `sink`; `level` is the operation log's level, shared with
+/// the layer's filter (the writer reports dropped lines only while it admits warnings).
 pub(crate) fn spawn(
     sink: Box<dyn Sink>,
     clock: Arc<dyn Clock>,
     capacity: usize,
-    report_drops: bool,
+    level: OperationLevel,
 ) -> Result<(LineSender, LogGuard), LogError> {
     let (tx, rx) = mpsc::sync_channel(capacity);
     let stats = Arc::new(Stats::default());
@@ -175,7 +178,7 @@ pub(crate) fn spawn(
         clock,
         stats: Arc::clone(&stats),
         reported_drops: 0,
-        report_drops,
+        level: level.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("kim-logs-writer".into())
@@ -189,7 +192,7 @@ pub(crate) fn spawn(
         tx,
         stats,
         thread: Some(thread),
-        level: crate::OperationLevel::default(),
+        level,
     };
     Ok((sender, guard))
 }
@@ -199,7 +202,8 @@ struct Writer {
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
     reported_drops: u64,
-    report_drops: bool,
+    /// Read whenever drops are to be reported, so a level changed at runtime applies.
+    level: OperationLevel,
 }
 
 impl Writer {
@@ -252,10 +256,21 @@ impl Writer {
         }
     }
 
-    /// Writes a warning with the number of lines dropped since the last report.
+    /// Whether the operation log currently takes the drop warning (a WARN line).
+    fn reports_drops(&self) -> bool {
+        self.level.get() >= LevelFilter::WARN
+    }
+
+    /// Writes a warning with the number of lines dropped since the last report, if the
+    /// operation log takes warnings now. Drops noticed while it does not are not reported
+    /// later.
     fn report_drops(&mut self) {
         let total = self.stats.dropped.load(Ordering::Relaxed);
-        if total == self.reported_drops || !self.report_drops {
+        if total == self.reported_drops {
+            return;
+        }
+        if !self.reports_drops() {
+            self.reported_drops = total;
             return;
         }
         let now = self.clock.now_unix_ms();

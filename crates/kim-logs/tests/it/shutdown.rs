@@ -128,3 +128,76 @@ fn the_operation_level_changes_while_running() {
         1
     );
 }
+
+/// Provokes 6 drops of performance lines (queue of 4, writer held in its first write) with
+/// the operation log at `start`, switched to `switched` while the writer is held, and
+/// returns what reached the sink.
+fn drops_after_a_level_switch(
+    start: tracing::level_filters::LevelFilter,
+    switched: tracing::level_filters::LevelFilter,
+) -> Vec<(LogKind, String)> {
+    let (entered_tx, entered) = channel();
+    let (release, release_rx) = channel();
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let sink = BlockingSink {
+        entered: entered_tx,
+        release: Some(release_rx),
+        lines: Arc::clone(&written),
+    };
+    let mut config = config(std::path::Path::new("/nonexistent"));
+    config.level = start;
+    config.queue_lines = 4;
+    let clock: Arc<dyn Clock> = ManualClock::at(T0);
+    let (layer, guard) = kim_logs::layer_with_sink(&config, clock, Box::new(sink)).unwrap();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(target: "kim_perf", step = "kas", ms = 0_u64, "step timed");
+        // The writer now holds line 0 and waits; the queue takes 4 more, the rest drop.
+        entered.recv().unwrap();
+        guard.set_operation_level(switched);
+        for ms in 1..=10_u64 {
+            tracing::info!(target: "kim_perf", step = "kas", ms, "step timed");
+        }
+    });
+    assert_eq!(guard.dropped(), 6);
+    release.send(()).unwrap();
+    drop(guard);
+    let written = written.lock().unwrap();
+    written.clone()
+}
+
+/// Whether drops are reported follows the operation level at the time of the report, not
+/// the level the layer started with.
+#[test]
+fn drops_are_reported_as_the_operation_level_is_now() {
+    let switched_on = drops_after_a_level_switch(
+        kim_logs::LogConfig::operation_level(false),
+        kim_logs::LogConfig::operation_level(true),
+    );
+    assert_eq!(switched_on.len(), 6, "{switched_on:?}");
+    assert!(
+        switched_on
+            .iter()
+            .take(5)
+            .all(|(k, _)| *k == LogKind::Performance),
+        "{switched_on:?}"
+    );
+    assert_eq!(
+        switched_on[5],
+        (
+            LogKind::Operation,
+            "2026-12-04T01:02:03.045Z WARN kim_logs op=- msg=\"log lines dropped: queue full\" dropped=6"
+                .to_owned()
+        )
+    );
+
+    let switched_off = drops_after_a_level_switch(
+        kim_logs::LogConfig::operation_level(true),
+        kim_logs::LogConfig::operation_level(false),
+    );
+    assert_eq!(switched_off.len(), 5, "{switched_off:?}");
+    assert!(
+        switched_off.iter().all(|(k, _)| *k == LogKind::Performance),
+        "{switched_off:?}"
+    );
+}
