@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::Outcome;
 use session::Session;
-pub(crate) use session::{am_client, am_client_with, explain, import_fachdienst_keypair};
+pub(crate) use session::{am_client, explain, import_fachdienst_keypair};
 
 /// Environment variable with the account's password.
 pub const ENV_PASSWORD: &str = "KIM_ACCOUNT_PASSWORD";

@@ -78,7 +78,11 @@ impl Session {
                 .with_user_id(user)
                 .map_err(|e| anyhow!("Konnektor context: {e}"))?;
         }
-        let am = am_client(&config, &stores, None)?;
+        let am = am_client(
+            &config,
+            &stores,
+            Some(stores.identity(&Partner::Fachdienst)?),
+        )?;
         Ok(Session {
             config,
             konnektor,
@@ -144,23 +148,9 @@ fn am_endpoint(config: &CmConfig) -> (String, &'static str) {
     }
 }
 
-/// The Account Manager client of `config` with the Clientmodul's TLS identity towards the
-/// Fachdienst (`identity` overrides the key store's, e.g. a renewable one).
+/// The Account Manager client of `config` presenting `identity`, the Clientmodul's TLS
+/// certificate towards the Fachdienst (`None`: TLS without one).
 pub fn am_client(
-    config: &CmConfig,
-    stores: &Stores,
-    identity: Option<kim_tls::Identity>,
-) -> anyhow::Result<AccountManagerClient> {
-    let identity = match identity {
-        Some(i) => i,
-        None => stores.identity(&Partner::Fachdienst)?,
-    };
-    am_client_with(config, stores, Some(identity))
-}
-
-/// [`am_client`] where the client certificate may be missing (`None`: TLS without one, as
-/// for a first registration in the UI).
-pub fn am_client_with(
     config: &CmConfig,
     stores: &Stores,
     identity: Option<kim_tls::Identity>,

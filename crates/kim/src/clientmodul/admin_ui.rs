@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kim_admin_web::{AdminWebConfig, KeyStoreTarget, KonnektorChoice, RunningAdminWeb};
-use kim_cm_config::{CmConfig, Partner};
+use kim_cm_config::CmConfig;
 use kim_konnektor::client::KonnektorClient;
 
 use super::setup::{self, Stores};
@@ -19,13 +19,12 @@ use super::setup::{self, Stores};
 /// are the Konnektor clients of [`setup::konnektor_clients`], in the order of
 /// `config.konnektors`; `live` is the Clientmodul's renewable certificate towards the
 /// Fachdienst with its handle, so that the UI's Account Manager calls present the current
-/// one and an imported certificate is used at once (without it: the key store's, if there
-/// is one, as the UI is where a first one is requested).
+/// one and an imported certificate is used at once.
 pub async fn start(
     config: &CmConfig,
     stores: &Stores,
     clients: &[(Option<String>, Arc<KonnektorClient>)],
-    live: Option<(kim_tls::Identity, kim_tls::IdentityRenewal)>,
+    (identity, live): (kim_tls::Identity, kim_tls::IdentityRenewal),
 ) -> anyhow::Result<Option<RunningAdminWeb>> {
     let auth = &config.auth_log;
     if !auth.auth_ui {
@@ -42,11 +41,7 @@ pub async fn start(
             contexts: vec![setup::context(&settings.context)?],
         });
     }
-    let (identity, live) = match live {
-        Some((identity, handle)) => (Some(identity), Some(handle)),
-        None => (stores.identity(&Partner::Fachdienst).ok(), None),
-    };
-    let am = crate::account::am_client_with(config, stores, identity)?;
+    let am = crate::account::am_client(config, stores, Some(identity))?;
     let running = kim_admin_web::start(AdminWebConfig {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), auth.auth_port),
         konnektors,
@@ -54,7 +49,7 @@ pub async fn start(
         key_store: Some(KeyStoreTarget {
             key_store: config.stores.key_store.clone(),
             password_file: config.stores.password_file.clone(),
-            live,
+            live: Some(live),
         }),
     })
     .await

@@ -5,10 +5,11 @@
 //! changed key is named in a warning (it takes effect at the next start). An invalid file
 //! is reported with the loader's error and the running values stay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
 use kim_cm_config::CmConfig;
 
 /// How often the file's modification time and length are compared.
@@ -41,16 +42,17 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// Starts watching `path` as it is now.
-    pub fn new(path: &Path) -> Watched {
-        Watched {
+    /// Loads `path` once: its validated configuration, and the watcher starting from that
+    /// same text (a change made right after start is seen by the first poll).
+    pub fn load(path: &Path) -> anyhow::Result<(Watched, CmConfig)> {
+        let stamp = stamp(path);
+        let (config, entries) = load_text(path)?;
+        let watched = Watched {
             path: path.to_owned(),
-            stamp: stamp(path),
-            entries: read(path)
-                .ok()
-                .and_then(|text| entries(&text).ok())
-                .unwrap_or_default(),
-        }
+            stamp,
+            entries,
+        };
+        Ok((watched, config))
     }
 
     /// `None` if the file did not change since the last look; else the outcome of loading
@@ -61,31 +63,17 @@ impl Watched {
             return None;
         }
         self.stamp = now;
-        // One read for the validated configuration and the key comparison.
-        let parsed = read(&self.path).and_then(|text| {
-            let base = self.path.parent().unwrap_or(Path::new("."));
-            let config = CmConfig::parse(&text, base)?;
-            Ok((config, entries(&text)?))
-        });
-        let (config, new) = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                return Some(Err(e.context(format!("{}", self.path.display()))));
-            }
+        let (config, new) = match load_text(&self.path) {
+            Ok(loaded) => loaded,
+            Err(e) => return Some(Err(e)),
         };
-        let mut changed: Vec<String> = self
+        let changed: BTreeSet<String> = self
             .entries
-            .iter()
-            .filter(|(k, v)| new.get(*k) != Some(*v))
-            .map(|(k, _)| k.clone())
-            .chain(
-                new.keys()
-                    .filter(|k| !self.entries.contains_key(*k))
-                    .cloned(),
-            )
+            .keys()
+            .chain(new.keys())
+            .filter(|k| self.entries.get(*k) != new.get(*k))
+            .cloned()
             .collect();
-        changed.sort();
-        changed.dedup();
         self.entries = new;
         let (applied, need_restart) = changed
             .into_iter()
@@ -103,9 +91,18 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-/// The file's text (UTF-8, else ISO-8859-1, as the loader reads it).
-fn read(path: &Path) -> anyhow::Result<String> {
-    Ok(kim_cm_config::properties::decode(&std::fs::read(path)?))
+/// One read of the file (UTF-8, else ISO-8859-1, as the loader reads it) for both the
+/// validated configuration and the key comparison; errors name the file.
+fn load_text(path: &Path) -> anyhow::Result<(CmConfig, BTreeMap<String, String>)> {
+    let loaded = std::fs::read(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| {
+            let text = kim_cm_config::properties::decode(&bytes);
+            let base = path.parent().unwrap_or(Path::new("."));
+            let config = CmConfig::parse(&text, base)?;
+            Ok((config, entries(&text)?))
+        });
+    loaded.with_context(|| format!("{}", path.display()))
 }
 
 /// The entries of a file's text (the loader has refused duplicates already).
@@ -152,7 +149,7 @@ mod tests {
         let path = dir.path().join("cm.properties");
         let original = example();
         write(&path, &original, 0);
-        let mut watched = Watched::new(&path);
+        let (mut watched, _) = Watched::load(&path).unwrap();
         assert!(watched.poll().is_none(), "unchanged");
 
         assert!(original.contains("clientmodul.core.log.operation = false"));

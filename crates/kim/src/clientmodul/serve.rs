@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
+use super::ConfigArg;
 use super::renewal;
 use super::setup::{self, Stores};
-use super::{ConfigArg, load};
 use crate::Outcome;
 
 pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
-    let config = load(&args.config)?;
+    // Read once: the configuration to start with, and the baseline for later changes.
+    let (mut watched, config) = super::reload::Watched::load(&args.config)?;
     let logs = init_logging(&config)?;
     if !config.proxy.enabled {
         bail!("clientmodul.proxy.enabled = false: the mail proxy is switched off");
@@ -54,7 +55,7 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
         )
     });
     // The mail proxy runs even if the administration UI cannot start (port taken).
-    let admin_ui = match super::admin_ui::start(&config, &stores, &clients, Some(live)).await {
+    let admin_ui = match super::admin_ui::start(&config, &stores, &clients, live).await {
         Ok(ui) => ui,
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "administration UI not started");
@@ -92,7 +93,6 @@ pub async fn serve(args: &ConfigArg) -> anyhow::Result<Outcome> {
     // take effect (reload.rs).
     let signal = crate::fachdienst::wait_for_signal();
     tokio::pin!(signal);
-    let mut watched = super::reload::Watched::new(&args.config);
     let mut ticks = tokio::time::interval(super::reload::POLL_INTERVAL);
     loop {
         tokio::select! {
