@@ -115,24 +115,6 @@ impl FachdienstCertCheck {
         self.settings
     }
 
-    /// Checks the server certificate of `stream` in `context` (see the module docs).
-    ///
-    /// # Errors
-    /// [`CertCheckError`]: the connection must be closed without sending credentials.
-    pub async fn check_stream<K: Konnektor, IO>(
-        &self,
-        konnektor: &K,
-        context: &Context,
-        stream: &TlsStream<IO>,
-    ) -> Result<(), CertCheckError> {
-        let (_, connection) = stream.get_ref();
-        let leaf = connection
-            .peer_certificates()
-            .and_then(|certs| certs.first())
-            .map(|c| c.as_ref().to_vec());
-        self.check(konnektor, context, leaf.as_deref()).await
-    }
-
     /// Checks the DER certificate `leaf` (`None`: the server sent none).
     ///
     /// # Errors
@@ -241,26 +223,6 @@ pub struct CertGate<'a, K> {
     pub context: &'a Context,
 }
 
-impl<K: Konnektor> CertGate<'_, K> {
-    /// [`FachdienstCertCheck::check_stream`] with this gate's Konnektor and context; a
-    /// Konnektor that takes longer than `timeout` counts as not available.
-    ///
-    /// # Errors
-    /// [`CertCheckError`]: the connection must be closed without sending credentials.
-    pub async fn pass<IO>(
-        &self,
-        stream: &TlsStream<IO>,
-        timeout: Duration,
-    ) -> Result<(), CertCheckError> {
-        let check = self
-            .check
-            .check_stream(self.konnektor, self.context, stream);
-        tokio::time::timeout(timeout, check)
-            .await
-            .map_err(|_| CertCheckError::Konnektor("no answer in time".into()))?
-    }
-}
-
 /// Boxed future of [`ServerCheck::check_leaf`].
 pub type CheckFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), CertCheckError>> + Send + 'a>>;
@@ -294,13 +256,14 @@ pub(crate) enum ConnectFailure {
     Refused(CertCheckError),
 }
 
-/// TCP connect, TLS handshake and the certificate check of [`CertGate::pass`], each bounded
-/// by `timeout`: the start of every connection to the Fachdienst's MTA and POP3 server.
-pub(crate) async fn connect_checked<K: Konnektor>(
+/// TCP connect, TLS handshake and the certificate check of the server's leaf by `check`,
+/// each bounded by `timeout`: the start of every connection to the Fachdienst's MTA and
+/// POP3 server, and the KAS client's probe before a transfer.
+pub(crate) async fn connect_checked(
     host: &str,
     port: u16,
     tls: &std::sync::Arc<kim_tls::rustls::ClientConfig>,
-    gate: &CertGate<'_, K>,
+    check: &dyn ServerCheck,
     timeout: Duration,
 ) -> Result<TlsStream<tokio::net::TcpStream>, ConnectFailure> {
     use ConnectFailure::Unreachable;
@@ -316,10 +279,24 @@ pub(crate) async fn connect_checked<K: Konnektor>(
         .await
         .map_err(|_| Unreachable("TLS handshake timeout"))?
         .map_err(|_| Unreachable("TLS handshake"))?;
-    gate.pass(&stream, timeout)
+    let leaf = peer_leaf(&stream);
+    tokio::time::timeout(timeout, check.check_leaf(leaf.as_deref()))
         .await
+        .map_err(|_| {
+            ConnectFailure::Refused(CertCheckError::Konnektor("no answer in time".into()))
+        })?
         .map_err(ConnectFailure::Refused)?;
     Ok(stream)
+}
+
+/// The DER leaf certificate the server presented on `stream`, if any.
+pub(crate) fn peer_leaf<IO>(stream: &TlsStream<IO>) -> Option<Vec<u8>> {
+    stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|c| c.as_ref().to_vec())
 }
 
 #[cfg(test)]

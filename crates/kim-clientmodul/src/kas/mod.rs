@@ -31,7 +31,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::config::{FachdienstTls, KasSettings};
 use crate::error::StartError;
-use crate::fd_cert::ServerCheck;
+use crate::fd_cert::{ConnectFailure, ServerCheck, connect_checked, peer_leaf};
 use crate::receive::kas::{DownloadFuture, KasDownload};
 use crate::send::kas::{DeleteFuture, KasInput, KasUpload, UploadFuture};
 
@@ -111,38 +111,20 @@ impl HttpKas {
         url: &str,
         check: &dyn ServerCheck,
     ) -> Result<(), String> {
-        let timeout = self.settings.timeout;
         let url = reqwest::Url::parse(url).map_err(|e| format!("URL {url}: {e}"))?;
         let host = url
             .host_str()
             .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
             .ok_or_else(|| format!("URL {url} without a host"))?;
         let port = url.port_or_known_default().unwrap_or(443);
-        let name = rustls_pki_types::ServerName::try_from(host.clone())
-            .map_err(|_| format!("host name {host}"))?;
-        let tcp = tokio::time::timeout(
-            timeout,
-            tokio::net::TcpStream::connect((host.as_str(), port)),
-        )
-        .await
-        .map_err(|_| format!("connecting to {host}:{port} timed out"))?
-        .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
-        let connector = kim_tls::tokio_rustls::TlsConnector::from(self.probe.clone());
-        let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
+        let stream = connect_checked(&host, port, &self.probe, check, self.settings.timeout)
             .await
-            .map_err(|_| format!("TLS handshake with {host}:{port} timed out"))?
-            .map_err(|e| format!("TLS handshake with {host}:{port}: {e}"))?;
-        let leaf = stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|certs| certs.first())
-            .map(|c| c.as_ref().to_vec());
+            .map_err(|failure| match failure {
+                ConnectFailure::Unreachable(what) => format!("{what} with {host}:{port}"),
+                ConnectFailure::Refused(e) => e.to_string(),
+            })?;
+        let leaf = peer_leaf(&stream);
         drop(stream);
-        tokio::time::timeout(timeout, check.check_leaf(leaf.as_deref()))
-            .await
-            .map_err(|_| "the Konnektor did not check the certificate in time".to_owned())?
-            .map_err(|e| e.to_string())?;
         if let (Some(leaf), Ok(mut set)) = (leaf, self.approved.lock()) {
             if set.len() >= MAX_APPROVED {
                 set.clear();
