@@ -48,9 +48,6 @@ pub fn b64(text: &str) -> String {
     STANDARD.encode(text.as_bytes())
 }
 
-/// System time plus a movable offset (shared with the Account Manager).
-pub type TestClock = kim_account_manager::OffsetClock;
-
 /// A running Account Manager with its VZD simulator and store.
 #[derive(Debug)]
 pub struct Env {
@@ -59,7 +56,7 @@ pub struct Env {
     pub origin: String,
     pub vzd: RunningVzd,
     pub store: Arc<SqliteStore>,
-    pub clock: Arc<TestClock>,
+    pub clock: Arc<kim_account_manager::OffsetClock>,
     pub dir: tempfile::TempDir,
 }
 
@@ -119,7 +116,7 @@ impl Env {
         };
         let mut cfg = config(trust());
         adjust(&mut cfg);
-        let clock = Arc::new(TestClock::default());
+        let clock = Arc::new(kim_account_manager::OffsetClock::default());
         let state = AccountManagerState::new(cfg, store.clone(), client)
             .unwrap()
             .with_clock(clock.clone());

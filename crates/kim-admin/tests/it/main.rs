@@ -63,9 +63,6 @@ pub fn ctx() -> Context {
     Context::new("Mandant1", "ClientID1", "Workplace1").unwrap()
 }
 
-/// System time plus a movable offset (shared with the Account Manager).
-pub type TestClock = kim_account_manager::OffsetClock;
-
 /// The software Konnektor with every card of the test PKI, and a client for it.
 pub async fn konnektor() -> (RunningSim, KonnektorClient) {
     konnektor_with(|_| {}).await
@@ -93,7 +90,7 @@ pub struct Env {
     pub konnektor: KonnektorClient,
     pub vzd: RunningVzd,
     pub store: Arc<SqliteStore>,
-    pub clock: Arc<TestClock>,
+    pub clock: Arc<kim_account_manager::OffsetClock>,
     /// `https://127.0.0.1:<port>`
     pub origin: String,
     /// A client with the Clientmodul's TLS identity.
@@ -151,7 +148,7 @@ impl Env {
             ca.private_key_pkcs8_der.clone(),
         );
         config.jwt_expiration_secs = 600;
-        let clock = Arc::new(TestClock::default());
+        let clock = Arc::new(kim_account_manager::OffsetClock::default());
         let state = AccountManagerState::new(config, store.clone(), vzd_client)
             .unwrap()
             .with_clock(clock.clone());

@@ -48,9 +48,6 @@ pub fn b64(text: &str) -> String {
     STANDARD.encode(text.as_bytes())
 }
 
-/// System time plus a movable offset (shared with the Account Manager).
-pub type TestClock = kim_account_manager::OffsetClock;
-
 /// A captured mail: envelope recipient and the message text.
 #[derive(Debug, Clone)]
 pub struct Captured {
@@ -163,7 +160,7 @@ pub struct Env {
     pub portal: String,
     pub am: String,
     pub store: Arc<SqliteStore>,
-    pub clock: Arc<TestClock>,
+    pub clock: Arc<kim_account_manager::OffsetClock>,
     pub sink: Arc<Sink>,
     pub vzd: RunningVzd,
     pub http: reqwest::Client,
@@ -227,7 +224,7 @@ impl Env {
             .create_contract(&contract(LOCKED_CONTRACT, true))
             .await
             .unwrap();
-        let clock = Arc::new(TestClock::default());
+        let clock = Arc::new(kim_account_manager::OffsetClock::default());
         // Account Manager.
         let ca = &pki().component_ca;
         let trust: Vec<Vec<u8>> = pki()
