@@ -64,20 +64,15 @@ impl Session {
             None => "no Konnektor configured".into(),
         })?;
         let konnektor = setup::konnektor_client(&config, settings, &stores)?;
+        // The configured context with the command line's overrides.
         let ids = &settings.context;
-        let mandant = common.mandant.as_deref().unwrap_or(&ids.mandant_id);
-        let client_system = common
-            .client_system
-            .as_deref()
-            .unwrap_or(&ids.client_system_id);
-        let workplace = common.workplace.as_deref().unwrap_or(&ids.workplace_id);
-        let mut context = Context::new(mandant, client_system, workplace)
-            .map_err(|e| anyhow!("Konnektor context: {e}"))?;
-        if let Some(user) = common.user_id.as_deref().or(ids.user_id.as_deref()) {
-            context = context
-                .with_user_id(user)
-                .map_err(|e| anyhow!("Konnektor context: {e}"))?;
-        }
+        let context = setup::context(&kim_cm_config::ContextIds {
+            mandant_id: common.mandant.clone().unwrap_or(ids.mandant_id.clone()),
+            client_system_id: (common.client_system.clone())
+                .unwrap_or(ids.client_system_id.clone()),
+            workplace_id: common.workplace.clone().unwrap_or(ids.workplace_id.clone()),
+            user_id: common.user_id.clone().or(ids.user_id.clone()),
+        })?;
         let am = am_client(
             &config,
             &stores,
