@@ -22,7 +22,7 @@ mod download;
 mod pipe;
 mod upload;
 
-use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use kim_message::kas::KimAttachment;
@@ -49,10 +49,11 @@ pub struct HttpKas {
     probe: Arc<kim_tls::rustls::ClientConfig>,
     /// SHA-256 fingerprints of KAS certificates the Konnektor found valid; `http` completes
     /// handshakes with these only.
-    approved: Arc<Mutex<HashSet<[u8; 32]>>>,
+    approved: Arc<Mutex<VecDeque<[u8; 32]>>>,
 }
 
-/// Most approved KAS certificates remembered (the set is emptied when full).
+/// Most approved KAS certificates remembered (the oldest approval goes first, never the
+/// one just made).
 const MAX_APPROVED: usize = 64;
 
 impl HttpKas {
@@ -73,7 +74,7 @@ impl HttpKas {
             what: "kas",
             source,
         };
-        let approved = Arc::new(Mutex::new(HashSet::new()));
+        let approved = Arc::new(Mutex::new(VecDeque::new()));
         let known = approved.clone();
         let approval: kim_tls::Approval = Arc::new(move |leaf: &[u8]| {
             let fingerprint: [u8; 32] = Sha256::digest(leaf).into();
@@ -125,11 +126,14 @@ impl HttpKas {
             })?;
         let leaf = peer_leaf(&stream);
         drop(stream);
-        if let (Some(leaf), Ok(mut set)) = (leaf, self.approved.lock()) {
-            if set.len() >= MAX_APPROVED {
-                set.clear();
+        if let (Some(leaf), Ok(mut approved)) = (leaf, self.approved.lock()) {
+            let fingerprint: [u8; 32] = Sha256::digest(&leaf).into();
+            if !approved.contains(&fingerprint) {
+                if approved.len() >= MAX_APPROVED {
+                    approved.pop_front();
+                }
+                approved.push_back(fingerprint);
             }
-            set.insert(Sha256::digest(&leaf).into());
         }
         Ok(())
     }
