@@ -65,31 +65,8 @@ impl Sink for BlockingSink {
 
 #[test]
 fn a_full_queue_drops_and_counts_without_blocking() {
-    let (entered_tx, entered) = channel();
-    let (release, release_rx) = channel();
-    let written = Arc::new(Mutex::new(Vec::new()));
-    let sink = BlockingSink {
-        entered: entered_tx,
-        release: Some(release_rx),
-        lines: Arc::clone(&written),
-    };
-    let mut config = config(std::path::Path::new("/nonexistent"));
-    config.queue_lines = 4;
-    let clock: Arc<dyn Clock> = ManualClock::at(T0);
-    let (layer, guard) = kim_logs::layer_with_sink(&config, clock, Box::new(sink)).unwrap();
-    let subscriber = tracing_subscriber::registry().with(layer);
-    tracing::subscriber::with_default(subscriber, || {
-        tracing::info!(n = 0_u64, "event");
-        // The writer now holds line 0 and waits; the queue takes 4 more, the rest drop.
-        entered.recv().unwrap();
-        for n in 1..=10_u64 {
-            tracing::info!(n, "event");
-        }
-    });
-    assert_eq!(guard.dropped(), 6);
-    release.send(()).unwrap();
-    drop(guard);
-    let written = written.lock().unwrap();
+    let (dropped, written) = through_a_held_writer(None, |n| tracing::info!(n, "event"), |_| {});
+    assert_eq!(dropped, 6);
     let texts: Vec<&str> = written.iter().map(|(_, l)| l.as_str()).collect();
     assert_eq!(texts.len(), 6, "{texts:?}");
     for (n, line) in texts.iter().take(5).enumerate() {
@@ -129,13 +106,15 @@ fn the_operation_level_changes_while_running() {
     );
 }
 
-/// Provokes 6 drops of performance lines (queue of 4, writer held in its first write) with
-/// the operation log at `start`, switched to `switched` while the writer is held, and
-/// returns what reached the sink.
-fn drops_after_a_level_switch(
-    start: tracing::level_filters::LevelFilter,
-    switched: tracing::level_filters::LevelFilter,
-) -> Vec<(LogKind, String)> {
+/// Runs 11 events through a layer over a [`BlockingSink`] with a queue of 4 (operation
+/// level `level`, else the default): `emit(0)`, which the writer holds in its first write,
+/// then `while_held` with the guard, then `emit(1..=10)`, of which 6 drop. Returns the drop
+/// count and, after the writer is released and the guard dropped, what reached the sink.
+fn through_a_held_writer(
+    level: Option<tracing::level_filters::LevelFilter>,
+    emit: impl Fn(u64),
+    while_held: impl FnOnce(&kim_logs::LogGuard),
+) -> (u64, Vec<(LogKind, String)>) {
     let (entered_tx, entered) = channel();
     let (release, release_rx) = channel();
     let written = Arc::new(Mutex::new(Vec::new()));
@@ -145,25 +124,42 @@ fn drops_after_a_level_switch(
         lines: Arc::clone(&written),
     };
     let mut config = config(std::path::Path::new("/nonexistent"));
-    config.level = start;
+    if let Some(level) = level {
+        config.level = level;
+    }
     config.queue_lines = 4;
     let clock: Arc<dyn Clock> = ManualClock::at(T0);
     let (layer, guard) = kim_logs::layer_with_sink(&config, clock, Box::new(sink)).unwrap();
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || {
-        tracing::info!(target: "kim_perf", step = "kas", ms = 0_u64, "step timed");
+        emit(0);
         // The writer now holds line 0 and waits; the queue takes 4 more, the rest drop.
         entered.recv().unwrap();
-        guard.set_operation_level(switched);
-        for ms in 1..=10_u64 {
-            tracing::info!(target: "kim_perf", step = "kas", ms, "step timed");
+        while_held(&guard);
+        for n in 1..=10_u64 {
+            emit(n);
         }
     });
-    assert_eq!(guard.dropped(), 6);
+    let dropped = guard.dropped();
     release.send(()).unwrap();
     drop(guard);
-    let written = written.lock().unwrap();
-    written.clone()
+    let written = written.lock().unwrap().clone();
+    (dropped, written)
+}
+
+/// Provokes 6 drops of performance lines with the operation log at `start`, switched to
+/// `switched` while the writer is held; returns what reached the sink.
+fn drops_after_a_level_switch(
+    start: tracing::level_filters::LevelFilter,
+    switched: tracing::level_filters::LevelFilter,
+) -> Vec<(LogKind, String)> {
+    let (dropped, written) = through_a_held_writer(
+        Some(start),
+        |ms| tracing::info!(target: "kim_perf", step = "kas", ms, "step timed"),
+        |guard| guard.set_operation_level(switched),
+    );
+    assert_eq!(dropped, 6);
+    written
 }
 
 /// Whether drops are reported follows the operation level at the time of the report, not
